@@ -1,0 +1,70 @@
+/// Everything that decides how fast one simulated vLLM engine (one replica, TP GPUs) runs.
+public struct EngineParameters: Sendable, Equatable, Codable {
+    public var model: ModelSpec
+    public var gpu: GPUSpec
+    public var tensorParallel: Int
+    public var link: LinkSpec
+    /// Model FLOP utilisation reached by the big matmuls (prefill-bound steps).
+    public var mfu: Double = 0.5
+    /// Memory bandwidth utilisation reached by weight and KV reads (decode-bound steps).
+    public var mbu: Double = 0.8
+    /// Scheduler, sampling and Python overhead per step, in seconds.
+    public var cpuOverhead: Double = 1.5e-3
+    /// Extra per-step cost of coordinating TP workers (broadcast of the schedule, barrier), in seconds.
+    public var syncOverhead: Double = 1e-3
+    public var maxNumBatchedTokens: Int
+    public var maxNumSeqs: Int
+    public var gpuMemoryUtilization: Double = 0.9
+    public var blockSize: Int = 16
+    /// Per-GPU memory held back for activations, CUDA graphs and NCCL buffers (vLLM profiles this; ~2 GB is typical).
+    public var activationReserveBytes: Double = 2e9
+    /// Relative standard deviation of seeded multiplicative step-time jitter (0 = deterministic).
+    public var stepJitter: Double = 0
+
+    public init(model: ModelSpec, gpu: GPUSpec, tensorParallel: Int = 1, link: LinkSpec = .nvlink4) {
+        self.model = model
+        self.gpu = gpu
+        self.tensorParallel = tensorParallel
+        self.link = link
+        // vLLM's defaults for large- and small-memory devices.
+        self.maxNumBatchedTokens = gpu.isLargeMemory ? 8192 : 2048
+        self.maxNumSeqs = gpu.isLargeMemory ? 1024 : 256
+    }
+
+    /// KV heads held by one GPU; heads are replicated when there are fewer than TP.
+    public var kvHeadsPerGPU: Int { max(1, (model.kvHeads + tensorParallel - 1) / tensorParallel) }
+
+    /// Bytes left for KV cache on one GPU after weights and reserve.
+    public var kvCacheBytesPerGPU: Double {
+        gpu.memoryBytes * gpuMemoryUtilization - model.weightBytes / Double(tensorParallel) - activationReserveBytes
+    }
+
+    /// KV blocks of `blockSize` tokens the engine can hold (0 or less means the model does not fit).
+    public var kvBlocks: Int {
+        let bytesPerTokenPerGPU = Double(2 * model.layers * kvHeadsPerGPU * model.headDim) * model.bytesPerParameter
+        let tokens = kvCacheBytesPerGPU / bytesPerTokenPerGPU
+        return tokens <= 0 ? 0 : Int(tokens) / blockSize
+    }
+
+    /// Checks that the configuration can run at all; returns a sentence for the user when it cannot.
+    public func validationProblem() -> String? {
+        if tensorParallel < 1 { return "tensor parallel size must be at least 1 (got \(tensorParallel))" }
+        if model.attentionHeads % tensorParallel != 0 {
+            return "\(model.name) has \(model.attentionHeads) attention heads, not divisible by TP=\(tensorParallel)"
+        }
+        if !(mfu > 0 && mfu <= 1) { return "MFU must be in (0, 1] (got \(mfu))" }
+        if !(mbu > 0 && mbu <= 1) { return "MBU must be in (0, 1] (got \(mbu))" }
+        if !(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1) {
+            return "gpu_memory_utilization must be in (0, 1] (got \(gpuMemoryUtilization))"
+        }
+        if maxNumBatchedTokens < 1 || maxNumSeqs < 1 {
+            return "max_num_batched_tokens and max_num_seqs must be positive"
+        }
+        if kvBlocks * blockSize < model.maxModelLength / 64 {
+            let gb = (model.weightBytes / Double(tensorParallel) / 1e9 * 10).rounded() / 10
+            return "\(model.name) needs \(gb) GB of weights per GPU at TP=\(tensorParallel); "
+                + "\(gpu.displayName) leaves too little for the KV cache: raise --tp or choose a larger GPU"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,98 @@
+/// What one engine step computes, summed over the sequences it schedules.
+public struct StepWorkload: Sendable, Equatable {
+    /// New tokens pushed through the model (prefill chunks plus one per decoding sequence).
+    public var tokens: Int = 0
+    /// Sequences whose last position is computed this step, so the LM head runs and a token is sampled.
+    public var sampledSequences: Int = 0
+    /// Σ new·(context before + new/2): query×key pairs of causal attention, for FLOPs.
+    public var attentionPairs: Double = 0
+    /// Σ (context before + new): KV entries read by attention.
+    public var kvTokensRead: Double = 0
+
+    public init() {}
+
+    /// Adds one sequence that computes `newTokens` positions after `contextBefore` cached ones.
+    public mutating func add(newTokens: Int, contextBefore: Int, samples: Bool) {
+        tokens += newTokens
+        if samples { sampledSequences += 1 }
+        attentionPairs += Double(newTokens) * (Double(contextBefore) + Double(newTokens) / 2)
+        kvTokensRead += Double(contextBefore + newTokens)
+    }
+
+    /// `sequences` decoding sequences at `context` tokens each.
+    public static func decode(sequences: Int, context: Int) -> StepWorkload {
+        var w = StepWorkload()
+        for _ in 0..<sequences { w.add(newTokens: 1, contextBefore: context, samples: true) }
+        return w
+    }
+}
+
+/// Where one step's time goes.
+public struct StepTimeBreakdown: Sendable, Equatable {
+    public var flops: Double
+    public var bytesRead: Double
+    /// FLOPs / (TP · F_dense · MFU).
+    public var compute: Double
+    /// (W_read + KV_read) / TP / (B_hbm · MBU).
+    public var memory: Double
+    /// 2 all-reduces per layer over the TP group.
+    public var communication: Double
+    /// t_cpu + [TP>1] · t_sync.
+    public var cpu: Double
+
+    public var total: Double { max(compute, memory) + communication + cpu }
+    public var isComputeBound: Bool { compute >= memory }
+}
+
+/// The roofline step-time formula of the issue:
+/// t = max(FLOPs/(TP·F·MFU), (W_read/TP + KV_read/TP)/(B·MBU)) + [TP>1]·2·L·(α(TP) + 2(TP−1)/TP·T·h·2B/busbw)
+///     + t_cpu + [TP>1]·t_sync
+public struct StepTimeModel: Sendable {
+    public let parameters: EngineParameters
+
+    public init(_ parameters: EngineParameters) {
+        self.parameters = parameters
+    }
+
+    public func flops(_ w: StepWorkload) -> Double {
+        let m = parameters.model
+        let linear = 2 * Double(w.tokens) * m.activeParametersPerTokenWithoutHead
+        let head = 2 * Double(w.sampledSequences) * Double(m.vocab * m.hidden)
+        // QKᵀ and AV: 2 matmuls × 2 FLOPs per multiply-add, per head dimension, per query×key pair.
+        let attention = 4 * Double(m.layers * m.attentionHeads * m.headDim) * w.attentionPairs
+        return linear + head + attention
+    }
+
+    /// Weights a step reads: all of them for a dense model; for MoE the experts its tokens touch.
+    public func weightBytesRead(_ w: StepWorkload) -> Double {
+        let m = parameters.model
+        let mlp =
+            m.isMoE
+            ? m.expectedExpertsTouched(tokens: w.tokens) * m.parametersPerExpert
+            : m.denseMLPParametersPerLayer
+        let layers = Double(m.layers) * (m.attentionParametersPerLayer + m.routerParametersPerLayer + mlp)
+        // The LM head is read in full; the embedding table only row by row (negligible).
+        return (layers + m.embeddingParameters) * m.bytesPerParameter
+    }
+
+    public func breakdown(_ w: StepWorkload) -> StepTimeBreakdown {
+        let p = parameters
+        let tp = Double(p.tensorParallel)
+        let f = flops(w)
+        let bytes = weightBytesRead(w) + w.kvTokensRead * p.model.kvBytesPerToken
+        let compute = f / (tp * p.gpu.denseFLOPS * p.mfu)
+        let memory = bytes / tp / (p.gpu.memoryBandwidth * p.mbu)
+        var communication = 0.0
+        var cpu = p.cpuOverhead
+        if p.tensorParallel > 1 {
+            let activationBytes = Double(w.tokens * p.model.hidden) * p.model.bytesPerParameter
+            let perAllReduce = p.link.allReduceTime(bytes: activationBytes, tensorParallel: p.tensorParallel)
+            communication = 2 * Double(p.model.layers) * perAllReduce
+            cpu += p.syncOverhead
+        }
+        return StepTimeBreakdown(
+            flops: f, bytesRead: bytes, compute: compute, memory: memory, communication: communication, cpu: cpu)
+    }
+
+    public func stepTime(_ w: StepWorkload) -> Double { breakdown(w).total }
+}
