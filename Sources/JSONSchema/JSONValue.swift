@@ -1,0 +1,182 @@
+import Foundation
+
+/// A parsed JSON document.
+///
+/// Numbers are kept as `Double`: JSON Schema compares numbers by mathematical value (`1` and `1.0` are equal, and
+/// `1.0` is an `integer`), so remembering how a literal was spelled would only make `enum`/`const` wrong.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// Parses strict RFC 8259 JSON; see ``JSONParseError`` for what is reported.
+    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        var text = text
+        // withUTF8 gives contiguous storage without copying for native strings; it is `rethrows`, which would
+        // erase the error type, so the outcome travels out as a Result.
+        let outcome = text.withUTF8 { bytes in
+            var parser = JSONParser(bytes: bytes)
+            return Result { () throws(JSONParseError) in try parser.parseDocument() }
+        }
+        return try outcome.get()
+    }
+
+    /// Parses strict RFC 8259 JSON from UTF-8 bytes; invalid UTF-8 inside strings is rejected.
+    public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        let outcome = bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer)
+            return Result { () throws(JSONParseError) in try parser.parseDocument() }
+        }
+        return try outcome.get()
+    }
+
+    /// Structural equality as JSON Schema defines it for `enum`, `const` and `uniqueItems`: numbers by value,
+    /// objects ignoring key order, and strings by code points. Swift's `String ==` uses canonical equivalence
+    /// ("\u{E4}" equals "a\u{308}"), which the spec does not; object keys still hash that way, a known limit.
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let left), .bool(let right)): left == right
+        case (.number(let left), .number(let right)): left == right
+        case (.string(let left), .string(let right)): left.utf8.elementsEqual(right.utf8)
+        case (.array(let left), .array(let right)): left == right
+        case (.object(let left), .object(let right)): left == right
+        default: false
+        }
+    }
+
+    /// True for numbers with no fractional part, as JSON Schema's `integer` type defines it.
+    public var isInteger: Bool {
+        if case .number(let value) = self { return value.isFinite && value.rounded(.towardZero) == value }
+        return false
+    }
+}
+
+/// A JSON object that remembers its keys' document order (for stable error messages and re-encoding) while
+/// comparing as an unordered map, as JSON and JSON Schema's `const`/`enum` do.
+public struct JSONObject: Sendable, Equatable {
+    /// Keys in document order.
+    public private(set) var keys: [String] = []
+    private var storage: [String: JSONValue] = [:]
+
+    public init() {}
+
+    /// Builds an object from ordered pairs; a later duplicate key replaces the earlier value.
+    public init(_ pairs: [(String, JSONValue)]) {
+        for (key, value) in pairs { self[key] = value }
+    }
+
+    public var count: Int { keys.count }
+
+    public subscript(key: String) -> JSONValue? {
+        get { storage[key] }
+        set {
+            if let newValue {
+                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
+            } else if storage.removeValue(forKey: key) != nil {
+                keys.removeAll { $0 == key }
+            }
+        }
+    }
+
+    /// Key/value pairs in document order.
+    public var entries: [(key: String, value: JSONValue)] { keys.map { ($0, storage[$0]!) } }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
+}
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            var elements: [JSONValue] = []
+            while !array.isAtEnd { elements.append(try array.decode(JSONValue.self)) }
+            self = .array(elements)
+            return
+        }
+        if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
+            // Decoders do not promise key order, so it is lost on this path; use `parse` to keep it.
+            var object = JSONObject()
+            for key in keyed.allKeys { object[key.stringValue] = try keyed.decode(JSONValue.self, forKey: key) }
+            self = .object(object)
+            return
+        }
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            self = .null
+        } else if let value = try? single.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? single.decode(Double.self) {
+            self = .number(value)
+        } else {
+            self = .string(try single.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var single = encoder.singleValueContainer()
+            try single.encodeNil()
+        case .bool(let value):
+            var single = encoder.singleValueContainer()
+            try single.encode(value)
+        case .number(let value):
+            var single = encoder.singleValueContainer()
+            try single.encode(value)
+        case .string(let value):
+            var single = encoder.singleValueContainer()
+            try single.encode(value)
+        case .array(let elements):
+            var unkeyed = encoder.unkeyedContainer()
+            for element in elements { try unkeyed.encode(element) }
+        case .object(let object):
+            var keyed = encoder.container(keyedBy: AnyKey.self)
+            for (key, value) in object.entries { try keyed.encode(value, forKey: AnyKey(key)) }
+        }
+    }
+}
+
+private struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// JSON Pointer (RFC 6901) helpers shared by `$ref` resolution and error paths.
+enum JSONPointer {
+    static func escape(_ token: String) -> String {
+        guard token.contains(where: { $0 == "~" || $0 == "/" }) else { return token }
+        return token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    static func unescape(_ token: Substring) -> String {
+        guard token.contains("~") else { return String(token) }
+        return token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+    }
+
+    /// Follows `pointer` (without the leading `#`) into `document`; nil when a step does not exist.
+    static func resolve(_ pointer: String, in document: JSONValue) -> JSONValue? {
+        var current = document
+        for rawToken in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            let token = unescape(rawToken)
+            switch current {
+            case .object(let object):
+                guard let next = object[token] else { return nil }
+                current = next
+            case .array(let elements):
+                guard let index = Int(token), index >= 0, index < elements.count,
+                    token == "0" || !token.hasPrefix("0")
+                else { return nil }
+                current = elements[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+}
