@@ -78,4 +78,27 @@ struct SchemaBehaviourTests {
         #expect(schema.isValid(.string("💩123")))  // 4 code points, 7 UTF-8 bytes
         #expect(!schema.isValid(.string("💩💩123")))
     }
+
+    // These keywords have no vendored suite file, so their core cases are pinned here.
+    @Test func keywordsWithoutVendoredSuiteFiles() throws {
+        let unique = try schema(#"{"uniqueItems": true}"#)
+        #expect(unique.isValid(try JSONValue.parse("[1, 2, {\"a\": 1}, {\"a\": 2}]")))
+        #expect(!unique.isValid(try JSONValue.parse("[1, {\"a\": 1, \"b\": 2}, {\"b\": 2, \"a\": 1}]")))
+        #expect(!unique.isValid(try JSONValue.parse("[1, 1.0]")))
+        #expect(unique.isValid(try JSONValue.parse("[1, true, \"1\"]")))
+
+        let sized = try schema(#"{"minProperties": 1, "maxProperties": 2}"#)
+        #expect(!sized.isValid(try JSONValue.parse("{}")))
+        #expect(sized.isValid(try JSONValue.parse(#"{"a": 1, "b": 2}"#)))
+        #expect(!sized.isValid(try JSONValue.parse(#"{"a": 1, "b": 2, "c": 3}"#)))
+
+        let multiple = try schema(#"{"multipleOf": 0.0001}"#)
+        #expect(multiple.isValid(.number(0.0075)))
+        #expect(!multiple.isValid(.number(0.00751)))
+        #expect(!(try schema(#"{"multipleOf": 0.123456789}"#).isValid(.number(1e308))))
+
+        let names = try schema(#"{"propertyNames": {"pattern": "^[a-z]+$"}}"#)
+        #expect(names.isValid(try JSONValue.parse(#"{"abc": 1}"#)))
+        #expect(names.validate(try JSONValue.parse(#"{"abc": 1, "A1": 2}"#)).map(\.keyword) == ["propertyNames"])
+    }
 }
