@@ -29,6 +29,8 @@ public struct StepOutcome: Sendable {
     public var preempted: [Int]
     /// Requests dropped because they can never fit in the KV cache (vLLM rejects these up front).
     public var dropped: [Int] = []
+    /// Requests taken from the waiting queue this step (first admission or resumption after preemption).
+    public var admitted: [Int] = []
     public var scheduledRequests: Int
 }
 
@@ -109,6 +111,7 @@ public struct EngineSimulator: Sendable {
         var scheduled: [(index: Int, tokens: Int)] = []
         var preempted: [Int] = []
         var workload = StepWorkload()
+        var admittedIDs: [Int] = []
 
         // 1. Running requests, in admission order.
         var i = 0
@@ -170,6 +173,7 @@ public struct EngineSimulator: Sendable {
                 budget -= newTokens
                 running.append(admitted)
                 scheduled.append((running.count - 1, newTokens))
+                admittedIDs.append(admitted.request.id)
             }
             compactWaiting()
         }
@@ -218,6 +222,6 @@ public struct EngineSimulator: Sendable {
         }
         return StepOutcome(
             duration: duration, breakdown: breakdown, workload: workload, emitted: emitted, preempted: preempted,
-            scheduledRequests: scheduled.count)
+            admitted: admittedIDs, scheduledRequests: scheduled.count)
     }
 }

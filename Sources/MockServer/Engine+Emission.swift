@@ -1,0 +1,184 @@
+import LatencyModel
+import NIOCore
+import NIOHTTP1
+
+/// The step loop and the writes it makes. One scheduled task per engine step (or, in fixed-latency mode, one
+/// timer at the earliest due stream) — never a timer per stream.
+extension Engine {
+    // MARK: Simulated engine steps
+
+    func kickStepLoop() {
+        guard !stepInFlight, !dead else { return }
+        startStep(at: Self.now())
+    }
+
+    /// Starts a step at `start` (the previous step's scheduled end while busy, so deadlines never drift).
+    private func startStep(at start: UInt64) {
+        guard let outcome = simulator.step() else {
+            stepInFlight = false
+            updateGauges()
+            return
+        }
+        stepInFlight = true
+        let deadline = start + UInt64(max(0, outcome.duration * config.timeScale * 1e9))
+        if !outcome.preempted.isEmpty { metrics.preemptions.increment(by: Int64(outcome.preempted.count)) }
+        metrics.iterationTokens.record(Double(outcome.workload.tokens))
+        for id in outcome.admitted where requests[id]?.scheduledNanos == nil {
+            if let active = requests[id] {
+                active.scheduledNanos = start
+                metrics.queueTime.record(Double(start &- active.arrivalNanos) / 1e9)
+            }
+        }
+        updateGauges()
+        eventLoop.scheduleTask(deadline: .uptimeNanoseconds(deadline)) { [self] in
+            completeStep(outcome, deadline: deadline)
+        }
+    }
+
+    private func completeStep(_ outcome: StepOutcome, deadline: UInt64) {
+        guard !dead else {
+            stepInFlight = false
+            return
+        }
+        for token in outcome.emitted {
+            guard let active = requests[token.requestID] else { continue }  // client left mid-step
+            emit(active, tokens: 1, deadline: deadline)
+        }
+        for id in outcome.dropped {
+            guard let active = requests.removeValue(forKey: id) else { continue }
+            HTTPResponder.send(
+                active.channel, error: .badRequest("The prompt does not fit in the KV cache."),
+                keepAlive: active.keepAlive)
+        }
+        if simulator.isIdle {
+            stepInFlight = false
+            updateGauges()
+        } else {
+            startStep(at: deadline)
+        }
+    }
+
+    // MARK: Fixed-latency mode
+
+    func armFixedTimer() {
+        guard let top = fixedTimers.top else { return }
+        if let armed = fixedTimerDeadline, armed <= top.deadline { return }
+        fixedTimerTask?.cancel()
+        fixedTimerDeadline = top.deadline
+        fixedTimerTask = eventLoop.scheduleTask(deadline: .uptimeNanoseconds(top.deadline)) { [self] in
+            fireFixedTimer()
+        }
+    }
+
+    private func fireFixedTimer() {
+        fixedTimerDeadline = nil
+        fixedTimerTask = nil
+        guard let fixed = config.fixedLatency else { return }
+        var now = Self.now()
+        while let top = fixedTimers.top, top.deadline <= now {
+            _ = fixedTimers.pop()
+            guard let active = requests[top.id], active.nextDeadline == top.deadline else { continue }
+            let remaining = active.plannedTokens - active.generated
+            emit(active, tokens: min(config.tokensPerEvent, remaining), deadline: top.deadline)
+            if requests[top.id] != nil {
+                let gap = max(0, fixed.interTokenLatencyMs + fixed.interTokenLatencyStdMs * rng.nextGaussian())
+                let eventGap = gap * Double(config.tokensPerEvent) * config.timeScale * 1e6
+                active.nextDeadline = top.deadline + UInt64(eventGap)
+                fixedTimers.push(deadline: active.nextDeadline, id: top.id)
+            }
+            now = Self.now()
+        }
+        armFixedTimer()
+    }
+
+    // MARK: Writing tokens
+
+    /// Generates `tokens` tokens for `active` due at `deadline` and writes them when an event is complete.
+    func emit(_ active: ActiveRequest, tokens: Int, deadline: UInt64) {
+        var stopReason: String? = nil
+        var last = false
+        for _ in 0..<tokens {
+            let (piece, stoppedBy) = active.nextPiece()
+            active.pendingText += piece
+            active.pendingTokens += 1
+            if !active.request.stream { active.fullText += piece }
+            if active.dropAtToken == active.generated - 1 {
+                drop(active)
+                return
+            }
+            if active.stallAtToken == active.generated - 1 {
+                stall(active)
+                return
+            }
+            if stoppedBy != nil || active.generated >= active.plannedTokens {
+                stopReason = stoppedBy
+                last = true
+                break
+            }
+        }
+        let now = Self.now()
+        if let previous = active.lastTokenNanos {
+            metrics.interTokenLatency.record(Double(now &- previous) / 1e9)
+        } else {
+            active.firstTokenNanos = now
+            metrics.timeToFirstToken.record(Double(now &- active.arrivalNanos) / 1e9)
+        }
+        active.lastTokenNanos = now
+        let finishReason = last ? (stopReason != nil ? "stop" : active.plannedFinishReason) : nil
+
+        if active.request.stream && (last || active.pendingTokens >= config.tokensPerEvent) {
+            var buffer = active.channel.allocator.buffer(capacity: 384)
+            if active.request.kind == .chat && active.generated == active.pendingTokens {
+                active.writeRoleChunk(into: &buffer)
+            }
+            active.writeContentChunk(
+                text: active.pendingText, finishReason: finishReason, stopReason: stopReason, into: &buffer)
+            active.pendingText = ""
+            active.pendingTokens = 0
+            if last {
+                if active.request.includeUsage { active.writeUsageChunk(into: &buffer) }
+                buffer.writeStaticString("data: [DONE]\n\n")
+            }
+            active.channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+            if last {
+                let done = active.channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+                if !active.keepAlive { done.whenComplete { _ in active.channel.close(promise: nil) } }
+            } else {
+                active.channel.flush()
+            }
+            let lateness = Self.now() &- deadline
+            // A deadline in the future cannot happen (we fire at or after it); guard against clock quirks.
+            let late = lateness > 1 << 62 ? 0 : lateness
+            self.lateness.record(nanos: late)
+            metrics.emissionLateness.record(Double(late) / 1e9)
+        }
+        if last { finish(active, reason: finishReason ?? "length", stopReason: stopReason) }
+    }
+
+    private func finish(_ active: ActiveRequest, reason: String, stopReason: String?) {
+        requests.removeValue(forKey: active.id)
+        if stopReason != nil { simulator.abort(requestID: active.id) }
+        metrics.generationTokens.increment(by: Int64(active.generated))
+        metrics.requestSuccess.increment()
+        metrics.endToEnd.record(Double(Self.now() &- active.arrivalNanos) / 1e9)
+        if !active.request.stream {
+            HTTPResponder.send(
+                active.channel, status: .ok, body: active.nonStreamingBody(finishReason: reason, stopReason: stopReason),
+                keepAlive: active.keepAlive)
+        }
+    }
+
+    /// --drop-rate: cut the connection mid-answer, as a crashing proxy would.
+    private func drop(_ active: ActiveRequest) {
+        requests.removeValue(forKey: active.id)
+        simulator.abort(requestID: active.id)
+        active.channel.close(promise: nil)
+    }
+
+    /// --stall: stop sending but keep the connection open; the client has to time out.
+    private func stall(_ active: ActiveRequest) {
+        requests.removeValue(forKey: active.id)
+        simulator.abort(requestID: active.id)
+        active.channel.flush()
+    }
+}

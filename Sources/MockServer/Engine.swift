@@ -1,0 +1,152 @@
+import LatencyModel
+import NIOCore
+import NIOHTTP1
+
+/// One simulated vLLM engine (a replica): admission, fault injection and a single step loop.
+///
+/// Everything here runs on the replica's one event loop, which also owns every connection of the replica, so a
+/// step's emissions need no locks and no thread hops. That confinement is why this is `@unchecked Sendable`:
+/// the only cross-thread use is handing the reference to closures that run on `eventLoop`.
+final class Engine: @unchecked Sendable {
+    let replica: Int
+    let eventLoop: EventLoop
+    let config: MockConfiguration
+    let tokenizer: MockTokenizer
+    let metrics: EngineMetrics
+    var simulator: EngineSimulator
+    var requests: [Int: ActiveRequest] = [:]
+    var rng: SplitMix64
+    private var nextRequestID = 1
+    private var received = 0
+    private(set) var dead = false
+    var stepInFlight = false
+    var lateness = LatenessHistogram()
+    var fixedTimers = DeadlineHeap()
+    var fixedTimerDeadline: UInt64? = nil
+    var fixedTimerTask: Scheduled<Void>? = nil
+
+    init(replica: Int, eventLoop: EventLoop, config: MockConfiguration) {
+        self.replica = replica
+        self.eventLoop = eventLoop
+        self.config = config
+        self.tokenizer = MockTokenizer(vocabularySize: config.engine.model.vocab)
+        self.metrics = EngineMetrics(modelName: config.servedModelNames[0])
+        self.simulator = EngineSimulator(parameters: config.engine, seed: config.seed &+ UInt64(replica))
+        self.rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(replica) &+ 1)
+    }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    var maxModelLength: Int { config.engine.model.maxModelLength }
+
+    /// Requests not yet running: the simulator's queue, or in fixed mode those still before their first token.
+    var waitingCount: Int {
+        if config.fixedLatency != nil { return requests.values.reduce(0) { $0 + ($1.firstTokenNanos == nil ? 1 : 0) } }
+        return simulator.waitingCount
+    }
+
+    /// Takes over answering a generation request. Returns the id to report a disconnect with.
+    func submit(_ request: CompletionRequest, channel: Channel, keepAlive: Bool) -> Int? {
+        eventLoop.preconditionInEventLoop()
+        if dead {
+            HTTPResponder.send(channel, error: Self.engineDeadError, keepAlive: keepAlive)
+            return nil
+        }
+        let faults = config.faults
+        if rng.chance(faults.errorRate) {
+            HTTPResponder.send(channel, error: .internalError("Injected failure (--error-rate)."), keepAlive: keepAlive)
+            return nil
+        }
+        if let limit = faults.rejectWhenWaitingOver, waitingCount > limit {
+            var error = APIError(
+                status: faults.rejectStatus,
+                message: "Too many requests waiting (\(waitingCount) > \(limit)); retry later.",
+                type: faults.rejectStatus == 429 ? "RateLimitError" : "ServiceUnavailableError", param: nil)
+            error.retryAfterSeconds = 1
+            HTTPResponder.send(channel, error: error, keepAlive: keepAlive)
+            return nil
+        }
+        received += 1
+        if let limit = faults.engineDeathAfter, received > limit {
+            die()
+            HTTPResponder.send(channel, error: Self.engineDeadError, keepAlive: keepAlive)
+            return nil
+        }
+
+        let id = nextRequestID
+        nextRequestID += 1
+        let active = ActiveRequest(
+            id: id, request: request, channel: channel, keepAlive: keepAlive, arrivalNanos: Self.now(),
+            maxModelLength: maxModelLength, tokenizer: tokenizer, outputLength: config.outputLength, rng: &rng)
+        if rng.chance(faults.dropRate) { active.dropAtToken = Int(rng.next() % UInt64(active.plannedTokens)) }
+        if rng.chance(faults.stallRate) { active.stallAtToken = Int(rng.next() % UInt64(active.plannedTokens)) }
+        requests[id] = active
+        metrics.promptTokens.increment(by: Int64(request.promptTokens))
+
+        if faults.slowStartMs > 0 && rng.chance(faults.slowStartRate) {
+            let delay = TimeAmount.nanoseconds(Int64(faults.slowStartMs * 1e6))
+            eventLoop.scheduleTask(in: delay) { [self] in admit(id) }
+        } else {
+            admit(id)
+        }
+        return id
+    }
+
+    private func admit(_ id: Int) {
+        guard let active = requests[id], !dead else { return }
+        if active.request.stream {
+            active.writeStreamHead()
+            active.channel.flush()
+        }
+        if let fixed = config.fixedLatency {
+            let ttft = max(0, fixed.timeToFirstTokenMs + fixed.timeToFirstTokenStdMs * rng.nextGaussian())
+            active.nextDeadline = Self.now() + UInt64(ttft * config.timeScale * 1e6)
+            fixedTimers.push(deadline: active.nextDeadline, id: id)
+            armFixedTimer()
+        } else {
+            simulator.add(
+                SimulatedRequest(id: id, promptTokens: active.request.promptTokens, outputTokens: active.plannedTokens))
+            kickStepLoop()
+        }
+    }
+
+    /// The client went away: free the sequence's slot and KV blocks.
+    func clientGone(_ id: Int) {
+        guard requests.removeValue(forKey: id) != nil else { return }
+        simulator.abort(requestID: id)
+        updateGauges()
+    }
+
+    static let engineDeadError = APIError(
+        status: 500, message: "EngineCore encountered an issue. See stack trace (above) for the root cause.",
+        type: "EngineDeadError", param: nil)
+
+    /// Simulates the engine process dying: health fails, streams end with an error event, the queue is lost.
+    func die() {
+        dead = true
+        for active in requests.values {
+            if active.request.stream && active.headSent {
+                var buffer = active.channel.allocator.buffer(capacity: 256)
+                buffer.writeString("data: " + Self.engineDeadError.body + "\n\n")
+                buffer.writeString("data: [DONE]\n\n")
+                active.channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+                let done = active.channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+                if !active.keepAlive { done.whenComplete { _ in active.channel.close(promise: nil) } }
+            } else {
+                HTTPResponder.send(active.channel, error: Self.engineDeadError, keepAlive: active.keepAlive)
+            }
+        }
+        requests.removeAll()
+        simulator = EngineSimulator(parameters: config.engine)
+        fixedTimers.removeAll()
+        updateGauges()
+    }
+
+    func updateGauges() {
+        metrics.running.set(Double(config.fixedLatency == nil ? simulator.runningCount : requests.count))
+        metrics.waiting.set(Double(config.fixedLatency == nil ? simulator.waitingCount : 0))
+        metrics.kvCacheUsage.set(simulator.kvCacheUsage)
+    }
+
+    var isHealthy: Bool { !dead }
+}

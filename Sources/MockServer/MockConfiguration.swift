@@ -1,0 +1,109 @@
+import LatencyModel
+
+/// Everything `tpbench mock` and in-process users can set. Defaults give a Qwen3-30B-A3B on one H200.
+public struct MockConfiguration: Sendable {
+    /// Fixed timing that ignores load: every stream gets this TTFT and ITL (each drawn from a normal
+    /// distribution when a standard deviation is set).
+    public struct FixedLatency: Sendable, Equatable {
+        public var timeToFirstTokenMs: Double
+        public var interTokenLatencyMs: Double
+        public var timeToFirstTokenStdMs: Double = 0
+        public var interTokenLatencyStdMs: Double = 0
+
+        public init(
+            timeToFirstTokenMs: Double, interTokenLatencyMs: Double, timeToFirstTokenStdMs: Double = 0,
+            interTokenLatencyStdMs: Double = 0
+        ) {
+            self.timeToFirstTokenMs = timeToFirstTokenMs
+            self.interTokenLatencyMs = interTokenLatencyMs
+            self.timeToFirstTokenStdMs = timeToFirstTokenStdMs
+            self.interTokenLatencyStdMs = interTokenLatencyStdMs
+        }
+    }
+
+    /// Seeded fault injection; every probability is per request.
+    public struct Faults: Sendable, Equatable {
+        /// Share of generation requests answered with HTTP 500.
+        public var errorRate: Double = 0
+        /// Reject new requests while more than this many wait for admission.
+        public var rejectWhenWaitingOver: Int? = nil
+        /// Status for those rejections: 429 (rate limited) or 503 (overloaded), both with Retry-After.
+        public var rejectStatus: Int = 429
+        /// Share of streams whose connection is cut at a random token.
+        public var dropRate: Double = 0
+        /// Share of streams that stop sending at a random token and keep the connection open.
+        public var stallRate: Double = 0
+        /// Delay before the response's first byte, in milliseconds (applied to `slowStartRate` of requests).
+        public var slowStartMs: Double = 0
+        public var slowStartRate: Double = 1
+        /// The engine serves this many generation requests, then dies: /health answers 503, streams in flight
+        /// end with an error event and later requests get 500.
+        public var engineDeathAfter: Int? = nil
+
+        public init() {}
+    }
+
+    /// How long an answer is when the client lets the model stop (no `ignore_eos`): a normal draw clamped to
+    /// [min_tokens, max_tokens]; nil runs every request to max_tokens.
+    public struct OutputLength: Sendable, Equatable {
+        public var mean: Double
+        public var standardDeviation: Double
+        public init(mean: Double, standardDeviation: Double) {
+            self.mean = mean
+            self.standardDeviation = standardDeviation
+        }
+    }
+
+    public var engine: EngineParameters
+    /// Names `/v1/models` lists and requests may use; the first is reported in responses.
+    public var servedModelNames: [String]
+    public var fixedLatency: FixedLatency? = nil
+    public var faults = Faults()
+    public var outputLength: OutputLength? = nil
+    /// Tokens carried by one streamed event (vLLM's stream interval); 1 = one chunk per token.
+    public var tokensPerEvent: Int = 1
+    /// Wall seconds per simulated second (0.1 runs ten times faster). Latencies a client measures scale with it.
+    public var timeScale: Double = 1
+    public var seed: UInt64 = 0
+    public var host: String = "127.0.0.1"
+    /// First port; 0 picks a free one. Replicas take consecutive ports.
+    public var port: Int = 0
+    public var replicas: Int = 1
+
+    public init(engine: EngineParameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200)) {
+        self.engine = engine
+        self.servedModelNames = [engine.model.servedName, engine.model.name]
+    }
+
+    /// A sentence saying what is wrong and how to fix it, or nil.
+    public func validationProblem() -> String? {
+        if fixedLatency == nil, let problem = engine.validationProblem() { return problem }
+        if let f = fixedLatency {
+            if f.timeToFirstTokenMs < 0 || f.interTokenLatencyMs < 0 || f.timeToFirstTokenStdMs < 0
+                || f.interTokenLatencyStdMs < 0
+            {
+                return "--ttft-ms, --itl-ms and their std must be zero or positive"
+            }
+        }
+        for (name, p) in [
+            ("--error-rate", faults.errorRate), ("--drop-rate", faults.dropRate), ("--stall", faults.stallRate),
+            ("--slow-start-rate", faults.slowStartRate),
+        ] where !(0...1).contains(p) {
+            return "\(name) is a probability and must be between 0 and 1 (got \(p))"
+        }
+        if ![429, 503].contains(faults.rejectStatus) { return "--reject-status must be 429 or 503" }
+        if faults.slowStartMs < 0 { return "--slow-start must be zero or positive milliseconds" }
+        if tokensPerEvent < 1 { return "--tokens-per-event must be at least 1" }
+        if !(timeScale > 0) { return "--time-scale must be positive (got \(timeScale))" }
+        if replicas < 1 || replicas > 64 { return "--replicas must be between 1 and 64 (got \(replicas))" }
+        if port < 0 || port + replicas - 1 > 65535 { return "--port \(port) leaves no room for \(replicas) replicas" }
+        if servedModelNames.isEmpty { return "at least one served model name is needed" }
+        return nil
+    }
+}
+
+/// A configuration that cannot run, with the sentence that says why.
+public struct MockConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,113 @@
+import LatencyModel
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A vLLM look-alike on loopback: R independent engines (replicas) on consecutive ports.
+///
+/// Each replica has its own one-thread event loop that accepts its connections and runs its step loop, so
+/// emission needs no thread hops and the replica uses at most one core. Safe to start in-process next to a
+/// client: no global state, nothing blocks the caller.
+public final class MockServer: Sendable {
+    /// The bound ports, one per replica, consecutive.
+    public let ports: [Int]
+    public let host: String
+    private let groups: [MultiThreadedEventLoopGroup]
+    private let serverChannels: [Channel]
+    private let engines: [Engine]
+
+    /// `http://HOST:PORT` per replica.
+    public var baseURLs: [String] {
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        return ports.map { "http://\(shownHost):\($0)" }
+    }
+
+    private init(
+        ports: [Int], host: String, groups: [MultiThreadedEventLoopGroup], serverChannels: [Channel],
+        engines: [Engine]
+    ) {
+        self.ports = ports
+        self.host = host
+        self.groups = groups
+        self.serverChannels = serverChannels
+        self.engines = engines
+    }
+
+    /// Binds every replica and starts serving.
+    /// - Throws: `MockConfigurationError` for a configuration that cannot run or ports that cannot be bound.
+    public static func start(_ config: MockConfiguration) async throws -> MockServer {
+        if let problem = config.validationProblem() { throw MockConfigurationError(problem) }
+        var lastError: Error? = nil
+        // With port 0 the first replica's port is the kernel's choice; the next ones may be taken, so retry.
+        let attempts = config.port == 0 && config.replicas > 1 ? 20 : 1
+        for _ in 0..<attempts {
+            var groups: [MultiThreadedEventLoopGroup] = []
+            var channels: [Channel] = []
+            var engines: [Engine] = []
+            do {
+                var base = config.port
+                for replica in 0..<config.replicas {
+                    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+                    groups.append(group)
+                    let engine = Engine(replica: replica, eventLoop: group.next(), config: config)
+                    engines.append(engine)
+                    let port = replica == 0 ? base : base + replica
+                    let channel = try await bootstrap(group: group, engine: engine)
+                        .bind(host: config.host, port: port).get()
+                    channels.append(channel)
+                    if replica == 0 { base = channel.localAddress?.port ?? port }
+                }
+                let ports = channels.map { $0.localAddress?.port ?? 0 }
+                return MockServer(
+                    ports: ports, host: config.host, groups: groups, serverChannels: channels, engines: engines)
+            } catch {
+                lastError = error
+                for channel in channels { try? await channel.close() }
+                for group in groups { try? await group.shutdownGracefully() }
+            }
+        }
+        throw MockConfigurationError(
+            "could not bind \(config.replicas) consecutive port(s) on \(config.host) from port \(config.port): "
+                + "\(lastError.map { "\($0)" } ?? "unknown error"); choose another --port or --host")
+    }
+
+    private static func bootstrap(group: MultiThreadedEventLoopGroup, engine: Engine) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                // The group has one loop, so every connection lands on the engine's loop.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine))
+                }
+            }
+    }
+
+    /// The lateness of each replica's own emissions against the simulated schedule.
+    public func emissionLateness() async -> [EmissionLateness] {
+        var result: [EmissionLateness] = []
+        for engine in engines {
+            let summary = try? await engine.eventLoop.submit { engine.lateness.summary(replica: engine.replica) }.get()
+            result.append(summary ?? EmissionLateness(replica: engine.replica, emissions: 0, p50: 0, p99: 0, p999: 0, max: 0))
+        }
+        return result
+    }
+
+    /// Requests each replica holds (running, waiting or stalled before their first token); for tests.
+    public func inFlightRequests() async -> [Int] {
+        var result: [Int] = []
+        for engine in engines {
+            result.append((try? await engine.eventLoop.submit { engine.requests.count }.get()) ?? 0)
+        }
+        return result
+    }
+
+    /// Stops accepting, closes every connection and stops the replicas' threads.
+    public func shutdown() async throws {
+        for channel in serverChannels { try? await channel.close() }
+        for group in groups { try await group.shutdownGracefully() }
+    }
+}
