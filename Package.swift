@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tpbench",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tpbench", targets: ["tpbench"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(name: "OpenAI"),
+        .target(name: "Metrics"),
+        .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics"]),
+        .target(name: "Report", dependencies: ["Metrics"]),
+        .target(name: "JSONSchema"),
+        .target(name: "LatencyModel"),
+        .target(
+            name: "MockServer",
+            dependencies: [
+                "LatencyModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "tpbench",
+            dependencies: [
+                "LoadGen", "Metrics", "Report", "MockServer", "LatencyModel", "Curl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "OpenAITests", dependencies: ["OpenAI"]),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"], resources: [.copy("Resources")]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "LatencyModelTests", dependencies: ["LatencyModel"]),
+        .testTarget(
+            name: "MockServerTests",
+            dependencies: [
+                "MockServer", "LatencyModel", "JSONSchema", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "LoadGen", "Metrics", "Report", "TestSupport", "Curl", "OpenAI",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,212 @@
+import CCurl
+
+/// One HTTP request in flight: its easy handle, its delegate and the state the engine's timeouts need.
+///
+/// Owned by the engine thread once submitted; the engine keeps it retained while libcurl holds its pointer.
+public final class Transfer: @unchecked Sendable {
+    public let request: TransferRequest
+    let delegate: TransferDelegate
+    let easy: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var errorBuffer: UnsafeMutablePointer<CChar>
+
+    /// Monotonic ns when the transfer was handed to libcurl (t0 of every latency).
+    public internal(set) var startedAt: UInt64 = 0
+    var lastReceiveAt: UInt64 = 0
+    var statusCode: Int = 0
+    var responseStarted = false
+    var abortReason: String?
+    var timeoutReason: TransferError?
+    var headers = ResponseHeaders()
+    var completed = false
+
+    /// Creates the easy handle. Throws if libcurl rejects an option (e.g. HTTP/2 without nghttp2).
+    public init(request: TransferRequest, delegate: TransferDelegate) throws {
+        guard let easy = curl_easy_init() else { throw EngineError.curl("curl_easy_init failed") }
+        self.request = request
+        self.delegate = delegate
+        self.easy = easy
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        do {
+            try configure()
+        } catch {
+            curl_easy_cleanup(easy)
+            errorBuffer.deallocate()
+            throw error
+        }
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        if let headerList { curl_slist_free_all(headerList) }
+        errorBuffer.deallocate()
+    }
+
+    private func configure() throws {
+        try set(CURLOPT_URL, string: request.url)
+        try set(CURLOPT_NOSIGNAL, 1)
+        try set(CURLOPT_TCP_NODELAY, 1)
+        try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+        try set(CURLOPT_PRIVATE, pointer: Unmanaged.passUnretained(self).toOpaque())
+        try set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
+        try check(tp_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback), CURLOPT_WRITEFUNCTION)
+        try set(CURLOPT_HEADERDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
+        try check(tp_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback), CURLOPT_HEADERFUNCTION)
+        switch request.httpVersion {
+        case .http1: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        case .http2: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2_0))
+        }
+        if request.insecure {
+            try set(CURLOPT_SSL_VERIFYPEER, 0)
+            try set(CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        if request.freshConnection {
+            try set(CURLOPT_FRESH_CONNECT, 1)
+            try set(CURLOPT_FORBID_REUSE, 1)
+        }
+        if let ms = request.timeouts.connectMs { try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(ms))) }
+        if let ms = request.timeouts.totalMs { try set(CURLOPT_TIMEOUT_MS, max(1, Int(ms))) }
+        if request.method == "GET" {
+            try set(CURLOPT_HTTPGET, 1)
+        } else if let body = request.body {
+            try set(CURLOPT_POSTFIELDSIZE_LARGE, off: curl_off_t(body.count))
+            try body.withUnsafeBufferPointer { buffer in
+                // COPYPOSTFIELDS: libcurl keeps its own copy, so the body's lifetime is not our problem.
+                try check(tp_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS,
+                                                 UnsafeMutableRawPointer(mutating: buffer.baseAddress)),
+                          CURLOPT_COPYPOSTFIELDS)
+            }
+            if request.method != "POST" { try set(CURLOPT_CUSTOMREQUEST, string: request.method) }
+        } else if request.method != "POST" {
+            try set(CURLOPT_CUSTOMREQUEST, string: request.method)
+        }
+        // "Expect:" off: a 100-continue round trip would be charged to TTFT.
+        var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+        for line in request.headers { list = curl_slist_append(list, line) }
+        headerList = list
+        try check(tp_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list), CURLOPT_HTTPHEADER)
+    }
+
+    private func set(_ option: CURLoption, _ value: Int) throws {
+        try check(tp_easy_setopt_long(easy, option, value), option)
+    }
+    private func set(_ option: CURLoption, off value: curl_off_t) throws {
+        try check(tp_easy_setopt_off(easy, option, value), option)
+    }
+    private func set(_ option: CURLoption, string value: String) throws {
+        // libcurl copies string options (since 7.17), so the temporary C string may go away afterwards.
+        try check(tp_easy_setopt_string(easy, option, value), option)
+    }
+    private func set(_ option: CURLoption, pointer value: UnsafeMutableRawPointer?) throws {
+        try check(tp_easy_setopt_pointer(easy, option, value), option)
+    }
+    private func check(_ code: CURLcode, _ option: CURLoption) throws {
+        guard code == CURLE_OK else {
+            throw EngineError.curl("setting option \(option.rawValue) failed: \(String(cString: curl_easy_strerror(code)))")
+        }
+    }
+
+    /// The detailed message libcurl left in the error buffer, or its generic text for `code`.
+    func errorMessage(for code: CURLcode) -> String {
+        let detail = String(cString: errorBuffer)
+        return detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+    }
+
+    func readTimings() -> TransferTimings {
+        var timings = TransferTimings()
+        var value: curl_off_t = 0
+        if tp_easy_getinfo_off(easy, CURLINFO_NAMELOOKUP_TIME_T, &value) == CURLE_OK { timings.nameLookupUs = Int64(value) }
+        if tp_easy_getinfo_off(easy, CURLINFO_CONNECT_TIME_T, &value) == CURLE_OK { timings.connectUs = Int64(value) }
+        if tp_easy_getinfo_off(easy, CURLINFO_APPCONNECT_TIME_T, &value) == CURLE_OK { timings.tlsUs = Int64(value) }
+        if tp_easy_getinfo_off(easy, CURLINFO_STARTTRANSFER_TIME_T, &value) == CURLE_OK {
+            timings.firstByteUs = Int64(value)
+        }
+        if tp_easy_getinfo_off(easy, CURLINFO_TOTAL_TIME_T, &value) == CURLE_OK { timings.totalUs = Int64(value) }
+        var connects: Int = 0
+        if tp_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK { timings.reusedConnection = connects == 0 }
+        return timings
+    }
+
+    /// Reads the status code once the first header or body byte proves the response has started.
+    fileprivate func startResponseIfNeeded() {
+        guard !responseStarted else { return }
+        responseStarted = true
+        var code: Int = 0
+        _ = tp_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
+        statusCode = code
+        delegate.transferDidReceiveResponse(status: code, headers: headers)
+    }
+
+    fileprivate func consumeHeader(_ line: UnsafeRawBufferPointer) {
+        // Only two headers matter; compare case-insensitively without building Strings for the others.
+        if line.count > 13, hasPrefix(line, "content-type:") {
+            headers.contentType = headerValue(line, after: 13)
+        } else if line.count > 12, hasPrefix(line, "retry-after:") {
+            headers.retryAfter = headerValue(line, after: 12)
+        } else if line.count > 5, hasPrefix(line, "http/") {
+            // A new status line (e.g. after a 100 Continue or redirect) resets what we collected.
+            headers = ResponseHeaders()
+        }
+    }
+
+    private func hasPrefix(_ line: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        let p = UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        for i in 0..<p.count {
+            var c = line[i]
+            if c >= 65 && c <= 90 { c += 32 }
+            if c != p[i] { return false }
+        }
+        return true
+    }
+
+    private func headerValue(_ line: UnsafeRawBufferPointer, after offset: Int) -> String {
+        let value = String(decoding: line[offset...], as: UTF8.self)
+        return value.trimmingWhitespace()
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let f = scalars.first, f.isWhitespace { scalars.removeFirst() }
+        while let l = scalars.last, l.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+}
+
+/// libcurl's write callback: stamps the buffer with the monotonic clock before doing anything else.
+private let transferWriteCallback: tp_data_callback = { pointer, size, count, userdata in
+    let receivedAt = tp_monotonic_ns()
+    let length = size * count
+    guard let userdata, let pointer else { return length }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    transfer.lastReceiveAt = receivedAt
+    transfer.startResponseIfNeeded()
+    let verdict = transfer.delegate.transferDidReceive(UnsafeRawBufferPointer(start: pointer, count: length),
+                                                       receivedAt: receivedAt)
+    switch verdict {
+    case .proceed:
+        return length
+    case .abort(let reason):
+        transfer.abortReason = reason
+        return 0  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
+    }
+}
+
+private let transferHeaderCallback: tp_data_callback = { pointer, size, count, userdata in
+    let length = size * count
+    guard let userdata, let pointer else { return length }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    transfer.lastReceiveAt = tp_monotonic_ns()
+    let line = UnsafeRawBufferPointer(start: pointer, count: length)
+    if length <= 2 {
+        // The blank line ending the header block: a final (non-1xx) response has begun.
+        var code: Int = 0
+        _ = tp_easy_getinfo_long(transfer.easy, CURLINFO_RESPONSE_CODE, &code)
+        if code >= 200 { transfer.startResponseIfNeeded() }
+    } else {
+        transfer.consumeHeader(line)
+    }
+    return length
+}

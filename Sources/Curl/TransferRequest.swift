@@ -1,0 +1,60 @@
+/// What the engine needs to send one HTTP request and stream its response.
+public struct TransferRequest: Sendable {
+    public enum HTTPVersion: String, Sendable, CaseIterable {
+        case http1 = "1.1"
+        case http2 = "2"
+    }
+
+    public var url: String
+    public var method: String
+    /// Request body, copied into libcurl when the transfer starts (so the caller's buffer need not outlive it).
+    public var body: [UInt8]?
+    /// Extra header lines, e.g. "Content-Type: application/json". Never logged: may carry the API key.
+    public var headers: [String]
+    public var timeouts: Timeouts
+    public var httpVersion: HTTPVersion
+    /// Skips TLS certificate verification (`--insecure`).
+    public var insecure: Bool
+    /// Opens a new connection for this request and closes it afterwards instead of reusing the pool.
+    public var freshConnection: Bool
+
+    public init(
+        url: String,
+        method: String = "POST",
+        body: [UInt8]? = nil,
+        headers: [String] = [],
+        timeouts: Timeouts = Timeouts(),
+        httpVersion: HTTPVersion = .http1,
+        insecure: Bool = false,
+        freshConnection: Bool = false
+    ) {
+        self.url = url
+        self.method = method
+        self.body = body
+        self.headers = headers
+        self.timeouts = timeouts
+        self.httpVersion = httpVersion
+        self.insecure = insecure
+        self.freshConnection = freshConnection
+    }
+}
+
+/// The four separate time limits of a request, in milliseconds; `nil` means no limit.
+public struct Timeouts: Sendable, Equatable, Codable {
+    /// TCP (and TLS) connection establishment.
+    public var connectMs: Double?
+    /// From hand-off to libcurl until the first generated token.
+    public var firstTokenMs: Double?
+    /// Longest silence between two received buffers once the response started.
+    public var idleMs: Double?
+    /// Whole request, hand-off to end of stream.
+    public var totalMs: Double?
+
+    public init(connectMs: Double? = 10_000, firstTokenMs: Double? = 300_000, idleMs: Double? = 60_000,
+                totalMs: Double? = 1_800_000) {
+        self.connectMs = connectMs
+        self.firstTokenMs = firstTokenMs
+        self.idleMs = idleMs
+        self.totalMs = totalMs
+    }
+}

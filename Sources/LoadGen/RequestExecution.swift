@@ -1,0 +1,134 @@
+import Curl
+import Metrics
+import OpenAI
+
+/// The engine-side life of one request: decodes its stream as bytes arrive and turns the outcome into a record.
+///
+/// Runs entirely on its engine's thread (see `TransferDelegate`), so it needs no locks.
+final class RequestExecution: TransferDelegate {
+    let id: Int
+    let target: String
+    let replica: String
+    let intendedStartNs: UInt64?
+    let epochNs: UInt64
+    let prepared: PreparedRequest
+    let keepText: Bool
+    private var decoder: StreamDecoder
+    private let onComplete: (RequestExecution, RequestRecord) -> Void
+    var transfer: Transfer?
+
+    init(id: Int, target: String, replica: String, intendedStartNs: UInt64?, epochNs: UInt64,
+         prepared: PreparedRequest, keepText: Bool, maxEventBytes: Int,
+         onComplete: @escaping (RequestExecution, RequestRecord) -> Void) {
+        self.id = id
+        self.target = target
+        self.replica = replica
+        self.intendedStartNs = intendedStartNs
+        self.epochNs = epochNs
+        self.prepared = prepared
+        self.keepText = keepText
+        self.decoder = StreamDecoder(maxEventBytes: maxEventBytes)
+        self.onComplete = onComplete
+    }
+
+    var hasFirstToken: Bool { decoder.hasFirstToken }
+
+    func transferDidReceiveResponse(status: Int, headers: ResponseHeaders) {
+        decoder.begin(status: status, contentType: headers.contentType)
+    }
+
+    func transferDidReceive(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> ReceiveVerdict {
+        do {
+            try decoder.feed(bytes, receivedAt: receivedAt)
+            return .proceed
+        } catch {
+            return .abort("\(error)")
+        }
+    }
+
+    func transferDidComplete(_ outcome: TransferOutcome) {
+        let startedAt = transfer?.startedAt ?? outcome.finishedAt
+        let decoded = decoder.finish()
+        let record = RequestExecution.record(
+            id: id, target: target, replica: replica, epochNs: epochNs, intendedStartNs: intendedStartNs,
+            startedAt: startedAt, outcome: outcome, decoded: decoded, prepared: prepared, keepText: keepText)
+        transfer = nil
+        onComplete(self, record)
+    }
+
+    static func milliseconds(_ ns: UInt64, since origin: UInt64) -> Double {
+        ns >= origin ? Double(ns - origin) / 1e6 : -Double(origin - ns) / 1e6
+    }
+
+    /// Classifies the outcome (DESIGN.md's failure classes) and builds the record.
+    static func record(id: Int, target: String, replica: String, epochNs: UInt64, intendedStartNs: UInt64?,
+                       startedAt: UInt64, outcome: TransferOutcome, decoded: DecodedResponse,
+                       prepared: PreparedRequest, keepText: Bool) -> RequestRecord {
+        let status = outcome.httpStatus != 0 ? outcome.httpStatus : decoded.httpStatus
+        let (failure, message) = classify(outcome: outcome, decoded: decoded, status: status)
+        let usageTokens = decoded.completionTokens
+        var record = RequestRecord(
+            id: id, target: target, replica: replica,
+            intendedStartMs: intendedStartNs.map { milliseconds($0, since: epochNs) },
+            startMs: milliseconds(startedAt, since: epochNs),
+            e2eMs: milliseconds(outcome.finishedAt, since: startedAt),
+            tokenEventOffsetsMs: decoded.tokenEventTimes.map { milliseconds($0, since: startedAt) },
+            tokensPerEvent: decoded.exactTokensPerEvent?.map(Int.init),
+            promptTokens: decoded.promptTokens,
+            outputTokens: usageTokens ?? decoded.tokenEventTimes.count,
+            outputTokensEstimated: usageTokens == nil,
+            requestedPromptTokens: prepared.requestedPromptTokens,
+            requestedMaxTokens: prepared.requestedMaxTokens,
+            httpStatus: status,
+            finishReason: decoded.finishReason,
+            failure: failure,
+            failureMessage: message,
+            streamed: decoded.streamed)
+        // End of stream is when the last byte arrived, not when the engine noticed the transfer was done.
+        if failure == nil, let last = decoded.tokenEventTimes.last, !decoded.streamed {
+            record.e2eMs = milliseconds(last, since: startedAt)
+        }
+        let timings = outcome.timings
+        record.connectMs = timings.connectUs > 0 ? Double(timings.connectUs) / 1000 : nil
+        record.tlsMs = timings.tlsUs > 0 ? Double(timings.tlsUs) / 1000 : nil
+        record.firstByteMs = timings.firstByteUs > 0 ? Double(timings.firstByteUs) / 1000 : nil
+        record.reusedConnection = timings.reusedConnection
+        if keepText { record.outputText = decoded.text }
+        return record
+    }
+
+    static func classify(outcome: TransferOutcome, decoded: DecodedResponse,
+                         status: Int) -> (FailureClass?, String?) {
+        if let error = outcome.error {
+            switch error {
+            case .connect(let m): return (.connect, m)
+            case .timeoutConnect: return (.timeoutConnect, error.description)
+            case .timeoutFirstToken: return (.timeoutFirstToken, error.description)
+            case .timeoutIdle: return (.timeoutIdle, error.description)
+            case .timeoutTotal: return (.timeoutTotal, error.description)
+            case .cancelled: return (.cancelled, error.description)
+            case .aborted(let m):
+                switch decoded.failure {
+                case .eventTooLarge: return (.eventTooLarge, m)
+                case .malformedEvent(let detail): return (.malformedEvent, detail)
+                case nil: return (.malformedEvent, m)
+                }
+            case .transport(_, let m):
+                if status >= 400 { return httpFailure(status: status, decoded: decoded) }
+                return (.truncated, "stream cut: \(m)")
+            }
+        }
+        if status < 200 || status >= 300 { return httpFailure(status: status, decoded: decoded) }
+        if case .malformedEvent(let detail) = decoded.failure { return (.malformedEvent, detail) }
+        if let message = decoded.errorEvent { return (.errorEvent, message) }
+        if decoded.streamed && !decoded.sawDone && decoded.finishReason == nil {
+            return (.truncated, "stream ended without [DONE] or a finish_reason")
+        }
+        return (nil, nil)
+    }
+
+    private static func httpFailure(status: Int, decoded: DecodedResponse) -> (FailureClass?, String?) {
+        let message = "HTTP \(status)" + (decoded.httpErrorMessage.map { ": \($0)" } ?? "")
+        return (status >= 500 ? .http5xx : .http4xx, message)
+    }
+}

@@ -1,0 +1,51 @@
+/// A deployment under test: a name and one or more replica base URLs (e.g. `http://127.0.0.1:8000`).
+public struct Target: Sendable, Codable, Equatable {
+    public var name: String
+    public var baseURLs: [String]
+
+    public init(name: String, baseURLs: [String]) {
+        self.name = name
+        self.baseURLs = baseURLs.map(Target.normalize)
+    }
+
+    /// Strips a trailing slash and a trailing `/v1`, so `--url http://host:8000/v1/` and `http://host:8000` agree.
+    public static func normalize(_ url: String) -> String {
+        var u = url
+        while u.hasSuffix("/") { u.removeLast() }
+        if u.hasSuffix("/v1") { u.removeLast(3) }
+        return u
+    }
+}
+
+/// Which OpenAI endpoint to load.
+public enum APIKind: String, Sendable, Codable, CaseIterable {
+    case chat
+    case completions
+
+    public var path: String {
+        switch self {
+        case .chat: return "/v1/chat/completions"
+        case .completions: return "/v1/completions"
+        }
+    }
+}
+
+/// Validation of user-supplied URLs: what is wrong and how to fix it.
+public struct URLError: Error, Sendable, CustomStringConvertible {
+    public let url: String
+    public let problem: String
+    public var description: String {
+        "invalid URL '\(url)': \(problem); expected something like http://127.0.0.1:8000"
+    }
+
+    public static func check(_ url: String) throws {
+        let lower = url.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
+            throw URLError(url: url, problem: "it must start with http:// or https://")
+        }
+        let rest = url.drop(while: { $0 != "/" }).dropFirst(2)
+        let host = rest.prefix(while: { $0 != "/" && $0 != "?" })
+        guard !host.isEmpty else { throw URLError(url: url, problem: "it has no host") }
+        if host.contains(" ") { throw URLError(url: url, problem: "the host contains a space") }
+    }
+}

@@ -1,0 +1,104 @@
+/// Everything measured about one request. Times are milliseconds on the run's monotonic clock, relative to the
+/// run's epoch (the moment the run started), so records from one run line up on one timeline.
+public struct RequestRecord: Sendable, Codable, Equatable {
+    public var id: Int
+    public var target: String
+    /// Base URL of the replica that served the request.
+    public var replica: String
+    /// When the schedule wanted the request sent (open loop); nil in a closed loop.
+    public var intendedStartMs: Double?
+    /// When the request was handed to libcurl (t0).
+    public var startMs: Double
+    /// End of the response (or of the failure), relative to t0.
+    public var e2eMs: Double
+    /// Receive time of every token-carrying event, relative to t0. The first one is the TTFT.
+    public var tokenEventOffsetsMs: [Double]
+    /// Tokens carried by each token event, when the server reported per-chunk usage.
+    public var tokensPerEvent: [Int]?
+    public var promptTokens: Int?
+    /// Output tokens: the server's `usage.completion_tokens`, else the count of token events.
+    public var outputTokens: Int
+    /// True when `outputTokens` had to be estimated from events because the server sent no usage.
+    public var outputTokensEstimated: Bool
+    public var requestedPromptTokens: Int?
+    public var requestedMaxTokens: Int?
+    public var httpStatus: Int
+    public var finishReason: String?
+    public var failure: FailureClass?
+    public var failureMessage: String?
+    /// False when the server answered with a single JSON body (then TTFT = E2E).
+    public var streamed: Bool
+    public var connectMs: Double?
+    public var tlsMs: Double?
+    public var firstByteMs: Double?
+    public var reusedConnection: Bool?
+    /// The generated text, kept only when needed (schema validation, `--save-outputs`).
+    public var outputText: String?
+
+    public init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
+                e2eMs: Double, tokenEventOffsetsMs: [Double] = [], tokensPerEvent: [Int]? = nil,
+                promptTokens: Int? = nil, outputTokens: Int = 0, outputTokensEstimated: Bool = false,
+                requestedPromptTokens: Int? = nil, requestedMaxTokens: Int? = nil, httpStatus: Int = 200,
+                finishReason: String? = nil, failure: FailureClass? = nil, failureMessage: String? = nil,
+                streamed: Bool = true) {
+        self.id = id
+        self.target = target
+        self.replica = replica
+        self.intendedStartMs = intendedStartMs
+        self.startMs = startMs
+        self.e2eMs = e2eMs
+        self.tokenEventOffsetsMs = tokenEventOffsetsMs
+        self.tokensPerEvent = tokensPerEvent
+        self.promptTokens = promptTokens
+        self.outputTokens = outputTokens
+        self.outputTokensEstimated = outputTokensEstimated
+        self.requestedPromptTokens = requestedPromptTokens
+        self.requestedMaxTokens = requestedMaxTokens
+        self.httpStatus = httpStatus
+        self.finishReason = finishReason
+        self.failure = failure
+        self.failureMessage = failureMessage
+        self.streamed = streamed
+    }
+
+    public var succeeded: Bool { failure == nil }
+
+    /// Time to first token: first token-carrying event minus t0.
+    public var ttftMs: Double? { tokenEventOffsetsMs.first }
+
+    /// Gaps between consecutive token-carrying events (`itl_event`).
+    public var eventGapsMs: [Double] {
+        guard tokenEventOffsetsMs.count > 1 else { return [] }
+        return (1..<tokenEventOffsetsMs.count).map { tokenEventOffsetsMs[$0] - tokenEventOffsetsMs[$0 - 1] }
+    }
+
+    /// Each event's gap split evenly over the tokens it carried (`itl_token`); nil without per-event counts.
+    public var tokenGapsMs: [Double]? {
+        guard let counts = tokensPerEvent, counts.count == tokenEventOffsetsMs.count else { return nil }
+        var gaps: [Double] = []
+        for i in 1..<max(1, tokenEventOffsetsMs.count) {
+            let gap = tokenEventOffsetsMs[i] - tokenEventOffsetsMs[i - 1]
+            let tokens = max(1, counts[i])
+            for _ in 0..<tokens { gaps.append(gap / Double(tokens)) }
+        }
+        return gaps
+    }
+
+    /// Time per output token after the first: (E2E − TTFT) / (output tokens − 1).
+    public var tpotMs: Double? {
+        guard let ttft = ttftMs, outputTokens > 1 else { return nil }
+        return (e2eMs - ttft) / Double(outputTokens - 1)
+    }
+
+    /// Mean tokens per token-carrying event.
+    public var meanTokensPerEvent: Double? {
+        guard !tokenEventOffsetsMs.isEmpty, outputTokens > 0 else { return nil }
+        return Double(outputTokens) / Double(tokenEventOffsetsMs.count)
+    }
+
+    /// Lateness of the actual send versus the schedule (open loop).
+    public var sendLagMs: Double? { intendedStartMs.map { startMs - $0 } }
+
+    /// Completion time on the run's timeline.
+    public var endMs: Double { startMs + e2eMs }
+}

@@ -1,0 +1,216 @@
+/// A forward-only JSON reader over bytes that extracts the few fields the decoder needs without building a tree.
+///
+/// Why not `JSONDecoder`: it costs tens of µs per chunk and allocates a dictionary per object; this reader walks the
+/// chunk once, validates its syntax as it skips what it does not need, and allocates only the strings it returns.
+struct JSONScanner {
+    struct Malformed: Error {
+        let offset: Int
+        let reason: String
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    private(set) var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    var isAtEnd: Bool {
+        mutating get {
+            skipWhitespace()
+            return position >= bytes.count
+        }
+    }
+
+    mutating func skipWhitespace() {
+        while position < bytes.count {
+            let b = bytes[position]
+            if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { position += 1 } else { break }
+        }
+    }
+
+    mutating func peek() throws -> UInt8 {
+        skipWhitespace()
+        guard position < bytes.count else { throw Malformed(offset: position, reason: "unexpected end") }
+        return bytes[position]
+    }
+
+    mutating func expect(_ byte: UInt8) throws {
+        guard try peek() == byte else {
+            throw Malformed(offset: position, reason: "expected '\(Character(UnicodeScalar(byte)))'")
+        }
+        position += 1
+    }
+
+    /// Iterates an object's members; `body` must consume the value (read or skip it).
+    mutating func forEachMember(_ body: (inout JSONScanner, UnsafeRawBufferPointer) throws -> Void) throws {
+        try expect(0x7B)
+        if try peek() == 0x7D { position += 1; return }
+        while true {
+            let key = try readRawString()
+            try expect(0x3A)
+            try body(&self, key)
+            let next = try peek()
+            position += 1
+            if next == 0x7D { return }
+            guard next == 0x2C else { throw Malformed(offset: position - 1, reason: "expected ',' or '}'") }
+        }
+    }
+
+    /// Iterates an array's elements; `body` must consume each element.
+    mutating func forEachElement(_ body: (inout JSONScanner) throws -> Void) throws {
+        try expect(0x5B)
+        if try peek() == 0x5D { position += 1; return }
+        while true {
+            try body(&self)
+            let next = try peek()
+            position += 1
+            if next == 0x5D { return }
+            guard next == 0x2C else { throw Malformed(offset: position - 1, reason: "expected ',' or ']'") }
+        }
+    }
+
+    /// Returns the raw bytes between a string's quotes (escapes not decoded); used for keys.
+    mutating func readRawString() throws -> UnsafeRawBufferPointer {
+        try expect(0x22)
+        let start = position
+        while position < bytes.count {
+            let b = bytes[position]
+            if b == 0x22 {
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+                position += 1
+                return raw
+            }
+            if b == 0x5C { position += 2; continue }
+            if b < 0x20 { throw Malformed(offset: position, reason: "control character in string") }
+            position += 1
+        }
+        throw Malformed(offset: position, reason: "unterminated string")
+    }
+
+    /// Reads a string value with escapes decoded.
+    mutating func readString() throws -> String {
+        let raw = try readRawString()
+        if !raw.contains(0x5C) { return String(decoding: raw, as: UTF8.self) }
+        return try JSONScanner.unescape(raw, offset: position)
+    }
+
+    /// Reads a string, or returns nil for `null`.
+    mutating func readOptionalString() throws -> String? {
+        if try peek() == 0x6E { try skipValue(); return nil }
+        return try readString()
+    }
+
+    mutating func readNumber() throws -> Double {
+        _ = try peek()
+        let start = position
+        while position < bytes.count {
+            let b = bytes[position]
+            if (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2B || b == 0x2E || b == 0x65 || b == 0x45 {
+                position += 1
+            } else {
+                break
+            }
+        }
+        guard position > start,
+              let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
+                                        as: UTF8.self))
+        else { throw Malformed(offset: start, reason: "invalid number") }
+        return value
+    }
+
+    /// Reads an integer, or nil for `null`.
+    mutating func readOptionalInt() throws -> Int? {
+        if try peek() == 0x6E { try skipValue(); return nil }
+        let value = try readNumber()
+        guard value.isFinite, value.rounded() == value, abs(value) < 1e15 else { return nil }
+        return Int(value)
+    }
+
+    /// Skips any value, checking its syntax.
+    mutating func skipValue() throws {
+        let b = try peek()
+        switch b {
+        case 0x7B: try forEachMember { scanner, _ in try scanner.skipValue() }
+        case 0x5B: try forEachElement { try $0.skipValue() }
+        case 0x22: _ = try readRawString()
+        case 0x74: try literal("true")
+        case 0x66: try literal("false")
+        case 0x6E: try literal("null")
+        default: _ = try readNumber()
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws {
+        let count = word.utf8CodeUnitCount
+        guard position + count <= bytes.count else { throw Malformed(offset: position, reason: "unexpected end") }
+        for i in 0..<count where bytes[position + i] != word.utf8Start[i] {
+            throw Malformed(offset: position, reason: "invalid literal")
+        }
+        position += count
+    }
+
+    static func unescape(_ raw: UnsafeRawBufferPointer, offset: Int) throws -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        func hex4(_ at: Int) throws -> UInt32 {
+            guard at + 4 <= raw.count else { throw Malformed(offset: offset, reason: "bad \\u escape") }
+            var v: UInt32 = 0
+            for k in at..<(at + 4) {
+                let c = raw[k]
+                v <<= 4
+                switch c {
+                case 0x30...0x39: v |= UInt32(c - 0x30)
+                case 0x41...0x46: v |= UInt32(c - 0x41 + 10)
+                case 0x61...0x66: v |= UInt32(c - 0x61 + 10)
+                default: throw Malformed(offset: offset, reason: "bad \\u escape")
+                }
+            }
+            return v
+        }
+        while i < raw.count {
+            let b = raw[i]
+            guard b == 0x5C else { out.append(b); i += 1; continue }
+            guard i + 1 < raw.count else { throw Malformed(offset: offset, reason: "bad escape") }
+            let e = raw[i + 1]
+            i += 2
+            switch e {
+            case 0x22: out.append(0x22)
+            case 0x5C: out.append(0x5C)
+            case 0x2F: out.append(0x2F)
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                var scalar = try hex4(i)
+                i += 4
+                if scalar >= 0xD800 && scalar < 0xDC00, i + 6 <= raw.count, raw[i] == 0x5C, raw[i + 1] == 0x75 {
+                    let low = try hex4(i + 2)
+                    if low >= 0xDC00 && low < 0xE000 {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        i += 6
+                    }
+                }
+                let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+                out.append(contentsOf: Array(String(unicode).utf8))
+            default:
+                throw Malformed(offset: offset, reason: "bad escape")
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Byte-wise equality with an ASCII literal.
+    @inline(__always)
+    func equals(_ literal: StaticString) -> Bool {
+        guard count == literal.utf8CodeUnitCount else { return false }
+        let p = literal.utf8Start
+        for i in 0..<count where self[i] != p[i] { return false }
+        return true
+    }
+}

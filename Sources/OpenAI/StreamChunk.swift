@@ -1,0 +1,158 @@
+/// The fields of one streamed chunk (or one non-streamed response) that measurement needs.
+public struct StreamChunk: Sendable, Equatable {
+    /// Generated answer text carried by this chunk (`delta.content` for chat, `text` for completions).
+    public var content = ""
+    /// Reasoning text (`delta.reasoning_content` or `delta.reasoning`), which counts as generated tokens too.
+    public var reasoning = ""
+    public var finishReason: String?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    /// An in-band error (`{"error": {...}}` or `{"object": "error", ...}`).
+    public var errorMessage: String?
+
+    public init() {}
+
+    /// Whether the chunk carries at least one generated token (role-only and usage-only chunks do not).
+    public var carriesTokens: Bool { !content.isEmpty || !reasoning.isEmpty }
+
+    /// Decodes a chunk of `/v1/chat/completions` or `/v1/completions` (streamed or whole) from JSON bytes.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> StreamChunk {
+        var chunk = StreamChunk()
+        var scanner = JSONScanner(bytes)
+        var isErrorObject = false
+        var topLevelMessage: String?
+        try scanner.forEachMember { s, key in
+            if key.equals("choices") {
+                try s.forEachElement { try chunk.readChoice(&$0) }
+            } else if key.equals("usage") {
+                try chunk.readUsage(&s)
+            } else if key.equals("error") {
+                chunk.errorMessage = try readError(&s)
+            } else if key.equals("object") {
+                isErrorObject = (try s.readOptionalString()) == "error"
+            } else if key.equals("message") {
+                topLevelMessage = try? s.readOptionalString()
+                if topLevelMessage == nil { try s.skipValue() }
+            } else {
+                try s.skipValue()
+            }
+        }
+        guard scanner.isAtEnd else { throw JSONScanner.Malformed(offset: scanner.position, reason: "trailing bytes") }
+        if isErrorObject && chunk.errorMessage == nil { chunk.errorMessage = topLevelMessage ?? "error object" }
+        return chunk
+    }
+
+    private mutating func readChoice(_ s: inout JSONScanner) throws {
+        if try s.peek() != 0x7B { try s.skipValue(); return }
+        try s.forEachMember { s, key in
+            if key.equals("delta") || key.equals("message") {
+                try self.readDelta(&s)
+            } else if key.equals("text") {
+                if let text = try s.readOptionalString() { self.content += text }
+            } else if key.equals("finish_reason") {
+                if let reason = try s.readOptionalString() { self.finishReason = reason }
+            } else {
+                try s.skipValue()
+            }
+        }
+    }
+
+    private mutating func readDelta(_ s: inout JSONScanner) throws {
+        if try s.peek() != 0x7B { try s.skipValue(); return }
+        try s.forEachMember { s, key in
+            if key.equals("content") {
+                if try s.peek() == 0x22 { self.content += try s.readString() } else { try s.skipValue() }
+            } else if key.equals("reasoning_content") || key.equals("reasoning") {
+                if try s.peek() == 0x22 { self.reasoning += try s.readString() } else { try s.skipValue() }
+            } else {
+                try s.skipValue()
+            }
+        }
+    }
+
+    private mutating func readUsage(_ s: inout JSONScanner) throws {
+        if try s.peek() != 0x7B { try s.skipValue(); return }
+        try s.forEachMember { s, key in
+            if key.equals("prompt_tokens") {
+                self.promptTokens = try s.readOptionalInt()
+            } else if key.equals("completion_tokens") {
+                self.completionTokens = try s.readOptionalInt()
+            } else {
+                try s.skipValue()
+            }
+        }
+    }
+
+    private static func readError(_ s: inout JSONScanner) throws -> String {
+        switch try s.peek() {
+        case 0x22:
+            return try s.readString()
+        case 0x7B:
+            var message = ""
+            var code: String?
+            try s.forEachMember { s, key in
+                if key.equals("message") {
+                    message = (try s.readOptionalString()) ?? ""
+                } else if key.equals("code") {
+                    if try s.peek() == 0x22 {
+                        code = try s.readString()
+                    } else if let n = try s.readOptionalInt() {
+                        code = String(n)
+                    }
+                } else {
+                    try s.skipValue()
+                }
+            }
+            if message.isEmpty { message = "error event" }
+            return code.map { "\(message) (code \($0))" } ?? message
+        default:
+            try s.skipValue()
+            return "error event"
+        }
+    }
+}
+
+/// Extracts a human-readable message from an HTTP error body (OpenAI, vLLM, TGI and FastAPI shapes).
+public func errorMessage(fromBody body: [UInt8]) -> String? {
+    let text = String(decoding: body.prefix(2048), as: UTF8.self).trimmingCharacters()
+    if text.isEmpty { return nil }
+    let parsed: String? = body.withUnsafeBytes { raw in
+        var scanner = JSONScanner(raw)
+        var found: String?
+        do {
+            guard try scanner.peek() == 0x7B else { return nil }
+            try scanner.forEachMember { s, key in
+                if key.equals("error") {
+                    let chunk = try StreamChunk.readErrorValue(&s)
+                    found = found ?? chunk
+                } else if key.equals("message") || key.equals("detail") {
+                    if try s.peek() == 0x22 {
+                        let value = try s.readString()
+                        if found == nil { found = value }
+                    } else {
+                        try s.skipValue()
+                    }
+                } else {
+                    try s.skipValue()
+                }
+            }
+        } catch {
+            return nil
+        }
+        return found
+    }
+    return parsed ?? String(text.prefix(300))
+}
+
+extension StreamChunk {
+    fileprivate static func readErrorValue(_ s: inout JSONScanner) throws -> String { try readError(&s) }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var view = Substring(self)
+        while let f = view.first, f.isWhitespace { view.removeFirst() }
+        while let l = view.last, l.isWhitespace { view.removeLast() }
+        return String(view)
+    }
+}

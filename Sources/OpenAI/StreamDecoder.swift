@@ -1,0 +1,173 @@
+/// Turns one HTTP response of an OpenAI-compatible server into timed token events, text, usage and errors.
+///
+/// Feed it the status, then body buffers with their receive times, then call `finish()`. Streaming (SSE)
+/// responses are decoded event by event as they arrive; a JSON body (non-streaming request) is decoded whole
+/// at the end, and its only token event is the end of the body (TTFT = E2E).
+public struct StreamDecoder: Sendable {
+    public enum Failure: Error, Equatable, Sendable {
+        case eventTooLarge(limit: Int)
+        case malformedEvent(String)
+    }
+
+    public private(set) var result = DecodedResponse()
+    private var parser: SSEParser
+    private var mode: Mode = .undetermined
+    private var body: [UInt8] = []
+    private let maxBodyBytes: Int
+    private var lastCompletionTokens = 0
+    private var lastReceivedAt: UInt64 = 0
+
+    private enum Mode { case undetermined, sse, json, errorBody }
+
+    public init(maxEventBytes: Int = 16 << 20) {
+        parser = SSEParser(maxEventBytes: maxEventBytes)
+        maxBodyBytes = maxEventBytes
+        result.tokenEventTimes.reserveCapacity(256)
+    }
+
+    /// Whether a token-carrying event has arrived.
+    public var hasFirstToken: Bool { !result.tokenEventTimes.isEmpty }
+
+    /// Records the status line; decides how to read the body.
+    public mutating func begin(status: Int, contentType: String?) {
+        result.httpStatus = status
+        let type = contentType?.lowercased() ?? ""
+        if status < 200 || status >= 300 {
+            mode = .errorBody
+        } else if type.hasPrefix("application/json") {
+            mode = .json
+            result.streamed = false
+        } else {
+            // text/event-stream, or a server that forgot the header: try SSE.
+            mode = .sse
+        }
+    }
+
+    /// Consumes a body buffer. Throws to stop the transfer (the failure is also kept in `result`).
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) throws {
+        lastReceivedAt = receivedAt
+        switch mode {
+        case .undetermined, .sse:
+            // The parser is moved out while it calls back into self (exclusive access), then put back.
+            var parser = self.parser
+            defer { self.parser = parser }
+            do {
+                try parser.feed(bytes) { event in try self.handleEvent(event, receivedAt: receivedAt) }
+            } catch let failure as SSEParser.Failure {
+                guard case .eventTooLarge(let limit) = failure else { throw failure }
+                result.failure = .eventTooLarge(limit: limit)
+                throw Failure.eventTooLarge(limit: limit)
+            }
+        case .json, .errorBody:
+            let room = maxBodyBytes - body.count
+            if room <= 0 {
+                if mode == .json {
+                    result.failure = .eventTooLarge(limit: maxBodyBytes)
+                    throw Failure.eventTooLarge(limit: maxBodyBytes)
+                }
+                return  // error bodies: keep the first part only
+            }
+            body.append(contentsOf: bytes.prefix(room))
+        }
+    }
+
+    /// Ends the response and returns what was decoded.
+    public mutating func finish() -> DecodedResponse {
+        switch mode {
+        case .undetermined, .sse:
+            if parser.finish() && result.failure == nil && !result.sawDone {
+                result.unterminatedEvent = true
+            }
+        case .json:
+            decodeWholeBody()
+        case .errorBody:
+            result.httpErrorMessage = errorMessage(fromBody: body)
+        }
+        return result
+    }
+
+    private mutating func handleEvent(_ data: UnsafeRawBufferPointer, receivedAt: UInt64) throws {
+        result.eventCount += 1
+        if data.equals("[DONE]") {
+            result.sawDone = true
+            return
+        }
+        let chunk: StreamChunk
+        do {
+            chunk = try StreamChunk.decode(data)
+        } catch let error as JSONScanner.Malformed {
+            let sample = String(decoding: data.prefix(120), as: UTF8.self)
+            let failure = Failure.malformedEvent("\(error.reason) at byte \(error.offset) in event: \(sample)")
+            if result.failure == nil { result.failure = failure }
+            throw failure
+        }
+        apply(chunk, receivedAt: receivedAt)
+    }
+
+    private mutating func apply(_ chunk: StreamChunk, receivedAt: UInt64) {
+        if let message = chunk.errorMessage, result.errorEvent == nil { result.errorEvent = message }
+        if chunk.carriesTokens {
+            result.tokenEventTimes.append(receivedAt)
+            result.text += chunk.reasoning
+            result.text += chunk.content
+            if let cumulative = chunk.completionTokens {
+                // continuous_usage_stats: usage on every chunk gives the tokens this event carried.
+                result.tokensPerEvent.append(Int32(max(0, cumulative - lastCompletionTokens)))
+            } else {
+                result.tokensPerEventComplete = false
+            }
+        }
+        if let cumulative = chunk.completionTokens { lastCompletionTokens = cumulative }
+        if let reason = chunk.finishReason { result.finishReason = reason }
+        if let prompt = chunk.promptTokens { result.promptTokens = prompt }
+        if let completion = chunk.completionTokens { result.completionTokens = completion }
+    }
+
+    private mutating func decodeWholeBody() {
+        guard !body.isEmpty else { return }
+        do {
+            let chunk = try body.withUnsafeBytes { try StreamChunk.decode($0) }
+            result.eventCount = 1
+            apply(chunk, receivedAt: lastReceivedAt)
+            result.sawDone = chunk.finishReason != nil || chunk.carriesTokens
+        } catch let error as JSONScanner.Malformed {
+            result.failure = .malformedEvent("\(error.reason) at byte \(error.offset) of the response body")
+        } catch {
+            result.failure = .malformedEvent("\(error)")
+        }
+    }
+}
+
+/// Everything decoded from one response.
+public struct DecodedResponse: Sendable, Equatable {
+    public var httpStatus = 0
+    /// False when the server answered with one JSON document instead of an event stream.
+    public var streamed = true
+    /// Receive time (monotonic ns) of every event that carried at least one token.
+    public var tokenEventTimes: [UInt64] = []
+    /// Tokens carried by each token event, when the server reported usage per chunk (`continuous_usage_stats`).
+    public var tokensPerEvent: [Int32] = []
+    public var tokensPerEventComplete = true
+    /// All SSE events, including role-only, usage-only and `[DONE]`.
+    public var eventCount = 0
+    public var text = ""
+    public var finishReason: String?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    public var sawDone = false
+    /// An in-band error event's message.
+    public var errorEvent: String?
+    /// The message of an HTTP error response's body.
+    public var httpErrorMessage: String?
+    public var failure: StreamDecoder.Failure?
+    /// The stream ended in the middle of an event.
+    public var unterminatedEvent = false
+
+    public init() {}
+
+    /// Per-event token counts, if every token event had one.
+    public var exactTokensPerEvent: [Int32]? {
+        tokensPerEventComplete && tokensPerEvent.count == tokenEventTimes.count && !tokensPerEvent.isEmpty
+            ? tokensPerEvent : nil
+    }
+}

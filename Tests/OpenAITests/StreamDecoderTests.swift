@@ -1,0 +1,87 @@
+import Testing
+@testable import OpenAI
+
+private func decodeChunk(_ json: String) throws -> StreamChunk {
+    try Array(json.utf8).withUnsafeBytes { try StreamChunk.decode($0) }
+}
+
+@Test func roleOnlyChunkCarriesNoTokens() throws {
+    let chunk = try decodeChunk(#"{"id":"x","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#)
+    #expect(!chunk.carriesTokens)
+    #expect(chunk.finishReason == nil)
+}
+
+@Test func chatContentReasoningUsageAndEscapes() throws {
+    let chunk = try decodeChunk(#"""
+        {"choices":[{"index":0,"delta":{"reasoning_content":"think\n","content":"a \"q\" \u00e9\ud83d\ude42"},
+        "finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}
+        """#)
+    #expect(chunk.content == "a \"q\" é🙂")
+    #expect(chunk.reasoning == "think\n")
+    #expect(chunk.finishReason == "stop")
+    #expect(chunk.promptTokens == 12)
+    #expect(chunk.completionTokens == 5)
+}
+
+@Test func completionsTextAndNullContent() throws {
+    let text = try decodeChunk(#"{"choices":[{"index":0,"text":" world","logprobs":null,"finish_reason":null}]}"#)
+    #expect(text.content == " world")
+    let nullContent = try decodeChunk(#"{"choices":[{"delta":{"content":null}}]}"#)
+    #expect(!nullContent.carriesTokens)
+}
+
+@Test func inBandErrorsInBothShapes() throws {
+    let nested = try decodeChunk(#"{"error":{"message":"boom","type":"x","param":null,"code":500}}"#)
+    #expect(nested.errorMessage == "boom (code 500)")
+    let flat = try decodeChunk(#"{"object":"error","message":"bad","type":"BadRequestError","code":400}"#)
+    #expect(flat.errorMessage == "bad")
+}
+
+@Test(arguments: [#"{"choices":[{"delta":{"content":"x"}}"#, #"{"a":1} x"#, "not json", #"{"a":tru}"#])
+func malformedChunksThrow(json: String) {
+    #expect(throws: (any Error).self) { try decodeChunk(json) }
+}
+
+@Test func decoderTimestampsTokenEventsAndCountsPerEventUsage() throws {
+    var decoder = StreamDecoder()
+    decoder.begin(status: 200, contentType: "text/event-stream")
+    let events = [
+        #"data: {"choices":[{"delta":{"role":"assistant","content":""}}],"usage":{"prompt_tokens":3,"completion_tokens":0}}"#,
+        #"data: {"choices":[{"delta":{"content":"ab"}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+        #"data: {"choices":[{"delta":{"content":"c"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":3}}"#,
+        #"data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":3}}"#,
+        "data: [DONE]",
+    ]
+    for (i, event) in events.enumerated() {
+        try Array((event + "\n\n").utf8).withUnsafeBytes { try decoder.feed($0, receivedAt: UInt64(i) * 10) }
+    }
+    let result = decoder.finish()
+    #expect(result.tokenEventTimes == [10, 20])
+    #expect(result.exactTokensPerEvent == [2, 1])
+    #expect(result.text == "abc")
+    #expect(result.completionTokens == 3)
+    #expect(result.promptTokens == 3)
+    #expect(result.sawDone)
+    #expect(result.finishReason == "length")
+}
+
+@Test func nonStreamedJSONBodyIsOneEvent() throws {
+    var decoder = StreamDecoder()
+    decoder.begin(status: 200, contentType: "application/json")
+    let body = #"{"choices":[{"message":{"role":"assistant","content":"hi there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":2}}"#
+    let bytes = Array(body.utf8)
+    try bytes[..<20].withUnsafeBytes { try decoder.feed($0, receivedAt: 5) }
+    try bytes[20...].withUnsafeBytes { try decoder.feed($0, receivedAt: 9) }
+    let result = decoder.finish()
+    #expect(!result.streamed)
+    #expect(result.tokenEventTimes == [9])
+    #expect(result.text == "hi there")
+    #expect(result.completionTokens == 2)
+}
+
+@Test func errorBodyMessageIsExtracted() {
+    #expect(errorMessage(fromBody: Array(#"{"error":{"message":"model not found","type":"NotFoundError","code":404}}"#.utf8))
+            == "model not found (code 404)")
+    #expect(errorMessage(fromBody: Array(#"{"detail":"Not Found"}"#.utf8)) == "Not Found")
+    #expect(errorMessage(fromBody: Array("<html>bad gateway</html>".utf8)) == "<html>bad gateway</html>")
+}
