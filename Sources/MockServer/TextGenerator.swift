@@ -21,9 +21,12 @@ struct TextGenerator {
         let u = rng.nextUnit()
         let k = min(Int(u * u * Double(MockTokenizer.commonWordCount)), MockTokenizer.commonWordCount - 1)
         sinceComma += 1
-        let word = MockTokenizer.word(k)
-        return emitted == 0 ? word : " " + word
+        return emitted == 0 ? Self.words[k] : Self.spacedWords[k]
     }
+
+    /// Built once: making each word from syllables per token showed up in the emission profile.
+    private static let words = (0..<MockTokenizer.commonWordCount).map(MockTokenizer.word)
+    private static let spacedWords = words.map { " " + $0 }
 
     mutating func pieces(count: Int) -> [String] {
         (0..<count).map { _ in next() }
