@@ -60,12 +60,19 @@ extension Engine {
 
     // MARK: Fixed-latency mode
 
+    /// Wake-ups are rounded up to this grid: with 1000 streams of random phase, a wake-up per due stream costs an
+    /// epoll/timerfd round trip per token (the "timer per stream" pattern); a 0.5 ms tick batches ~25 streams per
+    /// wake-up at the price of ≤ 0.5 ms of lateness, which the lateness histogram reports honestly.
+    static let fixedTickNanos: UInt64 = 500_000
+
     func armFixedTimer() {
         guard let top = fixedTimers.top else { return }
-        if let armed = fixedTimerDeadline, armed <= top.deadline { return }
+        let tick = Self.fixedTickNanos
+        let wake = (top.deadline + tick - 1) / tick * tick
+        if let armed = fixedTimerDeadline, armed <= wake { return }
         fixedTimerTask?.cancel()
-        fixedTimerDeadline = top.deadline
-        fixedTimerTask = eventLoop.scheduleTask(deadline: .uptimeNanoseconds(top.deadline)) { [self] in
+        fixedTimerDeadline = wake
+        fixedTimerTask = eventLoop.scheduleTask(deadline: .uptimeNanoseconds(wake)) { [self] in
             fireFixedTimer()
         }
     }
