@@ -71,7 +71,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             HTTPResponder.send(channel, status: .ok, body: "{\"version\":\"0.11.0-tpbench-mock\"}", keepAlive: keepAlive)
         case (.GET, "/metrics"):
             var buffer = channel.allocator.buffer(capacity: 16_384)
-            buffer.writeBytes(engine.metrics.exposition())
+            buffer.writeString(engine.metrics.exposition())
             HTTPResponder.send(
                 channel, status: .ok, body: buffer, contentType: "text/plain; version=0.0.4; charset=utf-8",
                 keepAlive: keepAlive)
