@@ -10,7 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -20,8 +21,15 @@ let package = Package(
         ),
         .target(name: "Curl", dependencies: ["CCurl"]),
         .target(name: "OpenAI"),
-        .target(name: "Metrics"),
-        .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics"]),
+        .target(
+            name: "Metrics",
+            dependencies: ["JSONSchema", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+        .target(
+            name: "Workload",
+            dependencies: ["JSONSchema", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload"]),
         .target(name: "Report", dependencies: ["Metrics"]),
         .target(name: "JSONSchema"),
         .target(name: "LatencyModel"),
@@ -32,7 +40,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -54,6 +61,8 @@ let package = Package(
         .testTarget(name: "OpenAITests", dependencies: ["OpenAI"]),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Metrics"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "JSONSchema"]),
         .testTarget(name: "LatencyModelTests", dependencies: ["LatencyModel"]),
         .testTarget(
             name: "MockServerTests",

@@ -1,47 +1,25 @@
 import Curl
 import Foundation
+import JSONSchema
 import Metrics
-
-/// What `tpbench run` asks for, independent of how it was parsed.
-public struct RunConfiguration: Sendable {
-    public var target: Target
-    /// Model id; nil means the first id `GET /v1/models` lists.
-    public var model: String?
-    public var concurrency: Int
-    public var requests: Int
-    public var promptTokens: Int
-    public var maxTokens: Int?
-    public var extraBody: [String: any Sendable]
-    public var seed: UInt64
-    public var engines: Int
-    public var settings: RequestSettings
-
-    public init(target: Target, model: String? = nil, concurrency: Int = 10, requests: Int = 100,
-                promptTokens: Int = 256, maxTokens: Int? = 128, extraBody: [String: any Sendable] = [:],
-                seed: UInt64 = 42, engines: Int = 1, settings: RequestSettings = RequestSettings()) {
-        self.target = target
-        self.model = model
-        self.concurrency = concurrency
-        self.requests = requests
-        self.promptTokens = promptTokens
-        self.maxTokens = maxTokens
-        self.extraBody = extraBody
-        self.seed = seed
-        self.engines = engines
-        self.settings = settings
-    }
-}
+import Workload
 
 /// The outcome of one run against one target.
 public struct RunOutput: Sendable {
     public var model: String
+    /// Every request, including warm-up and cool-down ones (marked `excludedAs`).
     public var records: [RequestRecord]
+    /// Summary over the measured requests only.
     public var summary: TargetSummary
     public var engineStatistics: [EngineStatistics]
     public var wallSeconds: Double
+    public var calibrationNote: String
+    public var serverModels: [String]?
+
+    public var measuredRecords: [RequestRecord] { records.filter { $0.excludedAs == nil } }
 }
 
-/// Failures that stop a run before it starts (exit code 3 territory: the target is not usable).
+/// A target that cannot be used at all (exit code 3).
 public struct TargetUnreachable: Error, Sendable, CustomStringConvertible {
     public let url: String
     public let reason: String
@@ -51,54 +29,88 @@ public struct TargetUnreachable: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension Timeouts {
+    public init(_ spec: TimeoutSpec) {
+        self.init(connectMs: spec.connectS * 1000, firstTokenMs: spec.firstTokenS * 1000, idleMs: spec.idleS * 1000,
+                  totalMs: spec.totalS * 1000)
+    }
+}
+
 public enum Benchmark {
-    /// Probes the target, prepares every request, runs the closed loop and summarises it.
-    public static func run(_ config: RunConfiguration,
-                           onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in }) async throws -> RunOutput {
+    /// Probes the target, builds (and calibrates) the prompts, offers the workload's load, and summarises it.
+    public static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, engineCount: Int = 1,
+                           onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
+                           onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
-        let engines = try (0..<max(1, config.engines)).map { try Engine(index: $0) }
+        var settings = settings
+        settings.timeouts = Timeouts(workload.timeouts)
+        let engines = try (0..<max(1, engineCount)).map { try Engine(index: $0) }
         defer { for engine in engines { engine.shutdown() } }
 
-        let model = try await resolveModel(config, engine: engines[0])
-        var synthesizer = PromptSynthesizer(seed: config.seed)
-        let prepared = (0..<config.requests).map { _ in
-            PreparedRequest(
-                body: RequestBodyBuilder.body(api: config.settings.api, model: model,
-                                              prompt: synthesizer.prompt(tokens: config.promptTokens),
-                                              maxTokens: config.maxTokens,
-                                              continuousUsage: config.settings.continuousUsage,
-                                              extra: config.extraBody),
-                requestedPromptTokens: config.promptTokens, requestedMaxTokens: config.maxTokens)
-        }
-        let runner = ClosedLoopRunner(target: config.target, concurrency: config.concurrency, requests: prepared,
-                                      settings: config.settings, engines: engines, onRecord: onRecord)
+        let (model, serverModels) = try await resolveModel(workload.model, target: target, engine: engines[0],
+                                                           settings: settings)
+        let plan = LoadPlan(workload.load)
+        let poolSize = min(PromptBuilder.maxPoolSize, plan.maxRequests ?? PromptBuilder.maxPoolSize)
+        let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
+                                                 base: target.baseURLs[0], engine: engines[0], settings: settings)
+        let schema = try workload.output.jsonSchema.map { try JSONSchema($0) }
+        let factory = requestFactory(workload: workload, model: model, pool: pool, schema: schema,
+                                     continuousUsage: settings.continuousUsage)
+        let arrivals = plan.isClosedOnly ? nil
+            : ArrivalGenerator(plan: plan, arrival: workload.load.arrival, burstiness: workload.load.burstiness,
+                               seed: workload.seed)
+        let runner = LoadRunner(target: target, plan: plan, arrivals: arrivals, settings: settings, engines: engines,
+                                warmupRequests: workload.load.warmupRequests, warmupS: workload.load.warmupS,
+                                cooldownS: workload.load.cooldownS, makeRequest: factory, onRecord: onRecord)
+        onStart(runner)
         let started = MonotonicClock.now()
         let records = await runner.run(epochNs: started).sorted { $0.id < $1.id }
         let wall = Double(MonotonicClock.now() - started) / 1e9
+        let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
+                      e2eMs: workload.slo.e2eMs)
+        let measured = records.filter { $0.excludedAs == nil }
         return RunOutput(model: model, records: records,
-                         summary: Aggregator.summarize(target: config.target.name, records: records),
-                         engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall)
+                         summary: Aggregator.summarize(target: target.name, records: measured,
+                                                       slo: slo.isEmpty ? nil : slo),
+                         engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
+                         calibrationNote: pool.calibrationNote, serverModels: serverModels)
     }
 
-    static func resolveModel(_ config: RunConfiguration, engine: Engine) async throws -> String {
-        let base = config.target.baseURLs[0]
+    /// Request i: prompt i of the pool (cycling), a seeded output length, and the workload's options.
+    static func requestFactory(workload: WorkloadSpec, model: String, pool: PromptPool, schema: JSONSchema?,
+                               continuousUsage: Bool) -> @Sendable (Int) -> PreparedRequest {
+        let path = workload.api == .chat ? "/v1/chat/completions" : "/v1/completions"
+        return { index in
+            let slot = index % pool.count
+            var generator = SplitMix64(seed: workload.seed &+ 0x7_0000 &+ UInt64(index))
+            let maxTokens = pool.datasetMaxTokens[slot] ?? workload.output.maxTokens.sample(using: &generator)
+            let body = RequestBodyBuilder.body(
+                api: workload.api, model: model, prompt: pool.prompts[slot], maxTokens: maxTokens,
+                output: workload.output, continuousUsage: continuousUsage, extra: workload.extraBody)
+            return PreparedRequest(body: body, requestedPromptTokens: pool.requestedTokens[slot],
+                                   requestedMaxTokens: maxTokens, schema: schema, path: path)
+        }
+    }
+
+    static func resolveModel(_ requested: String?, target: Target, engine: Engine,
+                             settings: RequestSettings) async throws -> (String, [String]?) {
+        let base = target.baseURLs[0]
         let probeTimeouts = Timeouts(connectMs: 5_000, firstTokenMs: nil, idleMs: 10_000, totalMs: 15_000)
         do {
-            let ids = try await HTTPFetch.modelIDs(base: base, engine: engine, headers: config.settings.headers,
-                                                   insecure: config.settings.insecure, timeouts: probeTimeouts)
-            if let model = config.model { return model }
+            let ids = try await HTTPFetch.modelIDs(base: base, engine: engine, headers: settings.headers,
+                                                   insecure: settings.insecure, timeouts: probeTimeouts)
+            if let requested { return (requested, ids) }
             guard let first = ids.first else {
                 throw ProbeError(url: base + "/v1/models", problem: "lists no models; pass --model")
             }
-            return first
+            return (first, ids)
         } catch let error as TransferError {
             // With an explicit model the run goes ahead and records each request's failure by class;
             // without one there is nothing to send.
-            if let model = config.model { return model }
+            if let requested { return (requested, nil) }
             throw TargetUnreachable(url: base, reason: error.description)
         } catch let error as ProbeError {
-            // A server without /v1/models still works when the model is given.
-            if let model = config.model { return model }
+            if let requested { return (requested, nil) }
             throw error
         }
     }

@@ -1,4 +1,5 @@
 import Curl
+import JSONSchema
 import Metrics
 import OpenAI
 
@@ -94,6 +95,18 @@ final class RequestExecution: TransferDelegate {
         record.firstByteMs = timings.firstByteUs > 0 ? Double(timings.firstByteUs) / 1000 : nil
         record.reusedConnection = timings.reusedConnection
         if keepText { record.outputText = decoded.text }
+        if failure == nil, let schema = prepared.schema {
+            switch schema.check(output: decoded.text, finishReason: decoded.finishReason) {
+            case .valid: record.schemaVerdict = .valid
+            case .truncated: record.schemaVerdict = .truncated
+            case .notJSON(let why):
+                record.schemaVerdict = .notJSON
+                record.schemaError = why
+            case .schemaViolation(let pointer, let keyword, let message):
+                record.schemaVerdict = .schemaViolation
+                record.schemaError = "\(pointer.isEmpty ? "/" : pointer): \(message) (\(keyword))"
+            }
+        }
         return record
     }
 

@@ -34,6 +34,12 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var reusedConnection: Bool?
     /// The generated text, kept only when needed (schema validation, `--save-outputs`).
     public var outputText: String?
+    /// Structured-output check of a successful response against the request's JSON schema (nil: no schema).
+    public var schemaVerdict: SchemaVerdict?
+    /// For `schema-violation`: the JSON pointer and message of the first error; for `not-json`: the parse error.
+    public var schemaError: String?
+    /// "warmup" or "cooldown" when the request is outside the measured window (kept on disk, left out of results).
+    public var excludedAs: String?
 
     public init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
                 e2eMs: Double, tokenEventOffsetsMs: [Double] = [], tokensPerEvent: [Int]? = nil,
@@ -62,6 +68,15 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     }
 
     public var succeeded: Bool { failure == nil }
+
+    /// Largest gap between consecutive token events.
+    public var maxEventGapMs: Double? { eventGapsMs.max() }
+
+    /// Mean gap between consecutive token events.
+    public var meanEventGapMs: Double? {
+        let gaps = eventGapsMs
+        return gaps.isEmpty ? nil : gaps.reduce(0, +) / Double(gaps.count)
+    }
 
     /// Time to first token: first token-carrying event minus t0.
     public var ttftMs: Double? { tokenEventOffsetsMs.first }

@@ -30,6 +30,18 @@ public struct TargetSummary: Sendable, Codable, Equatable {
     public var sendLagMs: Distribution?
     public var ttftFromIntendedMs: Distribution?
     public var e2eFromIntendedMs: Distribution?
+    /// Requests per second that succeeded, met every SLO and (with a schema) were schema-valid.
+    public var goodputRPS: Double
+    /// Share of all requests (failures included) that met every objective.
+    public var sloAttainment: Double
+    public var slo: SLO?
+    public var schema: SchemaSummary?
+    /// Highest output tokens/s over any whole 1-second bucket of the run.
+    public var peakOutputTokensPerSecond: Double
+    /// Requests served by each replica (base URL).
+    public var requestsPerReplica: [String: Int]
+    /// Client-side connection setup of requests that opened a new connection.
+    public var connectMs: Distribution?
 
     public var errorRate: Double { requests == 0 ? 0 : Double(failed) / Double(requests) }
 }
@@ -37,7 +49,7 @@ public struct TargetSummary: Sendable, Codable, Equatable {
 public enum Aggregator {
     /// Summarises one target's records. Latency percentiles are over successful requests only; failures are
     /// counted by class and stay in the denominators of rates.
-    public static func summarize(target: String, records: [RequestRecord]) -> TargetSummary {
+    public static func summarize(target: String, records: [RequestRecord], slo: SLO? = nil) -> TargetSummary {
         let ok = records.filter(\.succeeded)
         var failures: [String: Int] = [:]
         var samples: [String: String] = [:]
@@ -64,6 +76,11 @@ public enum Aggregator {
         let tokenGaps = ok.map(\.tokenGapsMs)
         let itlToken: Distribution? = ok.isEmpty || tokenGaps.contains(where: { $0 == nil })
             ? nil : Distribution(tokenGaps.flatMap { $0 ?? [] })
+
+        let goodRequests = records.filter { (slo ?? SLO()).isMet(by: $0) }.count
+        var perReplica: [String: Int] = [:]
+        for record in records { perReplica[record.replica, default: 0] += 1 }
+        let series = TimeSeries.compute(records: records)
 
         return TargetSummary(
             target: target,
@@ -92,7 +109,25 @@ public enum Aggregator {
             ttftFromIntendedMs: Distribution(ok.compactMap { r in
                 r.ttftMs.flatMap { ttft in r.sendLagMs.map { $0 + ttft } }
             }),
-            e2eFromIntendedMs: Distribution(ok.compactMap { r in r.sendLagMs.map { $0 + r.e2eMs } })
+            e2eFromIntendedMs: Distribution(ok.compactMap { r in r.sendLagMs.map { $0 + r.e2eMs } }),
+            goodputRPS: rate(Double(goodRequests)),
+            sloAttainment: records.isEmpty ? 0 : Double(goodRequests) / Double(records.count),
+            slo: slo,
+            schema: schemaSummary(ok),
+            peakOutputTokensPerSecond: series.dropLast().map(\.outputTokensPerSecond).max()
+                ?? series.last?.outputTokensPerSecond ?? 0,
+            requestsPerReplica: perReplica,
+            connectMs: Distribution(records.filter { $0.reusedConnection == false }.compactMap(\.connectMs))
         )
+    }
+
+    static func schemaSummary(_ ok: [RequestRecord]) -> SchemaSummary? {
+        let checked = ok.compactMap { record in record.schemaVerdict.map { (record, $0) } }
+        guard !checked.isEmpty else { return nil }
+        func count(_ v: SchemaVerdict) -> Int { checked.filter { $0.1 == v }.count }
+        let samples = checked.filter { $0.1 != .valid }.prefix(5).map { "request \($0.0.id): \($0.1.rawValue)"
+            + ($0.0.schemaError.map { " — \($0)" } ?? "") }
+        return SchemaSummary(checked: checked.count, valid: count(.valid), notJSON: count(.notJSON),
+                             truncated: count(.truncated), violations: count(.schemaViolation), samples: Array(samples))
     }
 }

@@ -3,18 +3,16 @@ import LoadGen
 import Metrics
 import Testing
 import TestSupport
+import Workload
 
 /// The client against a server whose schedule is known exactly: measured numbers must match it.
 @Suite(.serialized)
 struct ClientAccuracyTests {
-    func run(_ behavior: ScriptedBehavior, concurrency: Int, requests: Int,
-             timeouts: Timeouts = Timeouts()) async throws -> RunOutput {
+    func run(_ behavior: ScriptedBehavior, concurrency: Int, requests: Int) async throws -> RunOutput {
         let server = try await ScriptedServer.start(behavior)
-        let config = RunConfiguration(
-            target: Target(name: "scripted", baseURLs: [server.baseURL]), concurrency: concurrency,
-            requests: requests, promptTokens: 32, maxTokens: 100,
-            settings: RequestSettings(timeouts: timeouts))
-        let output = try await Benchmark.run(config)
+        let output = try await Benchmark.run(workload: closedLoop(concurrency: concurrency, requests: requests),
+                                             target: Target(name: "scripted", baseURLs: [server.baseURL]),
+                                             settings: RequestSettings())
         try await server.shutdown()
         return output
     }

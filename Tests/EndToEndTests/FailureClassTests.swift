@@ -4,19 +4,20 @@ import Metrics
 import NIOPosix
 import Testing
 import TestSupport
+import Workload
 
 /// Each failure class is produced by a server that misbehaves that way, and is counted, not lost.
 @Suite(.serialized)
 struct FailureClassTests {
     let script = StreamScript(ttftMs: 20, itlMs: 5, tokens: 20)
 
-    func run(_ behavior: ScriptedBehavior, requests: Int = 6, timeouts: Timeouts = Timeouts()) async throws -> TargetSummary {
+    func run(_ behavior: ScriptedBehavior, requests: Int = 6, timeouts: TimeoutSpec = TimeoutSpec()) async throws -> TargetSummary {
         let server = try await ScriptedServer.start(behavior)
         defer { Task { try? await server.shutdown() } }
-        let config = RunConfiguration(target: Target(name: "t", baseURLs: [server.baseURL]), model: "test-model",
-                                      concurrency: 3, requests: requests, promptTokens: 8, maxTokens: 20,
-                                      settings: RequestSettings(timeouts: timeouts))
-        return try await Benchmark.run(config).summary
+        let spec = closedLoop(concurrency: 3, requests: requests, promptTokens: 8, maxTokens: 20, model: "test-model",
+                              timeouts: timeouts)
+        return try await Benchmark.run(workload: spec, target: Target(name: "t", baseURLs: [server.baseURL]),
+                                       settings: RequestSettings()).summary
     }
 
     func expectOnly(_ summary: TargetSummary, _ failure: FailureClass, count: Int = 6, messageContains: String? = nil) {
@@ -57,7 +58,7 @@ struct FailureClassTests {
 
     @Test func neverAnsweringServerHitsFirstTokenTimeout() async throws {
         let started = MonotonicClock.now()
-        let summary = try await run(.neverAnswer, timeouts: Timeouts(connectMs: 1000, firstTokenMs: 500))
+        let summary = try await run(.neverAnswer, timeouts: TimeoutSpec(connectS: 1, firstTokenS: 0.5))
         expectOnly(summary, .timeoutFirstToken)
         // Two waves of three requests, each cut at 0.5 s: the run must not hang.
         #expect(Double(MonotonicClock.now() - started) / 1e9 < 10)
@@ -70,9 +71,9 @@ struct FailureClassTests {
         let port = channel.localAddress?.port ?? 1
         try await channel.close()
         try await group.shutdownGracefully()
-        let config = RunConfiguration(target: Target(name: "t", baseURLs: ["http://127.0.0.1:\(port)"]),
-                                      model: "m", concurrency: 2, requests: 4, promptTokens: 8, maxTokens: 4)
-        let summary = try await Benchmark.run(config).summary
+        let summary = try await Benchmark.run(
+            workload: closedLoop(concurrency: 2, requests: 4, promptTokens: 8, maxTokens: 4, model: "m"),
+            target: Target(name: "t", baseURLs: ["http://127.0.0.1:\(port)"]), settings: RequestSettings()).summary
         #expect(summary.failures == ["connect": 4], "got \(summary.failures)")
     }
 }

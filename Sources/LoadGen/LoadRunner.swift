@@ -1,0 +1,241 @@
+import Curl
+import Foundation
+import Metrics
+import Synchronization
+import Workload
+
+/// Offers a load plan to one target: closed-loop phases keep N requests in flight, open-loop phases send at the
+/// seeded arrival times (queueing behind a concurrency ceiling, never dropping), and every request records when
+/// it was meant to start, so client-side queueing shows up as send lag instead of hiding (coordinated omission).
+///
+/// A dedicated scheduler thread decides what to send and when; engine threads run the transfers and signal it
+/// on each completion.
+public final class LoadRunner: @unchecked Sendable {
+    public let target: Target
+    private let plan: LoadPlan
+    private let settings: RequestSettings
+    private let engines: [Engine]
+    private let makeRequest: @Sendable (Int) -> PreparedRequest
+    private let onRecord: @Sendable (RequestRecord) -> Void
+    private let warmupRequests: Int
+    private let warmupS: Double
+    private let cooldownS: Double
+    private var arrivals: ArrivalGenerator?
+    private let wake = DispatchSemaphore(value: 0)
+
+    /// Shared between the scheduler thread, engine threads (completions) and callers (cancel, progress).
+    private let state = Mutex<State>(State())
+    private struct State {
+        var issued = 0
+        var inFlight = 0
+        var completed = 0
+        var stopIssuing = false
+        var records: [RequestRecord] = []
+        var outstandingPerReplica: [Int] = []
+        var nextReplica = 0
+        var finished = false
+    }
+
+    public init(target: Target, plan: LoadPlan, arrivals: ArrivalGenerator?, settings: RequestSettings,
+                engines: [Engine], warmupRequests: Int = 0, warmupS: Double = 0, cooldownS: Double = 0,
+                makeRequest: @escaping @Sendable (Int) -> PreparedRequest,
+                onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in }) {
+        precondition(!engines.isEmpty && !target.baseURLs.isEmpty)
+        self.target = target
+        self.plan = plan
+        self.arrivals = arrivals
+        self.settings = settings
+        self.engines = engines
+        self.makeRequest = makeRequest
+        self.onRecord = onRecord
+        self.warmupRequests = warmupRequests
+        self.warmupS = warmupS
+        self.cooldownS = cooldownS
+    }
+
+    /// Requests in flight right now.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Runs the plan to its end and returns every request's record, failures and excluded ones included.
+    public func run(epochNs: UInt64 = MonotonicClock.now()) async -> [RequestRecord] {
+        state.withLock { $0.outstandingPerReplica = Array(repeating: 0, count: target.baseURLs.count) }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<[RequestRecord], Never>) in
+                let thread = Thread { [self] in
+                    self.schedule(epochNs: epochNs)
+                    let records = self.state.withLock { $0.records }
+                    continuation.resume(returning: records)
+                }
+                thread.name = "tpbench-scheduler"
+                thread.start()
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// Stops issuing new requests; those in flight finish normally (then `run` returns).
+    public func stopIssuing() {
+        state.withLock { $0.stopIssuing = true }
+        wake.signal()
+    }
+
+    /// Stops issuing and cancels everything in flight (recorded as `cancelled`).
+    public func cancel() {
+        stopIssuing()
+        for engine in engines { engine.cancelAll() }
+    }
+
+    // MARK: - Scheduler thread
+
+    private func schedule(epochNs: UInt64) {
+        var nextArrival: Double? = arrivals?.next()
+        /// Open-loop arrivals waiting for a slot under the ceiling: (index, intended start ns).
+        var waiting: [(Int, UInt64)] = []
+        var waitingHead = 0
+        let maxRequests = plan.maxRequests ?? .max
+        let duration = plan.durationS ?? .infinity
+
+        while true {
+            let now = MonotonicClock.now()
+            let t = Double(now &- epochNs) / 1e9
+            var (issued, inFlight, stop) = state.withLock { ($0.issued, $0.inFlight, $0.stopIssuing) }
+            let timeUp = t >= duration
+
+            // Arrivals due now join the queue (open phases only produce arrivals).
+            while !stop, let arrival = nextArrival, arrival <= t, arrival < duration,
+                  issued + (waiting.count - waitingHead) < maxRequests {
+                waiting.append((issued + (waiting.count - waitingHead), epochNs + UInt64(arrival * 1e9)))
+                nextArrival = arrivals?.next()
+            }
+            if nextArrival.map({ $0 >= duration }) == true { nextArrival = nil }
+
+            let phase = plan.phase(at: t)
+            var ceiling = Int.max
+            var closedTarget = 0
+            if case .closed(let n)? = phase?.kind {
+                ceiling = n
+                closedTarget = n
+            } else if let limit = plan.concurrencyCeiling {
+                ceiling = limit
+            }
+
+            // Queued arrivals first (they are late already), then closed-loop slots.
+            while waitingHead < waiting.count, inFlight < ceiling, !stop {
+                let (index, intended) = waiting[waitingHead]
+                waitingHead += 1
+                start(index: index, intendedStartNs: intended, epochNs: epochNs)
+                issued += 1
+                inFlight += 1
+            }
+            if waitingHead > 1024 && waitingHead * 2 > waiting.count {
+                waiting.removeFirst(waitingHead)
+                waitingHead = 0
+            }
+            while !stop, !timeUp, inFlight < closedTarget, issued + (waiting.count - waitingHead) < maxRequests {
+                start(index: issued, intendedStartNs: nil, epochNs: epochNs)
+                issued += 1
+                inFlight += 1
+            }
+
+            stop = stop || timeUp
+            let moreToCome = !stop && issued < maxRequests && (nextArrival != nil || laterPhaseExists(after: t)
+                                                                 || closedTarget > 0)
+            if !moreToCome && waitingHead >= waiting.count {
+                // Nothing more will be issued: wait for the stragglers, then finish.
+                if state.withLock({ $0.inFlight }) == 0 { break }
+                _ = wake.wait(timeout: .now() + .milliseconds(50))
+                continue
+            }
+            if stop && waitingHead < waiting.count {
+                // Stopped with arrivals still queued: they were never sent; they are not requests.
+                waitingHead = waiting.count
+            }
+            // Sleep until the next arrival, the next phase boundary, or a completion.
+            var wakeAt = t + 0.25
+            if let nextArrival { wakeAt = min(wakeAt, nextArrival) }
+            if let boundary = nextBoundary(after: t) { wakeAt = min(wakeAt, boundary) }
+            if duration.isFinite { wakeAt = min(wakeAt, duration) }
+            let delay = max(0, wakeAt - t)
+            if delay > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(delay * 1e9))) }
+        }
+        state.withLock { $0.finished = true }
+    }
+
+    private func laterPhaseExists(after t: Double) -> Bool {
+        plan.phases.contains { $0.start > t }
+    }
+
+    private func nextBoundary(after t: Double) -> Double? {
+        plan.phases.flatMap { [$0.start] + ($0.end.map { [$0] } ?? []) }.filter { $0 > t }.min()
+    }
+
+    private func pickReplica() -> Int {
+        state.withLock { state in
+            var choice = 0
+            switch settings.routing {
+            case .roundRobin:
+                choice = state.nextReplica % target.baseURLs.count
+                state.nextReplica += 1
+            case .leastOutstanding:
+                for i in state.outstandingPerReplica.indices
+                where state.outstandingPerReplica[i] < state.outstandingPerReplica[choice] { choice = i }
+            }
+            state.outstandingPerReplica[choice] += 1
+            state.issued += 1
+            state.inFlight += 1
+            return choice
+        }
+    }
+
+    private func start(index: Int, intendedStartNs: UInt64?, epochNs: UInt64) {
+        let replica = pickReplica()
+        let prepared = makeRequest(index)
+        let base = target.baseURLs[replica]
+        let startedInWarmup = index < warmupRequests
+            || Double(MonotonicClock.now() &- epochNs) / 1e9 < warmupS
+        let execution = RequestExecution(
+            id: index, target: target.name, replica: base, intendedStartNs: intendedStartNs, epochNs: epochNs,
+            prepared: prepared, keepText: settings.keepOutputText, maxEventBytes: settings.maxEventBytes
+        ) { [weak self] _, record in
+            var record = record
+            if startedInWarmup { record.excludedAs = "warmup" }
+            self?.completed(record, replica: replica)
+        }
+        let request = TransferRequest(
+            url: base + prepared.path, method: "POST", body: prepared.body,
+            headers: ["Content-Type: application/json", "Accept: text/event-stream"] + settings.headers,
+            timeouts: settings.timeouts, httpVersion: settings.httpVersion, insecure: settings.insecure,
+            freshConnection: settings.freshConnectionPerRequest)
+        do {
+            let transfer = try Transfer(request: request, delegate: execution)
+            execution.transfer = transfer
+            engines[index % engines.count].submit(transfer)
+        } catch {
+            let now = MonotonicClock.now()
+            var record = RequestRecord(
+                id: index, target: target.name, replica: base,
+                intendedStartMs: intendedStartNs.map { RequestExecution.milliseconds($0, since: epochNs) },
+                startMs: RequestExecution.milliseconds(now, since: epochNs), e2eMs: 0, httpStatus: 0,
+                failure: .connect, failureMessage: "could not create the request: \(error)")
+            if startedInWarmup { record.excludedAs = "warmup" }
+            completed(record, replica: replica)
+        }
+    }
+
+    private func completed(_ record: RequestRecord, replica: Int) {
+        var record = record
+        if cooldownS > 0, let duration = plan.durationS, record.startMs / 1000 > duration - cooldownS,
+           record.excludedAs == nil {
+            record.excludedAs = "cooldown"
+        }
+        onRecord(record)
+        state.withLock { state in
+            state.records.append(record)
+            state.inFlight -= 1
+            state.completed += 1
+            state.outstandingPerReplica[replica] -= 1
+        }
+        wake.signal()
+    }
+}

@@ -1,0 +1,39 @@
+import Curl
+
+/// Settings shared by every request of a run.
+public struct RequestSettings: Sendable {
+    public var timeouts: Timeouts
+    public var httpVersion: TransferRequest.HTTPVersion
+    public var insecure: Bool
+    public var freshConnectionPerRequest: Bool
+    /// Header lines sent with every request (may contain the API key: never log them).
+    public var headers: [String]
+    /// Keep the generated text in records (`--save-outputs`); schema checks read it without keeping it.
+    public var keepOutputText: Bool
+    /// Largest SSE event (or JSON body) accepted before the request fails as `event-too-large`.
+    public var maxEventBytes: Int
+    /// Ask for usage on every chunk (vLLM's `continuous_usage_stats`) so ITL per token can be measured.
+    public var continuousUsage: Bool
+    public var routing: Routing
+
+    public enum Routing: String, Sendable, CaseIterable {
+        /// Send to the replica with the fewest requests in flight.
+        case leastOutstanding = "least-outstanding"
+        case roundRobin = "round-robin"
+    }
+
+    public init(timeouts: Timeouts = Timeouts(), httpVersion: TransferRequest.HTTPVersion = .http1,
+                insecure: Bool = false, freshConnectionPerRequest: Bool = false, headers: [String] = [],
+                keepOutputText: Bool = false, maxEventBytes: Int = 16 << 20, continuousUsage: Bool = true,
+                routing: Routing = .leastOutstanding) {
+        self.timeouts = timeouts
+        self.httpVersion = httpVersion
+        self.insecure = insecure
+        self.freshConnectionPerRequest = freshConnectionPerRequest
+        self.headers = headers
+        self.keepOutputText = keepOutputText
+        self.maxEventBytes = maxEventBytes
+        self.continuousUsage = continuousUsage
+        self.routing = routing
+    }
+}

@@ -1,0 +1,173 @@
+import JSONSchema
+
+/// Everything one run produced except the per-request records (those live in requests.jsonl beside it).
+/// Versioned and self-describing: `"schema": "tpbench.result/1"`.
+public struct RunResult: Sendable, Codable, Equatable {
+    public static let schemaID = "tpbench.result/1"
+
+    public var schema: String = RunResult.schemaID
+    public var runID: String
+    /// UTC, ISO 8601.
+    public var startedAt: String
+    public var wallSeconds: Double
+    public var workloadName: String
+    /// The workload as run (every field after defaults and command-line overrides).
+    public var workload: JSONValue
+    public var targets: [TargetDescription]
+    public var environment: ClientEnvironment
+    public var summaries: [TargetSummary]
+    /// Target name → metric name (ttft, itl_event, itl_token, tpot, e2e, send_lag) → histogram.
+    public var histograms: [String: [String: LatencyHistogram]]
+    /// Target name → per-second time series.
+    public var timeSeries: [String: [TimeSeriesPoint]]
+    public var clientHealth: ClientHealth?
+    /// Caveats a reader must see (estimated tokens, calibration fallbacks, client overload, interrupted run).
+    public var notes: [String]
+
+    public init(runID: String, startedAt: String, wallSeconds: Double, workloadName: String, workload: JSONValue,
+                targets: [TargetDescription], environment: ClientEnvironment, summaries: [TargetSummary],
+                histograms: [String: [String: LatencyHistogram]], timeSeries: [String: [TimeSeriesPoint]],
+                clientHealth: ClientHealth?, notes: [String]) {
+        self.runID = runID
+        self.startedAt = startedAt
+        self.wallSeconds = wallSeconds
+        self.workloadName = workloadName
+        self.workload = workload
+        self.targets = targets
+        self.environment = environment
+        self.summaries = summaries
+        self.histograms = histograms
+        self.timeSeries = timeSeries
+        self.clientHealth = clientHealth
+        self.notes = notes
+    }
+
+    /// Builds the result's derived parts (summaries, histograms, time series) from records: one code path for
+    /// live runs and for `tpbench report` re-rendering a saved requests.jsonl.
+    public static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
+                             workload: JSONValue, targets: [TargetDescription], environment: ClientEnvironment,
+                             records: [RequestRecord], slo: SLO?, clientHealth: ClientHealth?,
+                             notes: [String]) -> RunResult {
+        var summaries: [TargetSummary] = []
+        var histograms: [String: [String: LatencyHistogram]] = [:]
+        var series: [String: [TimeSeriesPoint]] = [:]
+        let names = targets.map(\.name) + Set(records.map(\.target)).subtracting(targets.map(\.name)).sorted()
+        for name in names {
+            let own = records.filter { $0.target == name }
+            summaries.append(Aggregator.summarize(target: name, records: own, slo: slo))
+            histograms[name] = histogramsOf(own)
+            series[name] = TimeSeries.compute(records: own)
+        }
+        return RunResult(runID: runID, startedAt: startedAt, wallSeconds: wallSeconds, workloadName: workloadName,
+                         workload: workload, targets: targets, environment: environment, summaries: summaries,
+                         histograms: histograms, timeSeries: series, clientHealth: clientHealth, notes: notes)
+    }
+
+    public static func histogramsOf(_ records: [RequestRecord]) -> [String: LatencyHistogram] {
+        let ok = records.filter(\.succeeded)
+        var result: [String: LatencyHistogram] = [
+            "ttft": LatencyHistogram(milliseconds: ok.compactMap(\.ttftMs)),
+            "itl_event": LatencyHistogram(milliseconds: ok.flatMap(\.eventGapsMs)),
+            "tpot": LatencyHistogram(milliseconds: ok.compactMap(\.tpotMs)),
+            "e2e": LatencyHistogram(milliseconds: ok.map(\.e2eMs)),
+        ]
+        let tokenGaps = ok.map(\.tokenGapsMs)
+        if !ok.isEmpty && !tokenGaps.contains(where: { $0 == nil }) {
+            result["itl_token"] = LatencyHistogram(milliseconds: tokenGaps.flatMap { $0 ?? [] })
+        }
+        let lags = records.compactMap(\.sendLagMs)
+        if !lags.isEmpty { result["send_lag"] = LatencyHistogram(milliseconds: lags.map { max(0, $0) }) }
+        return result
+    }
+}
+
+/// A deployment as described by the user, plus what the server said about itself.
+public struct TargetDescription: Sendable, Codable, Equatable {
+    public var name: String
+    public var baseURLs: [String]
+    public var tensorParallel: Int?
+    public var gpus: Int?
+    public var gpu: String?
+    public var interconnect: String?
+    public var costPerGPUHour: Double?
+    public var costPerHour: Double?
+    public var labels: [String: String]
+    /// Model ids from `GET /v1/models`.
+    public var serverModels: [String]?
+
+    public init(name: String, baseURLs: [String], tensorParallel: Int? = nil, gpus: Int? = nil, gpu: String? = nil,
+                interconnect: String? = nil, costPerGPUHour: Double? = nil, costPerHour: Double? = nil,
+                labels: [String: String] = [:], serverModels: [String]? = nil) {
+        self.name = name
+        self.baseURLs = baseURLs
+        self.tensorParallel = tensorParallel
+        self.gpus = gpus
+        self.gpu = gpu
+        self.interconnect = interconnect
+        self.costPerGPUHour = costPerGPUHour
+        self.costPerHour = costPerHour
+        self.labels = labels
+        self.serverModels = serverModels
+    }
+
+    /// Cost of the whole deployment per hour, from `cost_per_hour` or `cost_per_gpu_hour × gpus`.
+    public var hourlyCost: Double? {
+        if let costPerHour { return costPerHour }
+        if let costPerGPUHour { return costPerGPUHour * Double(gpus ?? 1) }
+        return nil
+    }
+}
+
+/// The machine and program that measured.
+public struct ClientEnvironment: Sendable, Codable, Equatable {
+    public var host: String
+    public var cores: Int
+    public var os: String
+    public var tpbenchVersion: String
+    public var commandLine: [String]
+
+    public init(host: String, cores: Int, os: String, tpbenchVersion: String, commandLine: [String]) {
+        self.host = host
+        self.cores = cores
+        self.os = os
+        self.tpbenchVersion = tpbenchVersion
+        self.commandLine = commandLine
+    }
+}
+
+/// How hard the client itself worked, so a reader can tell whether the numbers measure the server.
+public struct ClientHealth: Sendable, Codable, Equatable {
+    public struct EngineHealth: Sendable, Codable, Equatable {
+        public var index: Int
+        /// Engine thread CPU time / wall time (1.0 = one full core).
+        public var cpuShare: Double
+        public var loopLagP99Us: UInt64
+        public var loopLagMaxUs: UInt64
+        public var socketEvents: UInt64
+
+        public init(index: Int, cpuShare: Double, loopLagP99Us: UInt64, loopLagMaxUs: UInt64, socketEvents: UInt64) {
+            self.index = index
+            self.cpuShare = cpuShare
+            self.loopLagP99Us = loopLagP99Us
+            self.loopLagMaxUs = loopLagMaxUs
+            self.socketEvents = socketEvents
+        }
+    }
+
+    public var engines: [EngineHealth]
+    /// Whole process CPU time / wall time.
+    public var processCPUShare: Double
+    public var maxResidentMiB: Double
+    /// Token events parsed per second of wall time.
+    public var eventsPerSecond: Double
+    public var warnings: [String]
+
+    public init(engines: [EngineHealth], processCPUShare: Double, maxResidentMiB: Double, eventsPerSecond: Double,
+                warnings: [String]) {
+        self.engines = engines
+        self.processCPUShare = processCPUShare
+        self.maxResidentMiB = maxResidentMiB
+        self.eventsPerSecond = eventsPerSecond
+        self.warnings = warnings
+    }
+}

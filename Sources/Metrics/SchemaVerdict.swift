@@ -1,0 +1,24 @@
+/// Outcome of checking a structured-output response against its JSON schema.
+public enum SchemaVerdict: String, Sendable, Codable, CaseIterable {
+    case valid
+    /// The text is not JSON (and the model was not cut off).
+    case notJSON = "not-json"
+    /// The text stops mid-document, typically cut at max_tokens (finish_reason "length").
+    case truncated
+    /// Valid JSON that breaks the schema.
+    case schemaViolation = "schema-violation"
+}
+
+/// Schema-validity counts of one target.
+public struct SchemaSummary: Sendable, Codable, Equatable {
+    /// Successful responses that were checked.
+    public var checked: Int
+    public var valid: Int
+    public var notJSON: Int
+    public var truncated: Int
+    public var violations: Int
+    /// A few first errors (JSON pointer: message), for the report.
+    public var samples: [String]
+
+    public var validRate: Double { checked == 0 ? 0 : Double(valid) / Double(checked) }
+}

@@ -1,0 +1,44 @@
+/// One problem found in a workload file: where (field path and line) and what to do about it.
+public struct WorkloadIssue: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var line: Int?
+    public var message: String
+
+    public var description: String {
+        "\(path.isEmpty ? "(top level)" : path): \(message)" + (line.map { " (line \($0))" } ?? "")
+    }
+}
+
+/// A workload that cannot be run; lists every problem, not just the first.
+public struct WorkloadError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var issues: [WorkloadIssue]
+
+    public var description: String {
+        let list = issues.map { "  - \($0)" }.joined(separator: "\n")
+        return "workload \(file) has \(issues.count) problem\(issues.count == 1 ? "" : "s"):\n\(list)"
+    }
+}
+
+/// Edit distance, for "did you mean" suggestions on unknown keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = Array(repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}
+
+func suggestion(for key: String, among allowed: [String]) -> String? {
+    let best = allowed.map { ($0, editDistance(key.lowercased(), $0)) }.min { $0.1 < $1.1 }
+    guard let best, best.1 <= max(2, key.count / 3) else { return nil }
+    return best.0
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import JSONSchema
+import LoadGen
+import Workload
+
+/// Command-line flags that override a workload file's fields.
+struct WorkloadOverrides: ParsableArguments {
+    @Option(help: "Model id (default: the workload's, else the first id from GET /v1/models).")
+    var model: String?
+
+    @Option(help: "Endpoint: chat (/v1/chat/completions) or completions (/v1/completions).")
+    var api: WorkloadSpec.API?
+
+    @Option(help: "Closed loop: requests kept in flight. With --rate: the most in flight at once.")
+    var concurrency: Int?
+
+    @Option(help: "Open loop: requests per second.")
+    var rate: Double?
+
+    @Option(help: "Open-loop arrivals: constant, poisson or gamma.")
+    var arrival: LoadSpec.Arrival?
+
+    @Option(help: "Total requests to send (warm-up included).")
+    var requests: Int?
+
+    @Option(help: "Stop issuing after this many seconds.")
+    var duration: Double?
+
+    @Option(help: "Requests at the start excluded from results.")
+    var warmup: Int?
+
+    @Option(help: "Synthetic prompt length in tokens.")
+    var promptTokens: Int?
+
+    @Option(help: "max_tokens of each request.")
+    var maxTokens: Int?
+
+    @Option(help: "JSON object merged into every request body, e.g. '{\"ignore_eos\": true}'.")
+    var extraBody: String?
+
+    @Option(help: "Seed for prompts, output lengths and arrivals.")
+    var seed: UInt64?
+
+    func validate() throws {
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1, got \(concurrency)") }
+        if let rate, !(rate > 0) || !rate.isFinite { throw ValidationError("--rate must be > 0, got \(rate)") }
+        if let requests, requests < 1 { throw ValidationError("--requests must be at least 1, got \(requests)") }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be > 0 seconds, got \(duration)") }
+        if let promptTokens, promptTokens < 1 {
+            throw ValidationError("--prompt-tokens must be at least 1, got \(promptTokens)")
+        }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+        if let extraBody {
+            do { _ = try RequestBodyBuilder.parseExtraBody(extraBody) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    func apply(to spec: inout WorkloadSpec) throws {
+        if let model { spec.model = model }
+        if let api { spec.api = api }
+        if let rate {
+            spec.load.rate = rate
+            spec.load.stages = []
+            spec.load.rampUp = nil
+        }
+        if let concurrency { spec.load.concurrency = concurrency }
+        if let arrival { spec.load.arrival = arrival }
+        if let requests { spec.load.requests = requests }
+        if let duration { spec.load.durationS = duration }
+        if let warmup { spec.load.warmupRequests = warmup }
+        if let promptTokens { spec.prompt.tokens = .fixed(promptTokens) }
+        if let maxTokens { spec.output.maxTokens = .fixed(maxTokens) }
+        if let seed { spec.seed = seed }
+        if let extraBody {
+            let extra = try RequestBodyBuilder.parseExtraBody(extraBody)
+            var merged = spec.extraBody ?? JSONObject()
+            for entry in extra.entries { merged[entry.key] = entry.value }
+            spec.extraBody = merged
+        }
+        if spec.load.requests == nil && spec.load.durationS == nil && spec.load.rampUp == nil && spec.load.stages.isEmpty {
+            throw ValidationError("the load needs --requests or --duration to know when to stop")
+        }
+        if let requests = spec.load.requests, spec.load.warmupRequests >= requests {
+            throw ValidationError("--warmup (\(spec.load.warmupRequests)) must be fewer than the requests (\(requests))")
+        }
+    }
+}
+
+extension WorkloadSpec.API: ExpressibleByArgument {}
+extension LoadSpec.Arrival: ExpressibleByArgument {}
