@@ -85,7 +85,8 @@ import Testing
         // 100 output tokens instead of 500 keeps the test short; TTFT comes from the first ~13 prefill steps either way.
         let tp1 = try await Self.burst(tp: 1, link: .nvlink4, scale: 1, outputTokens: 100)
         let degraded = try await Self.burst(tp: 4, link: .pcieDegraded, scale: 0.25, outputTokens: 100)
-        let nvlink = try await Self.burst(tp: 4, link: .nvlink4, scale: 1, outputTokens: 100)
+        // Scales keep wall-clock steps at ≥ 16 ms, so a debug build sharing 2 cores with its client keeps up.
+        let nvlink = try await Self.burst(tp: 4, link: .nvlink4, scale: 2, outputTokens: 100)
         print("through the server: TP=1 \(tp1), TP=4 pcie-degraded \(degraded), TP=4 nvlink4 \(nvlink)")
         #expect(tp1.ttftP50 > 0.3 && tp1.ttftP50 < 0.8)
         #expect(tp1.itlP50 > 0.017 && tp1.itlP50 < 0.026)
