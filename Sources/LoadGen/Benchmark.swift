@@ -15,6 +15,8 @@ public struct RunOutput: Sendable {
     public var wallSeconds: Double
     public var calibrationNote: String
     public var serverModels: [String]?
+    /// Open-loop arrivals that were due but could not be sent before the end (concurrency ceiling).
+    public var unsentArrivals: Int
 
     public var measuredRecords: [RequestRecord] { records.filter { $0.excludedAs == nil } }
 }
@@ -73,7 +75,8 @@ public enum Benchmark {
                          summary: Aggregator.summarize(target: target.name, records: measured,
                                                        slo: slo.isEmpty ? nil : slo),
                          engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
-                         calibrationNote: pool.calibrationNote, serverModels: serverModels)
+                         calibrationNote: pool.calibrationNote, serverModels: serverModels,
+                         unsentArrivals: runner.unsentArrivals)
     }
 
     /// Request i: prompt i of the pool (cycling), a seeded output length, and the workload's options.

@@ -34,6 +34,7 @@ public final class LoadRunner: @unchecked Sendable {
         var outstandingPerReplica: [Int] = []
         var nextReplica = 0
         var finished = false
+        var unsentArrivals = 0
     }
 
     public init(target: Target, plan: LoadPlan, arrivals: ArrivalGenerator?, settings: RequestSettings,
@@ -55,6 +56,9 @@ public final class LoadRunner: @unchecked Sendable {
 
     /// Requests in flight right now.
     public var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Scheduled arrivals still queued behind the concurrency ceiling when the run ended (never sent).
+    public var unsentArrivals: Int { state.withLock { $0.unsentArrivals } }
 
     /// Runs the plan to its end and returns every request's record, failures and excluded ones included.
     public func run(epochNs: UInt64 = MonotonicClock.now()) async -> [RequestRecord] {
@@ -148,7 +152,9 @@ public final class LoadRunner: @unchecked Sendable {
                 continue
             }
             if stop && waitingHead < waiting.count {
-                // Stopped with arrivals still queued: they were never sent; they are not requests.
+                // Stopped with arrivals still queued: never sent, so not requests, but counted and reported.
+                let unsent = waiting.count - waitingHead
+                state.withLock { $0.unsentArrivals += unsent }
                 waitingHead = waiting.count
             }
             // Sleep until the next arrival, the next phase boundary, or a completion.
