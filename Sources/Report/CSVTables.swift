@@ -1,0 +1,75 @@
+import Foundation
+import Metrics
+
+/// `requests.csv` and `summary.csv`. Times are written in ms with three decimals (µs, the clock resolution the
+/// histograms keep); a missing value is an empty cell, never "nan".
+public enum CSVTables {
+    public static let requestColumns = [
+        "id", "target", "replica", "intended_start_ms", "start_ms", "ttft_ms", "e2e_ms", "prompt_tokens",
+        "output_tokens", "mean_itl_ms", "max_itl_ms", "tokens_per_event", "status", "failure_class", "http_status",
+        "schema_verdict",
+    ]
+
+    public static let summaryColumns = [
+        "target", "metric", "unit", "count", "p50", "p90", "p95", "p99", "p99_9", "max", "mean", "stddev",
+    ]
+
+    /// One row per request, in id order.
+    public static func requests(_ records: [RequestRecord]) -> String {
+        var out = row(requestColumns)
+        for r in records.sorted(by: { ($0.target, $0.id) < ($1.target, $1.id) }) {
+            out += row([
+                String(r.id), r.target, r.replica, number(r.intendedStartMs), number(r.startMs), number(r.ttftMs),
+                number(r.e2eMs), r.promptTokens.map(String.init) ?? "", String(r.outputTokens),
+                number(r.meanEventGapMs), number(r.maxEventGapMs), number(r.meanTokensPerEvent),
+                r.succeeded ? "ok" : "failed", r.failure?.rawValue ?? "", String(r.httpStatus),
+                r.schemaVerdict?.rawValue ?? "",
+            ])
+        }
+        return out
+    }
+
+    /// The distributions of a target summary with their metric names and units, in report order. `summary.csv`,
+    /// report.md and comparisons all list metrics from here.
+    public static func metrics(of s: TargetSummary) -> [(metric: String, unit: String, distribution: Distribution?)] {
+        var rows: [(String, String, Distribution?)] = [
+            ("ttft", "ms", s.ttftMs), ("itl_event", "ms", s.itlEventMs), ("itl_token", "ms", s.itlTokenMs),
+            ("tpot", "ms", s.tpotMs), ("e2e", "ms", s.e2eMs), ("tokens_per_event", "tokens", s.tokensPerEvent),
+            ("output_tokens", "tokens", s.outputTokensPerRequest),
+            ("prompt_tokens", "tokens", s.promptTokensPerRequest),
+        ]
+        if s.sendLagMs != nil {
+            rows += [("send_lag", "ms", s.sendLagMs), ("ttft_from_intended", "ms", s.ttftFromIntendedMs),
+                     ("e2e_from_intended", "ms", s.e2eFromIntendedMs)]
+        }
+        if s.connectMs != nil { rows.append(("connect", "ms", s.connectMs)) }
+        return rows.map { (metric: $0.0, unit: $0.1, distribution: $0.2) }
+    }
+
+    /// One row per target × metric; an unavailable metric keeps its row with count 0 and empty cells.
+    public static func summary(_ result: RunResult) -> String {
+        var out = row(summaryColumns)
+        for s in result.summaries {
+            for (metric, unit, d) in metrics(of: s) {
+                let values = d.map { $0.percentileValues.map { number($0) } }
+                    ?? Array(repeating: "", count: Distribution.percentileNames.count)
+                out += row([s.target, metric, unit, String(d?.count ?? 0)] + values)
+            }
+        }
+        return out
+    }
+
+    static func number(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "" }
+        let text = String(format: "%.3f", value)
+        return text == "-0.000" ? "0.000" : text
+    }
+
+    /// RFC 4180: quote a field holding a comma, quote, CR or LF, doubling inner quotes; CRLF line ends.
+    static func row(_ fields: [String]) -> String {
+        fields.map { field in
+            guard field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return field }
+            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }.joined(separator: ",") + "\r\n"
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Metrics
+
+/// `report.md`: a pure function of the run result and its records.
+public enum MarkdownReport {
+    /// Renders the report; `chartFiles` are paths relative to the report (e.g. `charts/ttft-cdf.svg`) with titles.
+    public static func render(result: RunResult, records: [RequestRecord],
+                              charts: [(path: String, title: String)]) -> String {
+        var out = headline(result, records: records)
+        out += summarySection(result)
+        out += tokensSection(result, records: records)
+        out += failuresSection(result)
+        out += schemaSection(result)
+        out += clientHealthSection(result)
+        out += replicasSection(result)
+        if !charts.isEmpty {
+            out += "## Charts\n\n"
+            for chart in charts { out += "![\(chart.title)](\(chart.path))\n\n" }
+        }
+        out += notesSection(result)
+        out += manifestSection(result)
+        out += MetricDefinitions.markdown
+        return out
+    }
+
+    static func headline(_ result: RunResult, records: [RequestRecord]) -> String {
+        let requests = result.summaries.reduce(0) { $0 + $1.requests }
+        let failed = result.summaries.reduce(0) { $0 + $1.failed }
+        let targets = result.targets.isEmpty ? result.summaries.map(\.target) : result.targets.map(\.name)
+        var out = "# tpbench report: \(result.workloadName)\n\n"
+        out += "- **Workload:** \(Format.code(result.workloadName))\n"
+        out += "- **Targets:** \(targets.map(Format.code).joined(separator: ", "))\n"
+        out += "- **Started:** \(result.startedAt)\n"
+        out += "- **Duration:** \(Format.duration(result.wallSeconds)) wall clock\n"
+        out += "- **Requests:** \(requests) (\(requests - failed) succeeded, \(failed) failed)\n"
+        out += "- **Run:** \(Format.code(result.runID))\n\n"
+        if let warnings = result.clientHealth?.warnings, !warnings.isEmpty {
+            out += "> **Warning:** the client was under strain; see [Client health](#client-health) before trusting "
+                + "these numbers.\n\n"
+        }
+        return out
+    }
+
+    static func summarySection(_ result: RunResult) -> String {
+        var out = "## Summary\n\nLatency percentiles are over successful requests; failures count in the rates.\n\n"
+        for s in result.summaries {
+            out += "### Target \(Format.code(s.target))\n\n"
+            var latency = MarkdownTable(["metric", "p50", "p90", "p95", "p99", "max", "mean"])
+            func add(_ label: String, _ d: Distribution?, digits: Int? = nil) {
+                guard let d else {
+                    latency.add([label, "n/a", "n/a", "n/a", "n/a", "n/a", "n/a"])
+                    return
+                }
+                let values = [d.p50, d.p90, d.p95, d.p99, d.max, d.mean]
+                latency.add([label] + values.map { value in
+                    digits.map { Format.number(value, digits: $0) } ?? Format.ms(value)
+                })
+            }
+            add("TTFT (ms) [^ttft]", s.ttftMs)
+            add("ITL per event (ms) [^itl-event]", s.itlEventMs)
+            add("ITL per token (ms) [^itl-token]", s.itlTokenMs)
+            add("TPOT (ms) [^tpot]", s.tpotMs)
+            add("E2E (ms) [^e2e]", s.e2eMs)
+            add("tokens per event (tokens) [^tokens-per-event]", s.tokensPerEvent, digits: 2)
+            if s.sendLagMs != nil {
+                add("send lag (ms) [^intended]", s.sendLagMs)
+                add("TTFT from intended start (ms) [^intended]", s.ttftFromIntendedMs)
+                add("E2E from intended start (ms) [^intended]", s.e2eFromIntendedMs)
+            }
+            out += latency.render() + "\n"
+
+            var rates = MarkdownTable(["measure", "value"])
+            rates.add(["requests", "\(s.requests) (\(s.succeeded) ok, \(s.failed) failed)"])
+            rates.add(["measured window [^throughput]", Format.number(s.durationS, digits: 2) + " s"])
+            rates.add(["throughput [^throughput]", Format.number(s.requestsPerSecond, digits: 2) + " req/s"])
+            rates.add(["output throughput", Format.number(s.outputTokensPerSecond, digits: 1) + " tok/s"
+                       + (s.outputTokensEstimated ? " (estimated)" : "")])
+            rates.add(["total throughput (prompt + output)",
+                       Format.number(s.totalTokensPerSecond, digits: 1) + " tok/s"])
+            rates.add(["peak output throughput (1 s buckets)",
+                       Format.number(s.peakOutputTokensPerSecond, digits: 1) + " tok/s"])
+            rates.add(["goodput [^goodput]", Format.number(s.goodputRPS, digits: 2) + " req/s"])
+            rates.add(["SLO attainment [^goodput]", Format.percent(s.sloAttainment) + " of requests"])
+            rates.add(["error rate", Format.percent(s.errorRate) + " (\(s.failed) of \(s.requests))"])
+            if let cost = result.targets.first(where: { $0.name == s.target })?.hourlyCost {
+                let runCost = cost * s.durationS / 3600
+                rates.add(["cost per 1000 requests [^cost]",
+                           Format.money(s.succeeded > 0 ? runCost / Double(s.succeeded) * 1000 : nil)])
+                rates.add(["cost per 1M output tokens [^cost]",
+                           Format.money(s.outputTokens > 0 ? runCost / Double(s.outputTokens) * 1_000_000 : nil)])
+            }
+            out += rates.render() + "\n"
+            if let slo = s.slo, !slo.isEmpty { out += "SLO: \(describe(slo)).\n\n" }
+        }
+        return out
+    }
+
+    static func describe(_ slo: SLO) -> String {
+        var parts: [String] = []
+        if let v = slo.ttftMs { parts.append("TTFT ≤ \(Format.ms(v)) ms") }
+        if let v = slo.itlMs { parts.append("mean ITL per event ≤ \(Format.ms(v)) ms") }
+        if let v = slo.tpotMs { parts.append("TPOT ≤ \(Format.ms(v)) ms") }
+        if let v = slo.e2eMs { parts.append("E2E ≤ \(Format.ms(v)) ms") }
+        return parts.joined(separator: ", ")
+    }
+
+    static func tokensSection(_ result: RunResult, records: [RequestRecord]) -> String {
+        var out = "## Input and output tokens\n\nRequested values come from the workload; actual values from the "
+            + "server's `usage` (mean over successful requests).\n\n"
+        var table = MarkdownTable(["target", "prompt requested (mean)", "prompt actual (mean)",
+                                   "max_tokens requested (mean)", "output actual (mean)", "output p50", "output max"])
+        for s in result.summaries {
+            let own = records.filter { $0.target == s.target }
+            func mean(_ values: [Int]) -> Double? {
+                values.isEmpty ? nil : Double(values.reduce(0, +)) / Double(values.count)
+            }
+            let output = s.outputTokensPerRequest
+            table.add([Format.code(s.target),
+                       tokens(mean(own.compactMap(\.requestedPromptTokens))),
+                       tokens(s.promptTokensPerRequest?.mean),
+                       tokens(mean(own.compactMap(\.requestedMaxTokens))),
+                       tokens(output?.mean) + (s.outputTokensEstimated ? " (estimated)" : ""),
+                       tokens(output?.p50), tokens(output?.max)])
+        }
+        out += table.render() + "\n"
+        if records.isEmpty { out += "Requested values are n/a: no request records were available.\n\n" }
+        return out
+    }
+
+    private static func tokens(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "n/a" }
+        return Format.number(value, digits: value == value.rounded() ? 0 : 1) + " tokens"
+    }
+}

@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Metrics
+import Synchronization
+
+/// The append-only `requests.jsonl` of a run: one `RequestRecord` per line, written and flushed as each request
+/// finishes, so a crash or SIGKILL loses nothing already measured.
+///
+/// Engine threads call `append` concurrently; encoding happens on the caller's thread and only the write and
+/// flush hold the lock, so a record costs one short critical section.
+public final class RequestLog: Sendable {
+    /// The file name inside a run directory.
+    public static let fileName = "requests.jsonl"
+
+    public let url: URL
+    // A `Mutex` rather than an actor: callers are curl engine threads that must not await.
+    private let file: Mutex<FileState>
+
+    private struct FileState {
+        var stream: UnsafeMutablePointer<FILE>?
+    }
+
+    /// Opens (creating or appending to) the log at `url`.
+    /// - Throws: `ReportError` when the file cannot be opened (missing directory, permissions).
+    public init(url: URL) throws {
+        guard let stream = fopen(url.path, "a") else {
+            throw ReportError(what: "cannot open the request log for appending", path: url.path,
+                              reason: String(cString: strerror(errno)),
+                              fix: "check that the directory exists and is writable")
+        }
+        self.url = url
+        self.file = Mutex(FileState(stream: stream))
+    }
+
+    deinit {
+        file.withLock { state in
+            if let stream = state.stream { fclose(stream) }
+            state.stream = nil
+        }
+    }
+
+    /// Appends one record as one line and flushes it to the kernel (which keeps it if the process dies; an fsync
+    /// per request would only add power-loss safety at a large cost).
+    /// - Throws: `ReportError` on a short write or failed flush (disk full, I/O error) or after `close()`.
+    public func append(_ record: RequestRecord) throws {
+        var line = try Self.encode(record)
+        line.append(0x0A)
+        let failure: String? = file.withLock { state in
+            guard let stream = state.stream else { return "the log is closed" }
+            let written = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stream) }
+            if written != line.count || fflush(stream) != 0 {
+                let reason = String(cString: strerror(errno))
+                clearerr(stream)
+                return reason
+            }
+            return nil
+        }
+        if let failure {
+            throw ReportError(what: "cannot append request \(record.id) to the request log", path: url.path,
+                              reason: failure, fix: "free disk space or choose another --out directory")
+        }
+    }
+
+    /// Flushes and closes the file; later appends throw.
+    public func close() throws {
+        let failed: Bool = file.withLock { state in
+            guard let stream = state.stream else { return false }
+            state.stream = nil
+            return fclose(stream) != 0
+        }
+        if failed {
+            throw ReportError(what: "cannot close the request log", path: url.path,
+                              reason: String(cString: strerror(errno)), fix: "check free disk space")
+        }
+    }
+
+    /// One record as compact JSON. Non-finite numbers become strings rather than failing the whole line.
+    static func encode(_ record: RequestRecord) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(record)
+    }
+}
+
+/// Records read back from a `requests.jsonl`.
+public struct RequestLogContents: Sendable {
+    public var records: [RequestRecord]
+    /// Lines that could not be decoded: only a truncated last line (the writer was killed mid-write) is skipped.
+    public var skippedLines: Int
+}
+
+extension RequestLog {
+    /// Reads a request log, tolerating an incomplete last line.
+    /// - Throws: `ReportError` when the file is missing or unreadable, or a line other than the last is not a
+    ///   request record (then the file is not a tpbench request log, or was edited).
+    public static func read(from url: URL) throws -> RequestLogContents {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ReportError(what: "cannot read the request log", path: url.path,
+                              reason: (error as NSError).localizedDescription,
+                              fix: "pass a run directory or a requests.jsonl written by `tpbench run`")
+        }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // A complete file ends with a newline, which leaves one empty element at the end.
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        var records: [RequestRecord] = []
+        records.reserveCapacity(lines.count)
+        var skipped = 0
+        for (index, line) in lines.enumerated() {
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+            do {
+                records.append(try decoder.decode(RequestRecord.self, from: Data(line)))
+            } catch {
+                guard index == lines.count - 1 else {
+                    throw ReportError(what: "line \(index + 1) is not a request record", path: url.path,
+                                      reason: Self.describe(error),
+                                      fix: "pass a requests.jsonl written by `tpbench run`")
+                }
+                skipped += 1
+            }
+        }
+        return RequestLogContents(records: records, skippedLines: skipped)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing field \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+             DecodingError.dataCorrupted(let context):
+            context.codingPath.isEmpty ? "not valid JSON"
+                : "bad value at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        default: "\(error)"
+        }
+    }
+}
+
+/// A report input or output problem: what failed, where, why, and how to fix it.
+public struct ReportError: Error, Sendable, CustomStringConvertible {
+    public var what: String
+    public var path: String
+    public var reason: String
+    public var fix: String
+
+    public init(what: String, path: String, reason: String, fix: String) {
+        self.what = what
+        self.path = path
+        self.reason = reason
+        self.fix = fix
+    }
+
+    public var description: String { "\(what): \(path): \(reason) (\(fix))" }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Metrics
+import Testing
+@testable import Report
+
+@Suite struct RequestLogTests {
+    @Test func concurrentAppendsRoundTrip() throws {
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent(RequestLog.fileName)
+        let records = Fixture.records(count: 400)
+        let log = try RequestLog(url: url)
+        // Engine threads append concurrently; every line must come out whole.
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            for record in records where record.id % 4 == worker { try? log.append(record) }
+        }
+        try log.close()
+        let contents = try RequestLog.read(from: url)
+        #expect(contents.skippedLines == 0)
+        #expect(contents.records.sorted { $0.id < $1.id } == records)
+        #expect(throws: ReportError.self) { try log.append(records[0]) }
+    }
+
+    @Test func truncatedLastLineIsSkippedAndCounted() throws {
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent(RequestLog.fileName)
+        let records = Fixture.records(count: 10)
+        let log = try RequestLog(url: url)
+        for record in records { try log.append(record) }
+        try log.close()
+        // SIGKILL mid-write: the last line stops half-way, with no newline.
+        var data = try Data(contentsOf: url)
+        let lastLine = try #require(data.dropLast().lastIndex(of: 0x0A))
+        data = data.prefix(lastLine + 1 + 40)
+        try data.write(to: url)
+        let contents = try RequestLog.read(from: url)
+        #expect(contents.records == Array(records.prefix(9)))
+        #expect(contents.skippedLines == 1)
+    }
+
+    @Test func garbledMiddleLineIsAnErrorNamingTheLine() throws {
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent(RequestLog.fileName)
+        let good = String(decoding: try RequestLog.encode(Fixture.records(count: 1)[0]), as: UTF8.self)
+        try (good + "\n{\"id\": \"x\"}\n" + good + "\n").write(to: url, atomically: true, encoding: .utf8)
+        let error = try #require(throws: ReportError.self) { try RequestLog.read(from: url) }
+        #expect(error.description.contains("line 2"))
+        #expect(error.description.contains(url.path))
+    }
+
+    @Test func diskFullIsReportedToTheCaller() throws {
+        // /dev/full accepts the open and fails every write with ENOSPC, like a full disk.
+        let log = try RequestLog(url: URL(fileURLWithPath: "/dev/full"))
+        let error = try #require(throws: ReportError.self) { try log.append(Fixture.records(count: 1)[0]) }
+        #expect(error.description.contains("No space left on device"))
+    }
+
+    @Test func missingDirectoryIsAClearError() {
+        let url = URL(fileURLWithPath: "/nonexistent-tpbench-dir/requests.jsonl")
+        #expect(throws: ReportError.self) { try RequestLog(url: url) }
+        #expect(throws: ReportError.self) { try RequestLog.read(from: url) }
+    }
+}
