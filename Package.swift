@@ -31,6 +31,7 @@ let package = Package(
         ),
         .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload"]),
         .target(name: "Report", dependencies: ["Metrics"]),
+        .target(name: "Harness", dependencies: ["LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel"]),
         .target(name: "JSONSchema"),
         .target(name: "LatencyModel"),
         .target(
@@ -45,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "tpbench",
             dependencies: [
-                "LoadGen", "Metrics", "Report", "MockServer", "LatencyModel", "Curl",
+                "LoadGen", "Metrics", "Report", "MockServer", "LatencyModel", "Curl", "Harness", "Workload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -4,6 +4,12 @@ public struct WorkloadIssue: Sendable, Equatable, CustomStringConvertible {
     public var line: Int?
     public var message: String
 
+    public init(path: String, line: Int?, message: String) {
+        self.path = path
+        self.line = line
+        self.message = message
+    }
+
     public var description: String {
         "\(path.isEmpty ? "(top level)" : path): \(message)" + (line.map { " (line \($0))" } ?? "")
     }
@@ -13,6 +19,11 @@ public struct WorkloadIssue: Sendable, Equatable, CustomStringConvertible {
 public struct WorkloadError: Error, Sendable, CustomStringConvertible {
     public var file: String
     public var issues: [WorkloadIssue]
+
+    public init(file: String, issues: [WorkloadIssue]) {
+        self.file = file
+        self.issues = issues
+    }
 
     public var description: String {
         let list = issues.map { "  - \($0)" }.joined(separator: "\n")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Curl
 import Foundation
+import Harness
 import JSONSchema
 import LoadGen
 import Metrics
@@ -44,6 +45,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Exit with status 1 if any request failed.")
     var failOnError = false
 
+    @Option(help: "Report directory (default: Reports/<UTC timestamp>-<workload name>).")
+    var out: String?
+
+    @Option(help: "Name of the target in reports.")
+    var name: String = "target"
+
     func validate() throws {
         guard !url.isEmpty else {
             throw ValidationError("--url is required, e.g. --url http://127.0.0.1:8000 "
@@ -63,36 +70,47 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try loadWorkload(path: workload, overrides: overrides, connection: connection)
-        let target = Target(name: "target", baseURLs: urls)
+        let deployment = DeploymentSpec(name: name, urls: urls)
+        let directory = outputDirectory(out, workloadName: spec.name)
         let progress = quiet || json ? nil : ProgressReporter(plan: LoadPlan(spec.load))
-        let output: RunOutput
+        let interrupts = InterruptHandler()
+        let options = RunSession.Options(
+            settings: connection.settings(), engines: engines, onRecord: { progress?.record($0) },
+            onStart: { runner in
+                interrupts.watch(runner)
+                progress?.start(runner: runner)
+            })
+        let outcome: RunSession.Outcome
         do {
-            output = try await Benchmark.run(workload: spec, target: target, settings: connection.settings(),
-                                             engineCount: engines, onRecord: { progress?.record($0) },
-                                             onStart: { progress?.start(runner: $0) })
-        } catch let error as TargetUnreachable {
-            progress?.stop()
-            printError("\(error)")
-            throw ExitCode(3)
+            outcome = try await RunSession.run(workload: spec, deployment: deployment, directory: directory,
+                                               options: options)
         } catch {
             progress?.stop()
             printError("\(error)")
-            throw ExitCode(3)
+            throw ExitCode(error is TargetUnreachable ? 3 : 1)
         }
         progress?.stop()
+        let output = outcome.output
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(output.summary), as: UTF8.self))
         } else {
             print("workload \(spec.name): model \(output.model), \(describe(spec.load))")
-            print(output.calibrationNote)
-            let excluded = output.records.count - output.measuredRecords.count
-            if excluded > 0 { print("\(excluded) warm-up/cool-down requests excluded from the results") }
+            for note in outcome.result.notes { print("note: \(note)") }
             print(SummaryTable.render(output.summary))
+            print("report: \(directory.path)/report.md")
         }
+        if interrupts.interrupted { throw ExitCode(130) }
         if failOnError && output.summary.failed > 0 { throw ExitCode(1) }
     }
+}
+
+/// The report directory: --out, else Reports/<UTC timestamp>-<name> under the working directory.
+func outputDirectory(_ out: String?, workloadName: String) -> URL {
+    if let out { return URL(fileURLWithPath: out, isDirectory: true) }
+    return ReportWriter.defaultDirectory(reportsRoot: URL(fileURLWithPath: "Reports", isDirectory: true),
+                                        startedAt: Date(), workloadName: workloadName)
 }
 
 /// A one-line description of a load section.

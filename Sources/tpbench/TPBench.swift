@@ -6,7 +6,7 @@ struct TPBench: AsyncParsableCommand {
         commandName: "tpbench",
         abstract: "Load generator and benchmark harness for OpenAI-compatible LLM servers (vLLM, SGLang, TGI, llama.cpp).",
         version: TPBenchVersion.current,
-        subcommands: [RunCommand.self, MockCommand.self, ReportCommand.self]
+        subcommands: [RunCommand.self, CompareCommand.self, DemoCommand.self, MockCommand.self, ReportCommand.self]
     )
 }
 

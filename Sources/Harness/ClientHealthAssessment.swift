@@ -1,0 +1,37 @@
+import Curl
+import LoadGen
+import Metrics
+
+/// Judges whether the client itself limited a run, from its engines' counters.
+public enum ClientHealthAssessment {
+    /// An engine busier than this share of a core may be delaying the events it timestamps.
+    public static let engineBusyThreshold = 0.85
+    /// Loop lag p99 above this (µs) means timers fired late.
+    public static let loopLagThresholdUs: UInt64 = 5_000
+
+    public static func assess(output: RunOutput, cpuNanoseconds: UInt64) -> ClientHealth {
+        let wallNs = max(1, output.wallSeconds * 1e9)
+        let engines = output.engineStatistics.enumerated().map { index, stats in
+            ClientHealth.EngineHealth(index: index, cpuShare: Double(stats.cpuNanoseconds) / wallNs,
+                                      loopLagP99Us: stats.loopLagUpperBoundMicros(quantile: 0.99),
+                                      loopLagMaxUs: stats.loopLagMaxNanoseconds / 1000, socketEvents: stats.socketEvents)
+        }
+        let events = output.records.reduce(0) { $0 + $1.tokenEventOffsetsMs.count }
+        var warnings: [String] = []
+        for engine in engines where engine.cpuShare > engineBusyThreshold {
+            warnings.append(String(format: "client engine %d was busy %.0f%% of the run: the client may have been "
+                                   + "the bottleneck; add --engines or a client machine", engine.index, engine.cpuShare * 100))
+        }
+        for engine in engines where engine.loopLagP99Us > loopLagThresholdUs {
+            warnings.append("client engine \(engine.index) ran its timers late (loop lag p99 ≤ \(engine.loopLagP99Us) µs): "
+                            + "latencies may include client delay")
+        }
+        if let lag = output.summary.sendLagMs, output.unsentArrivals == 0, lag.p99 > 50 {
+            warnings.append(String(format: "requests left the client late (send lag p99 %.0f ms) without a concurrency "
+                                   + "ceiling: the client could not keep the schedule", lag.p99))
+        }
+        return ClientHealth(engines: engines, processCPUShare: Double(cpuNanoseconds) / wallNs,
+                            maxResidentMiB: Double(ProcessResources.maxResidentKiB()) / 1024,
+                            eventsPerSecond: Double(events) / max(1e-9, output.wallSeconds), warnings: warnings)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import LatencyModel
+import MockServer
+import Metrics
+import Report
+import Workload
+
+/// `tpbench demo`: the published TP=4-vs-TP=1 experiment, offline. Starts built-in mock deployments of
+/// Qwen3-30B-A3B on H200 (TP=1; TP=4 over a degraded PCIe path, the published setup; TP=4 over NVLink) on free
+/// loopback ports, one at a time, runs the seed workload against each and writes the comparison.
+public enum Demo {
+    /// Example on-demand price per H200 GPU-hour, for the cost columns (override with --cost-per-gpu-hour).
+    public static let defaultCostPerGPUHour = 3.5
+
+    public struct Deployment: Sendable {
+        public var spec: DeploymentSpec
+        public var engine: EngineParameters
+    }
+
+    public static func deployments(costPerGPUHour: Double) -> [Deployment] {
+        func make(_ name: String, tp: Int, link: LinkSpec, label: String) -> Deployment {
+            var engine = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
+            engine.stepJitter = 0
+            let spec = DeploymentSpec(name: name, urls: [], tensorParallel: tp, gpus: tp, gpu: "H200",
+                                      interconnect: tp == 1 ? "none" : label, costPerGPUHour: costPerGPUHour,
+                                      labels: ["source": "tpbench mock (simulated)"])
+            return Deployment(spec: spec, engine: engine)
+        }
+        return [
+            make("tp1", tp: 1, link: .nvlink4, label: "none"),
+            make("tp4-pcie-degraded", tp: 4, link: .pcieDegraded, label: "pcie-degraded"),
+            make("tp4-nvlink", tp: 4, link: .nvlink4, label: "nvlink4"),
+        ]
+    }
+
+    /// Scales the seed workload so the demo stays short: one burst of 100 requests (the published concurrency).
+    public static func scaled(_ workload: WorkloadSpec, full: Bool) -> WorkloadSpec {
+        guard !full else { return workload }
+        var spec = workload
+        let concurrency = spec.load.concurrency ?? 100
+        spec.load.requests = concurrency
+        spec.load.warmupRequests = 0
+        spec.load.durationS = nil
+        return spec
+    }
+
+    public static func run(workload: WorkloadSpec, full: Bool, costPerGPUHour: Double = defaultCostPerGPUHour,
+                           directory: URL, options: RunSession.Options,
+                           announce: @escaping @Sendable (String) -> Void) async throws -> CompareSession.Outcome {
+        let plan = deployments(costPerGPUHour: costPerGPUHour)
+        let servers = ServerBox()
+        let engines = Dictionary(uniqueKeysWithValues: plan.map { ($0.spec.name, $0.engine) })
+        return try await CompareSession.run(
+            workload: scaled(workload, full: full), deployments: plan.map(\.spec), directory: directory,
+            options: options, announce: announce,
+            prepare: { spec in
+                var configuration = MockConfiguration(engine: engines[spec.name]!)
+                configuration.seed = workload.seed
+                let server = try await MockServer.start(configuration)
+                await servers.set(spec.name, server)
+                var live = spec
+                live.urls = server.baseURLs
+                return live
+            },
+            finish: { spec in
+                if let server = await servers.take(spec.name) { try await server.shutdown() }
+            })
+    }
+}
+
+/// Running mock servers by deployment name (touched from the compare loop's prepare/finish hooks).
+actor ServerBox {
+    private var servers: [String: MockServer] = [:]
+    func set(_ name: String, _ server: MockServer) { servers[name] = server }
+    func take(_ name: String) -> MockServer? { servers.removeValue(forKey: name) }
+}

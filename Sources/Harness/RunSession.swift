@@ -1,0 +1,154 @@
+import Curl
+import Foundation
+import JSONSchema
+import LoadGen
+import Metrics
+import Report
+import Workload
+
+/// One benchmark run persisted as it goes: manifest.json first, requests.jsonl appended per finished request,
+/// then result.json and the report files. This is what `tpbench run`, `compare` and `demo` share.
+public enum RunSession {
+    public struct Outcome: Sendable {
+        public var result: RunResult
+        public var records: [RequestRecord]
+        public var directory: URL
+        public var output: RunOutput
+    }
+
+    public struct Options: Sendable {
+        public var settings: RequestSettings
+        public var engines: Int
+        public var commandLine: [String]
+        public var onRecord: @Sendable (RequestRecord) -> Void
+        public var onStart: @Sendable (LoadRunner) -> Void
+
+        public init(settings: RequestSettings = RequestSettings(), engines: Int = 1,
+                    commandLine: [String] = CommandLine.arguments,
+                    onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
+                    onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) {
+            self.settings = settings
+            self.engines = engines
+            self.commandLine = commandLine
+            self.onRecord = onRecord
+            self.onStart = onStart
+        }
+    }
+
+    public static func run(workload: WorkloadSpec, deployment: DeploymentSpec, directory: URL,
+                           options: Options) async throws -> Outcome {
+        let target = Target(name: deployment.name, baseURLs: deployment.urls)
+        let startedAt = Date()
+        let runID = directory.lastPathComponent
+        var description = TargetDescription(
+            name: deployment.name, baseURLs: target.baseURLs, tensorParallel: deployment.tensorParallel,
+            gpus: deployment.gpus ?? deployment.tensorParallel, gpu: deployment.gpu,
+            interconnect: deployment.interconnect, costPerGPUHour: deployment.costPerGPUHour,
+            costPerHour: deployment.costPerHour, labels: deployment.labels)
+        let environment = ClientEnvironment(
+            host: ProcessInfo.processInfo.hostName, cores: ProcessInfo.processInfo.activeProcessorCount,
+            os: ProcessInfo.processInfo.operatingSystemVersionString, tpbenchVersion: TPBenchInfo.version,
+            commandLine: redact(options.commandLine))
+        let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
+                      e2eMs: workload.slo.e2eMs)
+        let manifest = RunManifest(runID: runID, startedAt: iso8601(startedAt), workloadName: workload.name,
+                                   workload: workload.json, targets: [description], environment: environment,
+                                   slo: slo.isEmpty ? nil : slo, seed: workload.seed)
+        try ReportWriter.writeManifest(manifest, to: directory)
+        let log = try RequestLog(url: directory.appendingPathComponent(RequestLog.fileName))
+        let writeFailure = WriteFailure()
+        let cpuBefore = ProcessResources.cpuNanoseconds()
+        let onRecord = options.onRecord
+        let onStart = options.onStart
+        let output = try await Benchmark.run(
+            workload: workload, target: target, settings: options.settings, engineCount: options.engines,
+            onRecord: { record in
+                do { try log.append(record) } catch { writeFailure.set("\(error)") }
+                onRecord(record)
+            },
+            onStart: { runner in
+                writeFailure.runner = runner
+                onStart(runner)
+            })
+        try? log.close()
+        description.serverModels = output.serverModels
+        var notes = [output.calibrationNote]
+        if let failure = writeFailure.message {
+            notes.append("writing requests.jsonl failed mid-run (\(failure)); the run was stopped early")
+        }
+        let excluded = output.records.count - output.measuredRecords.count
+        if excluded > 0 { notes.append("\(excluded) warm-up/cool-down requests are in requests.jsonl but not in the results") }
+        if output.unsentArrivals > 0 {
+            notes.append("\(output.unsentArrivals) scheduled arrivals could not be sent before the end of the run "
+                         + "(concurrency ceiling reached); they are not counted as requests")
+        }
+        if output.summary.outputTokensEstimated {
+            notes.append("some output token counts are estimated from token events: the server sent no usage")
+        }
+        let health = ClientHealthAssessment.assess(output: output, cpuNanoseconds: ProcessResources.cpuNanoseconds() - cpuBefore)
+        notes += health.warnings
+        let result = RunResult.build(
+            runID: runID, startedAt: manifest.startedAt, wallSeconds: output.wallSeconds, workloadName: workload.name,
+            workload: workload.json, targets: [description], environment: environment,
+            records: output.measuredRecords, slo: manifest.slo, clientHealth: health, notes: notes)
+        try ReportWriter.write(result: result, records: output.records, to: directory)
+        if let failure = writeFailure.message {
+            throw ReportError(what: "results could not be written", path: directory.path, reason: failure,
+                              fix: "free disk space or choose another --out directory")
+        }
+        return Outcome(result: result, records: output.records, directory: directory, output: output)
+    }
+
+    /// Drops API keys from a command line before it is saved (`--api-key X`, `--api-key=X`).
+    static func redact(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var hideNext = false
+        for argument in arguments {
+            if hideNext {
+                out.append("<redacted>")
+                hideNext = false
+            } else if argument == "--api-key" {
+                out.append(argument)
+                hideNext = true
+            } else if argument.hasPrefix("--api-key=") {
+                out.append("--api-key=<redacted>")
+            } else {
+                out.append(argument)
+            }
+        }
+        return out
+    }
+
+    static func iso8601(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}
+
+/// Remembers the first failure to write requests.jsonl and stops the run: measuring into the void is worse than
+/// stopping with a clear message.
+final class WriteFailure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _message: String?
+    private var _runner: LoadRunner?
+
+    var message: String? { lock.withLock { _message } }
+    var runner: LoadRunner? {
+        get { lock.withLock { _runner } }
+        set { lock.withLock { _runner = newValue } }
+    }
+
+    func set(_ message: String) {
+        let runner: LoadRunner? = lock.withLock {
+            guard _message == nil else { return nil }
+            _message = message
+            return _runner
+        }
+        runner?.stopIssuing()
+    }
+}
+
+public enum TPBenchInfo {
+    public static let version = "0.1.0"
+}

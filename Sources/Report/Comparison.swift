@@ -1,0 +1,234 @@
+import Foundation
+import Metrics
+
+/// One deployment's runs of the same workload (one result per repeat).
+public struct DeploymentRuns: Sendable {
+    public var description: TargetDescription
+    public var summaries: [TargetSummary]
+    /// Histograms merged over the repeats (exact HdrHistogram addition).
+    public var histograms: [String: LatencyHistogram]
+
+    public init(description: TargetDescription, summaries: [TargetSummary], histograms: [String: LatencyHistogram]) {
+        self.description = description
+        self.summaries = summaries
+        self.histograms = histograms
+    }
+}
+
+/// A side-by-side comparison of deployments under one workload, with ratios against a baseline, cost, a replica
+/// projection for a common GPU budget, and a plain-language verdict. A pure function of the runs.
+public struct Comparison: Sendable, Codable, Equatable {
+    public static let schemaID = "tpbench.comparison/1"
+
+    public struct Metric: Sendable, Codable, Equatable {
+        public var key: String
+        public var label: String
+        public var unit: String
+        public var lowerIsBetter: Bool
+    }
+
+    public struct Cell: Sendable, Codable, Equatable {
+        /// Mean over repeats.
+        public var value: Double?
+        /// Half-width of the 95% confidence interval (with ≥ 3 repeats).
+        public var ci95: Double?
+        /// value / baseline value.
+        public var ratio: Double?
+        /// "2.8x worse", "35% lower", "about the same" (nil for the baseline).
+        public var phrase: String?
+        /// Whether the difference from the baseline is significant (Welch's t-test, 5%), with ≥ 3 repeats.
+        public var significant: Bool?
+    }
+
+    public struct Projection: Sendable, Codable, Equatable {
+        public var replicas: Int
+        public var gpus: Int
+        public var requestsPerSecond: Double
+        public var outputTokensPerSecond: Double
+        public var costPer1kRequests: Double?
+    }
+
+    public struct Deployment: Sendable, Codable, Equatable {
+        public var name: String
+        public var description: TargetDescription
+        public var repeats: Int
+        /// Metric key → cell.
+        public var cells: [String: Cell]
+        public var requestsPerSecondPerGPU: Double?
+        public var outputTokensPerSecondPerGPU: Double?
+        public var costPer1kRequests: Double?
+        public var costPer1MOutputTokens: Double?
+        public var projection: Projection?
+    }
+
+    public var schema = Comparison.schemaID
+    public var workloadName: String
+    public var baseline: String
+    public var metrics: [Metric]
+    public var deployments: [Deployment]
+    /// GPUs each deployment is projected to (the largest GPU count among them).
+    public var gpuBudget: Int?
+    public var verdict: [String]
+
+    public static let standardMetrics: [Metric] = [
+        Metric(key: "ttft_p50_ms", label: "TTFT p50", unit: "ms", lowerIsBetter: true),
+        Metric(key: "ttft_p95_ms", label: "TTFT p95", unit: "ms", lowerIsBetter: true),
+        Metric(key: "ttft_p99_ms", label: "TTFT p99", unit: "ms", lowerIsBetter: true),
+        Metric(key: "itl_event_p50_ms", label: "ITL p50", unit: "ms", lowerIsBetter: true),
+        Metric(key: "itl_event_p95_ms", label: "ITL p95", unit: "ms", lowerIsBetter: true),
+        Metric(key: "itl_event_p99_ms", label: "ITL p99", unit: "ms", lowerIsBetter: true),
+        Metric(key: "tpot_p50_ms", label: "TPOT p50", unit: "ms", lowerIsBetter: true),
+        Metric(key: "tpot_p95_ms", label: "TPOT p95", unit: "ms", lowerIsBetter: true),
+        Metric(key: "tpot_p99_ms", label: "TPOT p99", unit: "ms", lowerIsBetter: true),
+        Metric(key: "e2e_p50_ms", label: "E2E p50", unit: "ms", lowerIsBetter: true),
+        Metric(key: "e2e_p95_ms", label: "E2E p95", unit: "ms", lowerIsBetter: true),
+        Metric(key: "e2e_p99_ms", label: "E2E p99", unit: "ms", lowerIsBetter: true),
+        Metric(key: "requests_per_s", label: "throughput", unit: "req/s", lowerIsBetter: false),
+        Metric(key: "output_tokens_per_s", label: "output throughput", unit: "tok/s", lowerIsBetter: false),
+        Metric(key: "goodput_rps", label: "goodput", unit: "req/s", lowerIsBetter: false),
+        Metric(key: "failure_rate", label: "failure rate", unit: "%", lowerIsBetter: true),
+        Metric(key: "schema_valid_rate", label: "schema-valid", unit: "%", lowerIsBetter: false),
+    ]
+
+    static func value(_ key: String, of s: TargetSummary) -> Double? {
+        switch key {
+        case "ttft_p50_ms": return s.ttftMs?.p50
+        case "ttft_p95_ms": return s.ttftMs?.p95
+        case "ttft_p99_ms": return s.ttftMs?.p99
+        case "itl_event_p50_ms": return s.itlEventMs?.p50
+        case "itl_event_p95_ms": return s.itlEventMs?.p95
+        case "itl_event_p99_ms": return s.itlEventMs?.p99
+        case "tpot_p50_ms": return s.tpotMs?.p50
+        case "tpot_p95_ms": return s.tpotMs?.p95
+        case "tpot_p99_ms": return s.tpotMs?.p99
+        case "e2e_p50_ms": return s.e2eMs?.p50
+        case "e2e_p95_ms": return s.e2eMs?.p95
+        case "e2e_p99_ms": return s.e2eMs?.p99
+        case "requests_per_s": return s.requestsPerSecond
+        case "output_tokens_per_s": return s.outputTokensPerSecond
+        case "goodput_rps": return s.goodputRPS
+        case "failure_rate": return s.errorRate * 100
+        case "schema_valid_rate": return s.schema.map { $0.validRate * 100 }
+        default: return nil
+        }
+    }
+
+    /// Builds the comparison. `baseline` defaults to the first deployment.
+    public static func build(workloadName: String, runs: [DeploymentRuns], baseline: String? = nil) -> Comparison {
+        let baseName = baseline ?? runs.first?.description.name ?? ""
+        let base = runs.first { $0.description.name == baseName } ?? runs.first
+        let budget = runs.compactMap { $0.description.gpus ?? $0.description.tensorParallel }.max()
+        var deployments: [Deployment] = []
+        for run in runs {
+            var cells: [String: Cell] = [:]
+            for metric in standardMetrics {
+                let values = run.summaries.compactMap { value(metric.key, of: $0) }.filter(\.isFinite)
+                guard !values.isEmpty else { continue }
+                let mean = values.reduce(0, +) / Double(values.count)
+                var cell = Cell(value: mean, ci95: Statistics.ci95(values))
+                if let base, base.description.name != run.description.name {
+                    let baseValues = base.summaries.compactMap { value(metric.key, of: $0) }.filter(\.isFinite)
+                    if !baseValues.isEmpty {
+                        let baseMean = baseValues.reduce(0, +) / Double(baseValues.count)
+                        cell.ratio = baseMean != 0 ? mean / baseMean : nil
+                        cell.phrase = phrase(value: mean, baseline: baseMean, metric: metric)
+                        if values.count >= 3 && baseValues.count >= 3 {
+                            cell.significant = Statistics.welchSignificant(values, baseValues)
+                        }
+                    }
+                }
+                cells[metric.key] = cell
+            }
+            let gpus = run.description.gpus ?? run.description.tensorParallel
+            let rps = cells["requests_per_s"]?.value
+            let tokps = cells["output_tokens_per_s"]?.value
+            let hourly = run.description.hourlyCost
+            var deployment = Deployment(
+                name: run.description.name, description: run.description, repeats: run.summaries.count, cells: cells,
+                requestsPerSecondPerGPU: gpus.flatMap { g in rps.map { $0 / Double(g) } },
+                outputTokensPerSecondPerGPU: gpus.flatMap { g in tokps.map { $0 / Double(g) } },
+                costPer1kRequests: costPer(1000, hourly: hourly, perSecond: rps),
+                costPer1MOutputTokens: costPer(1_000_000, hourly: hourly, perSecond: tokps))
+            if let budget, let gpus, gpus > 0, budget % gpus == 0, let rps, let tokps {
+                let replicas = budget / gpus
+                deployment.projection = Projection(
+                    replicas: replicas, gpus: budget, requestsPerSecond: rps * Double(replicas),
+                    outputTokensPerSecond: tokps * Double(replicas),
+                    costPer1kRequests: costPer(1000, hourly: hourly.map { $0 * Double(replicas) },
+                                               perSecond: rps * Double(replicas)))
+            }
+            deployments.append(deployment)
+        }
+        var comparison = Comparison(workloadName: workloadName, baseline: base?.description.name ?? baseName,
+                                    metrics: standardMetrics, deployments: deployments, gpuBudget: budget, verdict: [])
+        comparison.verdict = Verdict.sentences(for: comparison)
+        return comparison
+    }
+
+    static func costPer(_ units: Double, hourly: Double?, perSecond: Double?) -> Double? {
+        guard let hourly, let perSecond, perSecond > 0 else { return nil }
+        return hourly / (perSecond * 3600) * units
+    }
+
+    /// Phrases a difference the way users speak: latencies as "2.8x worse", rates as "35% lower".
+    static func phrase(value: Double, baseline: Double, metric: Metric) -> String {
+        guard baseline.isFinite, value.isFinite else { return "n/a" }
+        if baseline == 0 && value == 0 { return "same" }
+        let ratio = baseline == 0 ? Double.infinity : value / baseline
+        if abs(ratio - 1) < 0.02 { return "about the same" }
+        if metric.unit == "ms" {
+            let worse = ratio > 1
+            let factor = worse ? ratio : 1 / ratio
+            if factor < 1.5 {
+                return String(format: "%.0f%% %@", (factor - 1) * 100, worse ? "worse" : "better")
+            }
+            return String(format: "%.1fx %@", factor, worse ? "worse" : "better")
+        }
+        if metric.unit == "%" {
+            return String(format: "%+.1f points", value - baseline)
+        }
+        if ratio >= 2 { return String(format: "%.1fx higher", ratio) }
+        return String(format: "%.0f%% %@", abs(ratio - 1) * 100, ratio > 1 ? "higher" : "lower")
+    }
+}
+
+/// Small statistics for repeated runs.
+enum Statistics {
+    /// Two-sided 97.5% Student t quantiles for 1…30 degrees of freedom.
+    static let t975: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+                                 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+    static func tQuantile(df: Double) -> Double {
+        guard df >= 1 else { return t975[0] }
+        let index = Int(df.rounded(.down))
+        return index <= 30 ? t975[index - 1] : 1.96
+    }
+
+    static func meanAndVariance(_ values: [Double]) -> (Double, Double) {
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.count > 1
+            ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
+        return (mean, variance)
+    }
+
+    /// Half-width of the 95% confidence interval of the mean; nil below 3 samples.
+    static func ci95(_ values: [Double]) -> Double? {
+        guard values.count >= 3 else { return nil }
+        let (_, variance) = meanAndVariance(values)
+        return tQuantile(df: Double(values.count - 1)) * (variance / Double(values.count)).squareRoot()
+    }
+
+    /// Welch's two-sample t-test at the 5% level.
+    static func welchSignificant(_ a: [Double], _ b: [Double]) -> Bool {
+        let (ma, va) = meanAndVariance(a)
+        let (mb, vb) = meanAndVariance(b)
+        let sa = va / Double(a.count), sb = vb / Double(b.count)
+        let se = (sa + sb).squareRoot()
+        guard se > 0 else { return ma != mb }
+        let t = abs(ma - mb) / se
+        let df = (sa + sb) * (sa + sb)
+            / ((sa * sa) / Double(a.count - 1) + (sb * sb) / Double(b.count - 1))
+        return t > tQuantile(df: df)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The plain-language conclusion of a comparison.
+enum Verdict {
+    static func sentences(for c: Comparison) -> [String] {
+        guard let base = c.deployments.first(where: { $0.name == c.baseline }) else { return [] }
+        var out: [String] = []
+        for d in c.deployments where d.name != base.name {
+            var worse: [String] = []
+            var better: [String] = []
+            for (key, label) in [("ttft_p50_ms", "TTFT"), ("itl_event_p50_ms", "ITL"), ("requests_per_s", "throughput")] {
+                guard let cell = d.cells[key], let ratio = cell.ratio, let phrase = cell.phrase,
+                      abs(ratio - 1) >= 0.02 else { continue }
+                let lowerIsBetter = key != "requests_per_s"
+                let isWorse = lowerIsBetter ? ratio > 1 : ratio < 1
+                let significance = cell.significant == false ? " (not significant)" : ""
+                (isWorse ? { worse.append("\(label) \(phrase)\(significance)") }
+                         : { better.append("\(label) \(phrase)\(significance)") })()
+            }
+            var sentence = "\(d.name) vs \(base.name): "
+            if worse.isEmpty && better.isEmpty {
+                sentence += "no meaningful difference on TTFT, ITL or throughput."
+            } else {
+                if !worse.isEmpty { sentence += "worse on " + worse.joined(separator: ", ") }
+                if !better.isEmpty { sentence += (worse.isEmpty ? "better on " : "; better on ") + better.joined(separator: ", ") }
+                sentence += "."
+            }
+            out.append(sentence)
+        }
+        // The budget question: which deployment delivers most for the same GPUs.
+        if let budget = c.gpuBudget {
+            let projected = c.deployments.compactMap { d in d.projection.map { (d, $0) } }
+            if let best = projected.max(by: { $0.1.requestsPerSecond < $1.1.requestsPerSecond }), projected.count > 1 {
+                let others = projected.filter { $0.0.name != best.0.name }
+                let comparisons = others.map { other in
+                    String(format: "%.1fx the throughput of %@", best.1.requestsPerSecond / max(1e-9, other.1.requestsPerSecond),
+                           "\(other.1.replicas) x \(other.0.name)")
+                }
+                var sentence = "For \(budget) GPUs, \(best.1.replicas) x \(best.0.name) projects to "
+                    + String(format: "%.2f req/s", best.1.requestsPerSecond) + ", "
+                    + comparisons.joined(separator: " and ")
+                if let bestCost = best.1.costPer1kRequests,
+                   let worst = others.compactMap({ o in o.1.costPer1kRequests.map { (o, $0) } }).max(by: { $0.1 < $1.1 }) {
+                    sentence += String(format: "; %.1fx cheaper per request than %@", worst.1 / max(1e-12, bestCost),
+                                       "\(worst.0.1.replicas) x \(worst.0.0.name)")
+                }
+                out.append(sentence + " (a projection: replicas assumed independent, each under the measured load).")
+            }
+        }
+        return out
+    }
+}

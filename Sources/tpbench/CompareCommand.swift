@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Harness
+import LoadGen
+import Metrics
+import Report
+import Workload
+
+struct CompareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run one workload against several deployments (or compare saved results) and write a comparison.",
+        discussion: """
+            Live: tpbench compare --workload Workloads/seed-structured-output.yaml \
+            --deployments Workloads/deployments-example.yaml [--repeat 3] [--baseline tp1]
+            Or with flags: --target tp1=http://127.0.0.1:8000 --target tp4=http://127.0.0.1:8001
+            Saved: tpbench compare Reports/a/result.json Reports/b/result.json
+            """
+    )
+
+    @Argument(help: "Saved result.json files (or run directories) to compare instead of running.")
+    var results: [String] = []
+
+    @Option(help: "Workload file (YAML or JSON).")
+    var workload: String?
+
+    @Option(help: "Deployments file (YAML).")
+    var deployments: String?
+
+    @Option(help: "A deployment as NAME=URL[,URL...] (repeatable).")
+    var target: [String] = []
+
+    @Option(help: "Run each deployment this many times, interleaved (A B A B), for confidence intervals.")
+    var `repeat`: Int = 1
+
+    @Option(help: "Deployment the others are compared with (default: the first).")
+    var baseline: String?
+
+    @Option(help: "Report directory (default: Reports/<UTC timestamp>-compare-<workload name>).")
+    var out: String?
+
+    @OptionGroup var overrides: WorkloadOverrides
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Number of client engine threads.")
+    var engines: Int = 1
+
+    @Flag(help: "No live progress.")
+    var quiet = false
+
+    func validate() throws {
+        if results.isEmpty {
+            guard deployments != nil || !target.isEmpty else {
+                throw ValidationError("give --deployments FILE or --target NAME=URL (twice or more), "
+                                      + "or saved result.json files to compare")
+            }
+        } else if deployments != nil || !target.isEmpty || workload != nil {
+            throw ValidationError("compare either saved results or live deployments, not both")
+        }
+        guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be 1...20, got \(`repeat`)") }
+        try overrides.validate()
+        try connection.validate()
+    }
+
+    func run() async throws {
+        if !results.isEmpty { return try compareSaved() }
+        var list: [DeploymentSpec] = []
+        do {
+            if let deployments { list += try DeploymentLoader.load(path: deployments) }
+            list += try target.map(DeploymentSpec.parseTarget)
+            for d in list { for u in d.urls { try LoadGen.URLError.check(u) } }
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        if let baseline, !list.contains(where: { $0.name == baseline }) {
+            printError("--baseline '\(baseline)' is not one of the deployments (\(list.map(\.name).joined(separator: ", ")))")
+            throw ExitCode(2)
+        }
+        let spec = try loadWorkload(path: workload, overrides: overrides, connection: connection)
+        let directory = outputDirectory(out, workloadName: "compare-" + spec.name)
+        let interrupts = InterruptHandler()
+        let quiet = self.quiet
+        let options = RunSession.Options(settings: connection.settings(), engines: engines,
+                                         onStart: { interrupts.watch($0) })
+        do {
+            let outcome = try await CompareSession.run(
+                workload: spec, deployments: list, repeats: `repeat`, baseline: baseline, directory: directory,
+                options: options, announce: { if !quiet { FileHandle.standardError.write(Data("\($0)\n".utf8)) } })
+            printComparison(outcome)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(error is TargetUnreachable ? 3 : 1)
+        }
+    }
+
+    private func compareSaved() throws {
+        var loaded: [RunResult] = []
+        for path in results {
+            do {
+                loaded.append(try SavedRun.load(path: URL(fileURLWithPath: path)).result)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(2)
+            }
+        }
+        let directory = outputDirectory(out, workloadName: "compare-" + (loaded.first?.workloadName ?? "saved"))
+        do {
+            printComparison(try CompareSession.compareSaved(loaded, baseline: baseline, directory: directory))
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+func printComparison(_ outcome: CompareSession.Outcome) {
+    print(ComparisonReport.headlineTable(outcome.comparison))
+    print("")
+    for sentence in outcome.comparison.verdict { print("• \(sentence)") }
+    print("\ncomparison report: \(outcome.directory.path)/\(ComparisonReport.markdownFile)")
+}

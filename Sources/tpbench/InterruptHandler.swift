@@ -1,0 +1,52 @@
+import Dispatch
+import Foundation
+import LoadGen
+import Synchronization
+
+/// Ctrl-C and SIGTERM: the first stops new requests and lets those in flight finish (cancelling them after a
+/// grace period), so the full report is still written; the second exits at once (requests.jsonl is already on
+/// disk, flushed per request).
+final class InterruptHandler: @unchecked Sendable {  // sources are immutable after init; state is behind a Mutex
+    static let graceSeconds = 10.0
+    private let state = Mutex<(runners: [LoadRunner], count: Int)>(([], 0))
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        var sources: [any DispatchSourceSignal] = []
+        let queue = DispatchQueue(label: "tpbench.signals")
+        for number in [SIGINT, SIGTERM] {
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            sources.append(source)
+        }
+        self.sources = sources
+        for source in sources {
+            source.setEventHandler { [weak self] in self?.interrupt() }
+            source.resume()
+        }
+    }
+
+    var interrupted: Bool { state.withLock { $0.count > 0 } }
+
+    func watch(_ runner: LoadRunner) {
+        state.withLock { $0.runners.append(runner) }
+    }
+
+    private func interrupt() {
+        let (runners, count) = state.withLock { state -> ([LoadRunner], Int) in
+            state.count += 1
+            return (state.runners, state.count)
+        }
+        if count >= 2 {
+            FileHandle.standardError.write(Data("\ninterrupted again: exiting now (requests.jsonl is complete up to here)\n".utf8))
+            exit(130)
+        }
+        FileHandle.standardError.write(Data(("\ninterrupted: no new requests; waiting up to "
+            + "\(Int(Self.graceSeconds)) s for those in flight, then writing the report (Ctrl-C again to quit now)\n").utf8))
+        for runner in runners { runner.stopIssuing() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.graceSeconds) {
+            for runner in runners { runner.cancel() }
+        }
+    }
+}
