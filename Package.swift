@@ -64,6 +64,10 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Metrics"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "JSONSchema"]),
+        .testTarget(
+            name: "HarnessTests",
+            dependencies: ["Harness", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "Workload"]
+        ),
         .testTarget(name: "LatencyModelTests", dependencies: ["LatencyModel"]),
         .testTarget(
             name: "MockServerTests",

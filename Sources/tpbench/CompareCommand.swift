@@ -48,6 +48,9 @@ struct CompareCommand: AsyncParsableCommand {
     @Flag(help: "No live progress.")
     var quiet = false
 
+    @Option(help: "Thresholds every deployment must meet (exit 1 otherwise), e.g. \"ttft_p95_ms>800\".")
+    var failOn: String?
+
     func validate() throws {
         if results.isEmpty {
             guard deployments != nil || !target.isEmpty else {
@@ -58,6 +61,9 @@ struct CompareCommand: AsyncParsableCommand {
             throw ValidationError("compare either saved results or live deployments, not both")
         }
         guard (1...20).contains(`repeat`) else { throw ValidationError("--repeat must be 1...20, got \(`repeat`)") }
+        if let failOn {
+            do { _ = try Threshold.parseList(failOn) } catch { throw ValidationError("\(error)") }
+        }
         try overrides.validate()
         try connection.validate()
     }
@@ -88,10 +94,23 @@ struct CompareCommand: AsyncParsableCommand {
                 workload: spec, deployments: list, repeats: `repeat`, baseline: baseline, directory: directory,
                 options: options, announce: { if !quiet { FileHandle.standardError.write(Data("\($0)\n".utf8)) } })
             printComparison(outcome)
+            try judge(outcome)
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             printError("\(error)")
             throw ExitCode(error is TargetUnreachable ? 3 : 1)
         }
+    }
+
+    private func judge(_ outcome: CompareSession.Outcome) throws {
+        guard let failOn else { return }
+        let thresholds = try Threshold.parseList(failOn)
+        let violations = outcome.runs.flatMap { run in
+            run.summaries.flatMap { summary in thresholds.compactMap { $0.violation(in: summary) } }
+        }
+        for violation in violations { printError("threshold crossed: \(violation)") }
+        if !violations.isEmpty { throw ExitCode(1) }
     }
 
     private func compareSaved() throws {

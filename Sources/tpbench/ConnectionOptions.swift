@@ -30,6 +30,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Environment variable holding the API key sent as a bearer token (never printed or saved).")
     var apiKeyEnv: String = "OPENAI_API_KEY"
 
+    @Option(help: "API key on the command line (lands in shell history; prefer --api-key-env).")
+    var apiKey: String?
+
+    @Option(help: "File whose first line is the API key.")
+    var apiKeyFile: String?
+
+    @Flag(help: "Keep generated texts in requests.jsonl (they may be sensitive; off by default).")
+    var saveOutputs = false
+
     @Flag(inversion: .prefixedNo, help: "Ask for per-chunk usage (vLLM's continuous_usage_stats) to measure ITL per token.")
     var continuousUsage = true
 
@@ -37,6 +46,8 @@ struct ConnectionOptions: ParsableArguments {
     var routing: RequestSettings.Routing = .leastOutstanding
 
     func validate() throws {
+        if apiKey != nil && apiKeyFile != nil { throw ValidationError("give --api-key or --api-key-file, not both") }
+        if apiKeyFile != nil { _ = try resolvedAPIKey() }
         for (name, value) in [("--connect-timeout", connectTimeout), ("--first-token-timeout", firstTokenTimeout),
                               ("--idle-timeout", idleTimeout), ("--total-timeout", totalTimeout)] {
             if let value, !(value > 0) || !value.isFinite {
@@ -52,14 +63,35 @@ struct ConnectionOptions: ParsableArguments {
         if let totalTimeout { timeouts.totalS = totalTimeout }
     }
 
+    /// The API key from --api-key, --api-key-file or the environment, in that order.
+    func resolvedAPIKey() throws -> String? {
+        if let apiKey {
+            FileHandle.standardError.write(Data(("warning: --api-key puts the key in your shell history and process "
+                + "list; prefer --api-key-env VAR or --api-key-file FILE\n").utf8))
+            return apiKey
+        }
+        if let apiKeyFile {
+            guard let text = try? String(contentsOfFile: apiKeyFile, encoding: .utf8) else {
+                throw ValidationError("--api-key-file: cannot read \(apiKeyFile)")
+            }
+            let key = text.split(whereSeparator: \.isNewline).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces) ?? ""
+            guard !key.isEmpty else { throw ValidationError("--api-key-file: \(apiKeyFile) is empty") }
+            return key
+        }
+        if let key = ProcessInfo.processInfo.environment[apiKeyEnv], !key.isEmpty { return key }
+        return nil
+    }
+
     func settings() -> RequestSettings {
         var headers: [String] = []
-        if let key = ProcessInfo.processInfo.environment[apiKeyEnv], !key.isEmpty {
+        if let key = (try? resolvedAPIKey()) ?? nil {
             headers.append("Authorization: Bearer \(key)")
         }
         return RequestSettings(
             httpVersion: http2 ? .http2 : .http1, insecure: insecure,
-            freshConnectionPerRequest: newConnectionPerRequest, headers: headers, continuousUsage: continuousUsage,
+            freshConnectionPerRequest: newConnectionPerRequest, headers: headers, keepOutputText: saveOutputs,
+            continuousUsage: continuousUsage,
             routing: routing)
     }
 }

@@ -45,6 +45,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Exit with status 1 if any request failed.")
     var failOnError = false
 
+    @Option(help: "Thresholds that fail the run (exit 1), e.g. \"ttft_p95_ms>800,error_rate>0.01\".")
+    var failOn: String?
+
     @Option(help: "Report directory (default: Reports/<UTC timestamp>-<workload name>).")
     var out: String?
 
@@ -62,6 +65,9 @@ struct RunCommand: AsyncParsableCommand {
         guard (1...64).contains(engines) else { throw ValidationError("--engines must be 1...64, got \(engines)") }
         try overrides.validate()
         try connection.validate()
+        if let failOn {
+            do { _ = try Threshold.parseList(failOn) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     var urls: [String] {
@@ -102,7 +108,9 @@ struct RunCommand: AsyncParsableCommand {
             print("report: \(directory.path)/report.md")
         }
         if interrupts.interrupted { throw ExitCode(130) }
-        if failOnError && output.summary.failed > 0 { throw ExitCode(1) }
+        let violations = try failOn.map(Threshold.parseList)?.compactMap { $0.violation(in: output.summary) } ?? []
+        for violation in violations { printError("threshold crossed: \(violation)") }
+        if !violations.isEmpty || (failOnError && output.summary.failed > 0) { throw ExitCode(1) }
     }
 }
 

@@ -1,15 +1,34 @@
 import ArgumentParser
+import Foundation
+import Harness
 
 @main
 struct TPBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tpbench",
         abstract: "Load generator and benchmark harness for OpenAI-compatible LLM servers (vLLM, SGLang, TGI, llama.cpp).",
-        version: TPBenchVersion.current,
+        discussion: "Start with: tpbench demo (offline, on built-in mock deployments).",
+        version: TPBenchInfo.version,
         subcommands: [RunCommand.self, CompareCommand.self, DemoCommand.self, MockCommand.self, ReportCommand.self]
     )
-}
 
-enum TPBenchVersion {
-    static let current = "0.1.0"
+    /// Parses and runs the command; usage and input errors exit with status 2 (argument-parser's own default is
+    /// 64) so every bad-input path has the one documented code.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,126 @@
+/// A pass/fail condition on a run's summary, as k6 thresholds are: `ttft_p95_ms>800` fails the run when TTFT p95
+/// exceeds 800 ms. Given as `--fail-on "ttft_p95_ms>800,error_rate>0.01"`.
+public struct Threshold: Sendable, Equatable, CustomStringConvertible {
+    public enum Comparison: String, Sendable, CaseIterable {
+        case greaterOrEqual = ">="
+        case lessOrEqual = "<="
+        case greater = ">"
+        case less = "<"
+    }
+
+    public var metric: String
+    public var comparison: Comparison
+    public var limit: Double
+
+    public var description: String { "\(metric)\(comparison.rawValue)\(limit)" }
+
+    /// Metric names a threshold can use.
+    public static let metricNames: [String] = {
+        var names: [String] = []
+        for metric in ["ttft", "itl_event", "itl_token", "tpot", "e2e"] {
+            for p in ["p50", "p90", "p95", "p99", "p99_9", "max", "mean"] { names.append("\(metric)_\(p)_ms") }
+        }
+        return names + ["error_rate", "requests_per_s", "output_tokens_per_s", "goodput_rps", "slo_attainment",
+                        "schema_valid_rate", "failed"]
+    }()
+
+    public struct ParseError: Error, Sendable, CustomStringConvertible {
+        public let text: String
+        public let problem: String
+        public var description: String {
+            "--fail-on '\(text)': \(problem); expected METRIC>VALUE pairs separated by commas, e.g. "
+                + "\"ttft_p95_ms>800,error_rate>0.01\""
+        }
+    }
+
+    /// Parses a comma-separated list.
+    public static func parseList(_ text: String) throws -> [Threshold] {
+        try text.split(separator: ",").map { try parse(String($0).trimmingCharacters()) }
+    }
+
+    public static func parse(_ text: String) throws -> Threshold {
+        for comparison in Comparison.allCases {
+            guard let range = text.range(of: comparison.rawValue) else { continue }
+            let metric = String(text[..<range.lowerBound]).trimmingCharacters()
+            let value = String(text[range.upperBound...]).trimmingCharacters()
+            guard metricNames.contains(metric) else {
+                let close = metricNames.min { editDistance($0, metric) < editDistance($1, metric) } ?? ""
+                throw ParseError(text: text, problem: "unknown metric '\(metric)' (did you mean '\(close)'?)")
+            }
+            guard let limit = Double(value), limit.isFinite else {
+                throw ParseError(text: text, problem: "'\(value)' is not a number")
+            }
+            return Threshold(metric: metric, comparison: comparison, limit: limit)
+        }
+        throw ParseError(text: text, problem: "no comparison operator (>, >=, <, <=)")
+    }
+
+    /// The summary's value of this threshold's metric (nil when unavailable).
+    public func value(in s: TargetSummary) -> Double? {
+        switch metric {
+        case "error_rate": return s.errorRate
+        case "requests_per_s": return s.requestsPerSecond
+        case "output_tokens_per_s": return s.outputTokensPerSecond
+        case "goodput_rps": return s.goodputRPS
+        case "slo_attainment": return s.sloAttainment
+        case "schema_valid_rate": return s.schema?.validRate
+        case "failed": return Double(s.failed)
+        default: break
+        }
+        let distributions: [(String, Distribution?)] = [("itl_event", s.itlEventMs), ("itl_token", s.itlTokenMs),
+                                                          ("ttft", s.ttftMs), ("tpot", s.tpotMs), ("e2e", s.e2eMs)]
+        for (base, distribution) in distributions where metric.hasPrefix(base + "_") && metric.hasSuffix("_ms") {
+            let stat = metric.dropFirst(base.count + 1).dropLast(3)
+            guard let d = distribution else { return nil }
+            switch stat {
+            case "p50": return d.p50
+            case "p90": return d.p90
+            case "p95": return d.p95
+            case "p99": return d.p99
+            case "p99_9": return d.p999
+            case "max": return d.max
+            case "mean": return d.mean
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    /// A message if the threshold is crossed (a missing value counts as crossed: it cannot be shown to pass).
+    public func violation(in s: TargetSummary) -> String? {
+        guard let v = value(in: s) else { return "\(description): \(metric) is unavailable for \(s.target)" }
+        let crossed: Bool
+        switch comparison {
+        case .greater: crossed = v > limit
+        case .greaterOrEqual: crossed = v >= limit
+        case .less: crossed = v < limit
+        case .lessOrEqual: crossed = v <= limit
+        }
+        return crossed ? "\(description): \(s.target) has \(metric) = \(v)" : nil
+    }
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = Array(repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var view = Substring(self)
+        while let f = view.first, f.isWhitespace { view.removeFirst() }
+        while let l = view.last, l.isWhitespace { view.removeLast() }
+        return String(view)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Harness
+import LatencyModel
+import LoadGen
+import Metrics
+import MockServer
+import Report
+import Testing
+import Workload
+
+private func temporaryDirectory(_ name: String) -> URL {
+    URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-\(name)-\(UUID().uuidString)")
+}
+
+private func fixedMock(ttftMs: Double, itlMs: Double) async throws -> MockServer {
+    var configuration = MockConfiguration()
+    configuration.fixedLatency = .init(timeToFirstTokenMs: ttftMs, interTokenLatencyMs: itlMs)
+    return try await MockServer.start(configuration)
+}
+
+@Suite(.serialized)
+struct HarnessTests {
+    @Test func promptsAreCalibratedToTheServersTokenCount() async throws {
+        let mock = try await fixedMock(ttftMs: 5, itlMs: 1)
+        var spec = WorkloadSpec()
+        spec.prompt.tokens = .fixed(1000)
+        spec.prompt.system = "You are a careful assistant."
+        spec.output.maxTokens = .fixed(4)
+        spec.load.concurrency = 20
+        spec.load.requests = 200
+        let output = try await Benchmark.run(workload: spec, target: Target(name: "m", baseURLs: mock.baseURLs),
+                                             settings: RequestSettings())
+        try await mock.shutdown()
+        #expect(output.summary.failed == 0)
+        let counts = output.records.compactMap(\.promptTokens)
+        #expect(counts.count == 200)
+        let exact = counts.filter { abs($0 - 1000) <= 1 }.count
+        #expect(Double(exact) / Double(counts.count) >= 0.99, "within ±1: \(exact) of \(counts.count); \(counts.prefix(10))")
+        #expect(output.calibrationNote.contains("/tokenize"))
+    }
+
+    @Test func savedResultsCompareToTheSameNumbers() async throws {
+        let fast = try await fixedMock(ttftMs: 50, itlMs: 5)
+        let slow = try await fixedMock(ttftMs: 150, itlMs: 15)
+        var spec = WorkloadSpec()
+        spec.name = "compare-test"
+        spec.prompt.tokens = .fixed(64)
+        spec.output.maxTokens = .fixed(20)
+        spec.output.ignoreEOS = true
+        spec.load.concurrency = 8
+        spec.load.requests = 40
+        let deployments = [
+            DeploymentSpec(name: "fast", urls: fast.baseURLs, tensorParallel: 1, gpus: 1, costPerGPUHour: 2),
+            DeploymentSpec(name: "slow", urls: slow.baseURLs, tensorParallel: 4, gpus: 4, costPerGPUHour: 2),
+        ]
+        let directory = temporaryDirectory("compare")
+        let live = try await CompareSession.run(workload: spec, deployments: deployments, directory: directory,
+                                                options: RunSession.Options(commandLine: ["test"]))
+        try await fast.shutdown()
+        try await slow.shutdown()
+
+        let ttft = try #require(live.comparison.deployments[1].cells["ttft_p50_ms"])
+        #expect(abs((ttft.value ?? 0) - 150) < 10)
+        #expect((ttft.ratio ?? 0) > 2.5 && ttft.phrase?.hasSuffix("x worse") == true, "\(ttft)")
+        let slowRow = live.comparison.deployments[1]
+        #expect(slowRow.projection?.replicas == 1)
+        #expect(live.comparison.deployments[0].projection?.replicas == 4)
+        #expect(slowRow.costPer1kRequests != nil)
+        #expect(!live.comparison.verdict.isEmpty)
+        for file in [ComparisonReport.markdownFile, ComparisonReport.csvFile, ComparisonReport.jsonFile,
+                     "fast/report.md", "slow/result.json", "charts/compare-ttft-cdf.svg"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
+        }
+
+        let saved = try ["fast", "slow"].map {
+            try SavedRun.load(path: directory.appendingPathComponent("\($0)/result.json")).result
+        }
+        let again = try CompareSession.compareSaved(saved, baseline: nil, directory: temporaryDirectory("again"))
+        #expect(again.comparison.deployments.map(\.cells) == live.comparison.deployments.map(\.cells))
+        #expect(again.comparison.verdict == live.comparison.verdict)
+    }
+
+    @Test func demoShowsThePublishedShape() async throws {
+        var spec = try SeedWorkload.load(path: nil)
+        spec.prompt.tokens = .fixed(300)
+        spec.output.maxTokens = .fixed(60)
+        spec.output.ignoreEOS = true
+        spec.load.concurrency = 20
+        let directory = temporaryDirectory("demo")
+        let outcome = try await Demo.run(workload: spec, full: false, directory: directory,
+                                         options: RunSession.Options(commandLine: ["test"]), announce: { _ in })
+        let byName = Dictionary(uniqueKeysWithValues: outcome.comparison.deployments.map { ($0.name, $0) })
+        let tp1 = try #require(byName["tp1"])
+        let pcie = try #require(byName["tp4-pcie-degraded"])
+        let nvlink = try #require(byName["tp4-nvlink"])
+        func value(_ d: Comparison.Deployment, _ key: String) -> Double { d.cells[key]?.value ?? .nan }
+        #expect(value(pcie, "ttft_p50_ms") > value(tp1, "ttft_p50_ms"))
+        #expect(value(pcie, "itl_event_p50_ms") > value(tp1, "itl_event_p50_ms"))
+        #expect(value(pcie, "requests_per_s") < value(tp1, "requests_per_s"))
+        #expect(value(nvlink, "itl_event_p50_ms") < value(tp1, "itl_event_p50_ms"))
+        #expect(tp1.projection?.replicas == 4 && pcie.projection?.replicas == 1)
+        #expect(tp1.costPer1kRequests != nil)
+        #expect(value(tp1, "failure_rate") == 0)
+        #expect(value(tp1, "schema_valid_rate") == 100, "mock output must satisfy the seed schema")
+    }
+}
