@@ -9,7 +9,10 @@ struct TPBench: AsyncParsableCommand {
         abstract: "Load generator and benchmark harness for OpenAI-compatible LLM servers (vLLM, SGLang, TGI, llama.cpp).",
         discussion: "Start with: tpbench demo (offline, on built-in mock deployments).",
         version: TPBenchInfo.version,
-        subcommands: [RunCommand.self, CompareCommand.self, DemoCommand.self, MockCommand.self, ReportCommand.self]
+        subcommands: [
+            RunCommand.self, CompareCommand.self, SweepCommand.self, DemoCommand.self, MockCommand.self,
+            ReportCommand.self,
+        ]
     )
 
     /// Parses and runs the command; usage and input errors exit with status 2 (argument-parser's own default is
