@@ -131,7 +131,7 @@ public struct Sweep: Sendable, Codable, Equatable {
         return "within noise of each other"
     }
 
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
     }
 }

@@ -8,7 +8,7 @@ enum Verdict {
         for d in c.deployments where d.name != base.name {
             var worse: [String] = []
             var better: [String] = []
-            for (key, label) in [("ttft_p50_ms", "TTFT"), ("itl_event_p50_ms", "ITL"), ("requests_per_s", "throughput")] {
+            for (key, label) in [("ttft_p50_ms", "TTFT p50"), ("itl_event_p50_ms", "ITL p50"), ("requests_per_s", "throughput")] {
                 guard let cell = d.cells[key], let ratio = cell.ratio, let phrase = cell.phrase,
                       abs(ratio - 1) >= 0.02 else { continue }
                 let lowerIsBetter = key != "requests_per_s"
@@ -21,9 +21,8 @@ enum Verdict {
             if worse.isEmpty && better.isEmpty {
                 sentence += "no meaningful difference on TTFT, ITL or throughput."
             } else {
-                if !worse.isEmpty { sentence += "worse on " + worse.joined(separator: ", ") }
-                if !better.isEmpty { sentence += (worse.isEmpty ? "better on " : "; better on ") + better.joined(separator: ", ") }
-                sentence += "."
+                // Worse first: that is what a reader deciding between deployments needs to see.
+                sentence += (worse + better).joined(separator: ", ") + "."
             }
             out.append(sentence)
         }

@@ -16,7 +16,7 @@ struct SweepTests {
         var spec = WorkloadSpec()
         spec.name = "sweep-test"
         spec.prompt.tokens = .fixed(64)
-        spec.output.maxTokens = .fixed(25)
+        spec.output.maxTokens = .fixed(60)
         spec.output.ignoreEOS = true
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-sweep-\(UUID())")
         let sweep = try await SweepSession.run(
@@ -43,7 +43,7 @@ struct SweepTests {
         let b = [point(1, 150), point(4, 320), point(16, 400), point(64, 410)]
         let sweep = Sweep.build(workloadName: "w", dimension: .concurrency, ttftP95SLOMs: nil,
                                 curves: [("a", a, nil), ("b", b, nil)])
-        #expect(sweep.crossovers == [Sweep.Crossover(leader: "a", overtaken: "b", level: 16)])
+        #expect(sweep.crossovers.map { "\($0.leader)>\($0.overtaken)@\($0.level)" } == ["a>b@16.0"])
         let none = Sweep.build(workloadName: "w", dimension: .concurrency, ttftP95SLOMs: nil,
                                curves: [("a", a, nil), ("c", a.map { point($0.level, $0.outputTokensPerSecond * 2) }, nil)])
         #expect(none.crossovers.isEmpty)
