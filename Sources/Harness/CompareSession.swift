@@ -16,7 +16,8 @@ public enum CompareSession {
                            baseline: String? = nil, directory: URL, options: RunSession.Options,
                            announce: @escaping @Sendable (String) -> Void = { _ in },
                            prepare: @escaping @Sendable (DeploymentSpec) async throws -> DeploymentSpec = { $0 },
-                           finish: @escaping @Sendable (DeploymentSpec) async throws -> Void = { _ in })
+                           finish: @escaping @Sendable (DeploymentSpec) async throws -> Void = { _ in },
+                           annotate: @Sendable (inout Comparison) -> Void = { _ in })
         async throws -> Outcome {
         var results: [String: [RunResult]] = [:]
         var links: [String: String] = [:]
@@ -46,13 +47,15 @@ public enum CompareSession {
             guard let list = results[d.name], let description = descriptions[d.name] else { return nil }
             return deploymentRuns(name: d.name, description: description, results: list)
         }
-        let comparison = Comparison.build(workloadName: workload.name, runs: runs, baseline: baseline)
+        var comparison = Comparison.build(workloadName: workload.name, runs: runs, baseline: baseline)
+        annotate(&comparison)
         try ComparisonReport.write(comparison, runs: runs, runLinks: links, to: directory)
         return Outcome(comparison: comparison, runs: runs, directory: directory)
     }
 
     /// Compares saved results (one result per deployment and repeat; grouped by target name).
-    public static func compareSaved(_ results: [RunResult], baseline: String?, directory: URL) throws -> Outcome {
+    public static func compareSaved(_ results: [RunResult], baseline: String?, directory: URL,
+                                    annotate: (inout Comparison) -> Void = { _ in }) throws -> Outcome {
         var order: [String] = []
         var grouped: [String: [RunResult]] = [:]
         var descriptions: [String: TargetDescription] = [:]
@@ -67,7 +70,8 @@ public enum CompareSession {
             descriptions[name].map { deploymentRuns(name: name, description: $0, results: grouped[name] ?? []) }
         }
         let workloadName = results.first?.workloadName ?? "saved results"
-        let comparison = Comparison.build(workloadName: workloadName, runs: runs, baseline: baseline)
+        var comparison = Comparison.build(workloadName: workloadName, runs: runs, baseline: baseline)
+        annotate(&comparison)
         try ComparisonReport.write(comparison, runs: runs, to: directory)
         return Outcome(comparison: comparison, runs: runs, directory: directory)
     }

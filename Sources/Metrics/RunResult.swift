@@ -23,6 +23,9 @@ public struct RunResult: Sendable, Codable, Equatable {
     public var clientHealth: ClientHealth?
     /// Caveats a reader must see (estimated tokens, calibration fallbacks, client overload, interrupted run).
     public var notes: [String]
+    /// What each target's servers reported on /metrics during the run (absent in results from before it existed,
+    /// or with --no-server-metrics).
+    public var serverMetrics: [ServerSideMetrics]?
 
     public init(runID: String, startedAt: String, wallSeconds: Double, workloadName: String, workload: JSONValue,
                 targets: [TargetDescription], environment: ClientEnvironment, summaries: [TargetSummary],

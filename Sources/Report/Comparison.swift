@@ -69,6 +69,8 @@ public struct Comparison: Sendable, Codable, Equatable {
     /// GPUs each deployment is projected to (the largest GPU count among them).
     public var gpuBudget: Int?
     public var verdict: [String]
+    /// Deployment name → interconnect verdict from its NCCL log (`compare --nccl-log`); absent without logs.
+    public var interconnect: [String: InterconnectNote]?
 
     public static let standardMetrics: [Metric] = [
         Metric(key: "ttft_p50_ms", label: "TTFT p50", unit: "ms", lowerIsBetter: true),

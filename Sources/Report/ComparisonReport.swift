@@ -139,6 +139,7 @@ public enum ComparisonReport {
             }
             out += projection.render() + "\n\n"
         }
+        out += interconnectSection(c)
         if !charts.isEmpty {
             out += "## Charts\n\n" + charts.map { "![\($0.1)](\($0.0))" }.joined(separator: "\n\n") + "\n\n"
         }

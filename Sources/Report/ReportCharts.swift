@@ -48,7 +48,7 @@ public enum ReportCharts {
                 title: "Requests in flight (mean per second)", yLabel: "requests in flight", series: series) {
                     $0.inFlight
                 }),
-        ]
+        ] + serverSideCharts(for: result)
     }
 
     /// Cumulative share of values at or below each latency, one step line per histogram.

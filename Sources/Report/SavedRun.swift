@@ -58,11 +58,14 @@ public struct SavedRun: Sendable {
             if logURL == nil {
                 result = saved
             } else {
-                result = RunResult.build(
+                var rebuilt = RunResult.build(
                     runID: saved.runID, startedAt: saved.startedAt, wallSeconds: saved.wallSeconds,
                     workloadName: saved.workloadName, workload: saved.workload, targets: saved.targets,
                     environment: saved.environment, records: records, slo: saved.summaries.first?.slo,
                     clientHealth: saved.clientHealth, notes: saved.notes + notes.filter { !saved.notes.contains($0) })
+                // Scraped during the run, so records cannot rebuild it.
+                rebuilt.serverMetrics = saved.serverMetrics
+                result = rebuilt
             }
         } else if let manifestURL {
             let manifest = try decode(RunManifest.self, from: manifestURL,

@@ -41,6 +41,8 @@ struct CompareCommand: AsyncParsableCommand {
 
     @OptionGroup var overrides: WorkloadOverrides
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var serverMetrics: ServerMetricsOptions
+    @OptionGroup var interconnect: NCCLLogOptions
 
     @Option(help: "Number of client engine threads.")
     var engines: Int = 1
@@ -88,11 +90,13 @@ struct CompareCommand: AsyncParsableCommand {
         let interrupts = InterruptHandler()
         let quiet = self.quiet
         let options = RunSession.Options(settings: connection.settings(), engines: engines,
-                                         onStart: { interrupts.watch($0) })
+                                         onStart: { interrupts.watch($0) }, serverMetrics: serverMetrics.settings)
+        let annotate = try interconnect.annotator()
         do {
             let outcome = try await CompareSession.run(
                 workload: spec, deployments: list, repeats: `repeat`, baseline: baseline, directory: directory,
-                options: options, announce: { if !quiet { FileHandle.standardError.write(Data("\($0)\n".utf8)) } })
+                options: options, announce: { if !quiet { FileHandle.standardError.write(Data("\($0)\n".utf8)) } },
+                annotate: annotate)
             printComparison(outcome)
             try judge(outcome)
         } catch let exit as ExitCode {
@@ -124,8 +128,10 @@ struct CompareCommand: AsyncParsableCommand {
             }
         }
         let directory = outputDirectory(out, workloadName: "compare-" + (loaded.first?.workloadName ?? "saved"))
+        let annotate = try interconnect.annotator()
         do {
-            printComparison(try CompareSession.compareSaved(loaded, baseline: baseline, directory: directory))
+            printComparison(try CompareSession.compareSaved(loaded, baseline: baseline, directory: directory,
+                                                            annotate: annotate))
         } catch {
             printError("\(error)")
             throw ExitCode(1)

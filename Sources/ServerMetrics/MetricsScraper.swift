@@ -1,0 +1,306 @@
+import Curl
+import Foundation
+import Metrics
+
+/// Whether and where to scrape server metrics during a run (`--metrics-url`, `--no-server-metrics`).
+public struct ServerMetricsSettings: Sendable, Equatable {
+    public var enabled: Bool
+    /// Explicit /metrics URLs; empty = `<base URL>/metrics` for each replica.
+    public var urls: [String]
+    public var intervalSeconds: Double
+
+    public init(enabled: Bool = true, urls: [String] = [], intervalSeconds: Double = 1) {
+        self.enabled = enabled
+        self.urls = urls
+        self.intervalSeconds = intervalSeconds
+    }
+
+    /// The URLs to scrape for a deployment's replicas: the overrides (`URL` for every deployment, or
+    /// `NAME=URL` for one, as `compare` needs), else `/metrics` beside each base URL (a trailing `/v1` is
+    /// dropped, since vLLM, SGLang, TGI and llama.cpp all serve /metrics at the root).
+    public func endpoints(for baseURLs: [String], deployment: String? = nil) -> [String] {
+        let overrides = urls.map(Self.split)
+        let named = overrides.filter { $0.name != nil && $0.name == deployment }.map(\.url)
+        if !named.isEmpty { return named }
+        let shared = overrides.filter { $0.name == nil }.map(\.url)
+        if !shared.isEmpty { return shared }
+        return baseURLs.map { base in
+            var root = base
+            while root.hasSuffix("/") { root.removeLast() }
+            if root.hasSuffix("/v1") { root.removeLast(3) }
+            return root + "/metrics"
+        }
+    }
+
+    /// `NAME=http://…` → (NAME, URL); a plain URL has no name.
+    public static func split(_ entry: String) -> (name: String?, url: String) {
+        guard let equals = entry.firstIndex(of: "="), !entry[..<equals].contains("/") else { return (nil, entry) }
+        return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+    }
+}
+
+/// Polls each endpoint's /metrics every interval on its own thread and curl engine (so scraping never shares a
+/// loop with the load's timestamps), and turns the scrapes into a `ServerSideMetrics` on the run's timeline.
+///
+/// A plain thread rather than a task: it blocks between scrapes, and the run's async work must not wait on it.
+public final class MetricsScraper: @unchecked Sendable {
+    public let target: String
+    public let endpoints: [String]
+    private let headers: [String]
+    private let insecure: Bool
+    private let intervalNs: UInt64
+
+    /// Everything below is shared between the scraper thread and callers of `finish`/`cancel`.
+    private let condition = NSCondition()
+    private var stopping = false
+    private var finishRequest: (epochNs: UInt64, done: @Sendable (ServerSideMetrics) -> Void)?
+    private var threadStarted = false
+    private var baselineTaken: (@Sendable () -> Void)?
+
+    // Scraper-thread state (touched only by the scraper thread, or after it ended).
+    private var engine: Engine?
+    private var rounds: [(ns: UInt64, snapshot: ServerSnapshot)] = []
+    private var latest: [Int: ServerSnapshot] = [:]
+    private var abandoned: Set<Int> = []
+    private var failures: [Int: Int] = [:]
+    private var notes: [String] = []
+
+    public init(target: String, endpoints: [String], headers: [String] = [], insecure: Bool = false,
+                intervalSeconds: Double = 1) {
+        self.target = target
+        self.endpoints = endpoints
+        self.headers = headers
+        self.insecure = insecure
+        self.intervalNs = UInt64(max(0.05, intervalSeconds) * 1e9)
+    }
+
+    /// Scrapes once and returns when that scrape is done (it is the baseline for histogram deltas, so it must
+    /// precede the load), then keeps scraping every interval until `finish` or `cancel`.
+    public func start() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            guard !threadStarted, !stopping else {
+                condition.unlock()
+                continuation.resume()
+                return
+            }
+            threadStarted = true
+            baselineTaken = { continuation.resume() }
+            condition.unlock()
+            let thread = Thread { [self] in loop() }
+            thread.name = "tpbench-metrics"
+            thread.start()
+        }
+    }
+
+    /// Stops polling after one last scrape and returns what was seen, on the timeline of `epochNs` (the run's
+    /// epoch from `MonotonicClock`).
+    public func finish(epochNs: UInt64) async -> ServerSideMetrics {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            guard threadStarted, !stopping else {
+                // Never started: nothing was scraped, so building touches no thread's state. Already cancelled:
+                // the thread may still be running, so report nothing rather than race it.
+                let result = threadStarted
+                    ? ServerSideMetrics(target: target, endpoints: endpoints, family: nil, samples: [], window: nil,
+                                        notes: ["server metrics scraping was cancelled"])
+                    : build(epochNs: epochNs)
+                condition.unlock()
+                continuation.resume(returning: result)
+                return
+            }
+            finishRequest = (epochNs, { continuation.resume(returning: $0) })
+            stopping = true
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Stops polling without a result (the run failed).
+    public func cancel() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        do {
+            engine = try Engine(index: 1000)
+        } catch {
+            notes.append("server metrics were not scraped: could not start a curl engine (\(error))")
+        }
+        var next = MonotonicClock.now()
+        while true {
+            if engine != nil { scrapeRound() }
+            condition.lock()
+            let taken = baselineTaken
+            baselineTaken = nil
+            condition.unlock()
+            taken?()
+            next += intervalNs
+            let now = MonotonicClock.now()
+            if next < now { next = now }  // a slow scrape delays the next one instead of bunching them up
+            condition.lock()
+            while !stopping, MonotonicClock.now() < next {
+                let remaining = Double(next - min(next, MonotonicClock.now())) / 1e9
+                _ = condition.wait(until: Date(timeIntervalSinceNow: remaining))
+            }
+            let request = finishRequest
+            let stop = stopping
+            condition.unlock()
+            if stop {
+                if let request {
+                    if engine != nil { scrapeRound() }
+                    engine?.shutdown()
+                    request.done(build(epochNs: request.epochNs))
+                } else {
+                    engine?.shutdown()
+                }
+                return
+            }
+        }
+    }
+
+    /// Scrapes every live endpoint concurrently and records one combined sample (failed replicas keep their
+    /// previous scrape, so a blip does not look like counters going backwards).
+    private func scrapeRound() {
+        guard let engine else { return }
+        let live = endpoints.indices.filter { !abandoned.contains($0) }
+        guard !live.isEmpty else { return }
+        let started = MonotonicClock.now()
+        let group = DispatchGroup()
+        let collectors = live.map { index -> ScrapeCollector in
+            let collector = ScrapeCollector(group: group)
+            let request = TransferRequest(
+                url: endpoints[index], method: "GET", headers: headers + ["Accept: text/plain"],
+                timeouts: Timeouts(connectMs: 2_000, firstTokenMs: nil, idleMs: 3_000, totalMs: 5_000),
+                insecure: insecure)
+            group.enter()
+            do {
+                let transfer = try Transfer(request: request, delegate: collector)
+                collector.transfer = transfer
+                engine.submit(transfer)
+            } catch {
+                collector.fail("\(error)")
+            }
+            return collector
+        }
+        group.wait()
+        let midpoint = started + (MonotonicClock.now() - started) / 2
+        for (index, collector) in zip(live, collectors) {
+            record(index: index, collector: collector)
+        }
+        guard !latest.isEmpty else { return }
+        rounds.append((midpoint, ServerSnapshot.combine(endpoints.indices.compactMap { latest[$0] })))
+    }
+
+    private func record(index: Int, collector: ScrapeCollector) {
+        let url = endpoints[index]
+        let firstTry = latest[index] == nil && failures[index] == nil
+        var problem: String?
+        if let error = collector.error {
+            problem = error
+        } else if collector.status != 200 {
+            problem = "HTTP \(collector.status)"
+        }
+        if problem == nil {
+            let exposition = PrometheusExposition(parsing: String(decoding: collector.body, as: UTF8.self))
+            let snapshot = ServerSnapshot(exposition)
+            if snapshot.family != nil {
+                latest[index] = snapshot
+                return
+            }
+            problem = exposition.samples.isEmpty
+                ? "the response is not Prometheus text"
+                : "none of its \(exposition.samples.count) series are vLLM, SGLang, TGI or llama.cpp metrics"
+        }
+        failures[index, default: 0] += 1
+        if firstTry {
+            // Auto-detection: a server without /metrics is normal (and not worth a scrape a second).
+            abandoned.insert(index)
+            notes.append("no usable server metrics at \(url) (\(problem ?? "unknown problem")); server-side "
+                         + "figures are missing for it (pass --metrics-url if they are served elsewhere)")
+        } else if failures[index] == 1 {
+            notes.append("scraping \(url) failed at least once mid-run (\(problem ?? "unknown problem")); "
+                         + "the previous scrape stands in for missed ones")
+        }
+    }
+
+    /// The scrapes on the run's timeline, and histogram deltas from the epoch's baseline to the last scrape.
+    private func build(epochNs: UInt64) -> ServerSideMetrics {
+        let family = rounds.last?.snapshot.family?.rawValue
+        let samples = rounds.map { round in
+            let s = round.snapshot
+            return ServerMetricsSample(
+                second: (Double(round.ns) - Double(epochNs)) / 1e9, running: s.running, waiting: s.waiting,
+                kvCacheUsage: s.kvCacheUsage, preemptions: s.preemptions, prefixCacheHits: s.prefixCacheHits,
+                prefixCacheQueries: s.prefixCacheQueries, prefixCacheHitRate: s.prefixCacheHitRate)
+        }
+        var window: ServerLatencyWindow?
+        if let last = rounds.last?.snapshot {
+            let baseline = rounds.last(where: { $0.ns <= epochNs })?.snapshot ?? rounds.first?.snapshot ?? last
+            window = ServerMetricsWindow.delta(from: baseline, to: last)
+        }
+        return ServerSideMetrics(target: target, endpoints: endpoints, family: family, samples: samples,
+                                 window: window, notes: notes)
+    }
+}
+
+/// Window arithmetic, separate from the scraper so tests can check it with hand-made snapshots.
+public enum ServerMetricsWindow {
+    /// Histogram and prefix-cache counter growth between two snapshots (a reset counter counts from zero).
+    public static func delta(from baseline: ServerSnapshot, to last: ServerSnapshot) -> ServerLatencyWindow {
+        func change(_ kind: ServerLatencyKind) -> HistogramDelta? {
+            guard let end = last.latency[kind] else { return nil }
+            let start = baseline.latency[kind] ?? HistogramDelta(count: 0, sumSeconds: 0)
+            if end.count < start.count { return end }  // the server restarted mid-run
+            return HistogramDelta(count: end.count - start.count, sumSeconds: max(0, end.sumSeconds - start.sumSeconds))
+        }
+        var hitRate = last.prefixCacheHitRate
+        if let hits = last.prefixCacheHits, let queries = last.prefixCacheQueries {
+            let dq = queries - (baseline.prefixCacheQueries ?? 0)
+            let dh = hits - (baseline.prefixCacheHits ?? 0)
+            hitRate = dq > 0 ? min(1, max(0, dh / dq)) : nil
+        }
+        return ServerLatencyWindow(
+            timeToFirstToken: change(.timeToFirstToken), queue: change(.queue), prefill: change(.prefill),
+            decode: change(.decode), interToken: change(.interToken), endToEnd: change(.endToEnd),
+            prefixCacheHitRate: hitRate)
+    }
+}
+
+/// Collects one scrape's body on the engine thread and signals the waiting scraper thread.
+private final class ScrapeCollector: TransferDelegate, @unchecked Sendable {
+    private let group: DispatchGroup
+    private let maxBytes = 16 << 20
+    var transfer: Transfer?
+    // Written on the engine thread before `group.leave()`, read by the scraper after `group.wait()`.
+    var body: [UInt8] = []
+    var status = 0
+    var error: String?
+
+    init(group: DispatchGroup) { self.group = group }
+
+    var hasFirstToken: Bool { status != 0 }
+
+    func transferDidReceiveResponse(status: Int, headers: ResponseHeaders) { self.status = status }
+
+    func transferDidReceive(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> ReceiveVerdict {
+        guard body.count + bytes.count <= maxBytes else { return .abort("metrics larger than \(maxBytes) bytes") }
+        body.append(contentsOf: bytes)
+        return .proceed
+    }
+
+    func transferDidComplete(_ outcome: TransferOutcome) {
+        transfer = nil
+        if let failure = outcome.error { error = failure.description }
+        status = outcome.httpStatus
+        group.leave()
+    }
+
+    func fail(_ message: String) {
+        error = message
+        group.leave()
+    }
+}
