@@ -9,6 +9,8 @@ final class ActiveRequest: @unchecked Sendable {
     let id: Int
     let request: CompletionRequest
     let channel: Channel
+    /// The socket end of the channel's pipeline, for pre-framed chunks (see `EmissionBatch`).
+    let raw: RawChunkWriter
     let keepAlive: Bool
     let responseID: String
     let created: Int
@@ -43,13 +45,14 @@ final class ActiveRequest: @unchecked Sendable {
     }
 
     init(
-        id: Int, request: CompletionRequest, channel: Channel, keepAlive: Bool, arrivalNanos: UInt64,
+        id: Int, request: CompletionRequest, channel: Channel, raw: RawChunkWriter, keepAlive: Bool, arrivalNanos: UInt64,
         maxModelLength: Int, tokenizer: MockTokenizer, outputLength: MockConfiguration.OutputLength?,
         rng: inout SplitMix64
     ) {
         self.id = id
         self.request = request
         self.channel = channel
+        self.raw = raw
         self.keepAlive = keepAlive
         self.arrivalNanos = arrivalNanos
         let limit = request.maxTokens ?? max(1, maxModelLength - request.promptTokens)

@@ -40,10 +40,14 @@ extension Engine {
             stepInFlight = false
             return
         }
+        var batch = EmissionBatch(allocator: allocator, capacity: outcome.emitted.count * 320 + 256)
         for token in outcome.emitted {
             guard let active = requests[token.requestID] else { continue }  // client left mid-step
-            emit(active, tokens: 1, deadline: deadline)
+            batch.open(active, deadline: deadline)
+            let result = emitEvent(active, tokens: 1, into: &batch.buffer)
+            batch.close(last: result == .finished && active.request.stream, closeAfter: result == .dropped)
         }
+        flush(&batch)
         for id in outcome.dropped {
             guard let active = requests.removeValue(forKey: id) else { continue }
             HTTPResponder.send(
@@ -64,6 +68,11 @@ extension Engine {
     /// epoll/timerfd round trip per token (the "timer per stream" pattern); a 0.5 ms tick batches ~25 streams per
     /// wake-up at the price of ≤ 0.5 ms of lateness, which the lateness histogram reports honestly.
     static let fixedTickNanos: UInt64 = 500_000
+    /// With a zero (or tiny) ITL a stream is due again at once: cap what one stream gets per tick so a tick ends,
+    /// the loop reads sockets, and every stream progresses (the unpaced mode clients use to find their ceiling).
+    static let maxEventsPerStreamPerTick = 32
+    /// Flush a batch early past this size so an unpaced tick does not build one huge buffer.
+    static let maxBatchBytes = 1 << 20
 
     func armFixedTimer() {
         guard let top = fixedTimers.top else { return }
@@ -81,27 +90,50 @@ extension Engine {
         fixedTimerDeadline = nil
         fixedTimerTask = nil
         guard let fixed = config.fixedLatency else { return }
+        var batch = EmissionBatch(allocator: allocator, capacity: batchCapacityHint)
+        var deferred: [(deadline: UInt64, id: Int)] = []
         var now = Self.now()
         while let top = fixedTimers.top, top.deadline <= now {
             _ = fixedTimers.pop()
             guard let active = requests[top.id], active.nextDeadline == top.deadline else { continue }
-            let remaining = active.plannedTokens - active.generated
-            emit(active, tokens: min(config.tokensPerEvent, remaining), deadline: top.deadline)
-            if requests[top.id] != nil {
-                let gap = max(0, fixed.interTokenLatencyMs + fixed.interTokenLatencyStdMs * rng.nextGaussian())
-                let eventGap = gap * Double(config.tokensPerEvent) * config.timeScale * 1e6
-                active.nextDeadline = top.deadline + UInt64(eventGap)
-                fixedTimers.push(deadline: active.nextDeadline, id: top.id)
+            batch.open(active, deadline: top.deadline)
+            var events = 0
+            var result = EmitResult.more
+            repeat {
+                let remaining = active.plannedTokens - active.generated
+                result = emitEvent(active, tokens: min(config.tokensPerEvent, remaining), into: &batch.buffer)
+                events += 1
+                if result == .more {
+                    let gap = max(0, fixed.interTokenLatencyMs + fixed.interTokenLatencyStdMs * rng.nextGaussian())
+                    let eventGap = gap * Double(config.tokensPerEvent) * config.timeScale * 1e6
+                    active.nextDeadline += UInt64(eventGap)
+                }
+            } while result == .more && active.nextDeadline <= now && events < Self.maxEventsPerStreamPerTick
+            batch.close(last: result == .finished && active.request.stream, closeAfter: result == .dropped)
+            if result == .more {
+                if active.nextDeadline <= now {
+                    deferred.append((active.nextDeadline, top.id))
+                } else {
+                    fixedTimers.push(deadline: active.nextDeadline, id: top.id)
+                }
+            }
+            if batch.buffer.readableBytes > Self.maxBatchBytes {
+                flush(&batch)
+                batch = EmissionBatch(allocator: allocator, capacity: batchCapacityHint)
             }
             now = Self.now()
         }
+        flush(&batch)
+        for item in deferred { fixedTimers.push(deadline: item.deadline, id: item.id) }
         armFixedTimer()
     }
 
     // MARK: Writing tokens
 
-    /// Generates `tokens` tokens for `active` due at `deadline` and writes them when an event is complete.
-    func emit(_ active: ActiveRequest, tokens: Int, deadline: UInt64) {
+    enum EmitResult { case more, finished, dropped, stalled }
+
+    /// Generates `tokens` tokens for `active` and renders an event into `buffer` once it is complete.
+    func emitEvent(_ active: ActiveRequest, tokens: Int, into buffer: inout ByteBuffer) -> EmitResult {
         var stopReason: String? = nil
         var last = false
         for _ in 0..<tokens {
@@ -111,11 +143,11 @@ extension Engine {
             if !active.request.stream { active.fullText += piece }
             if active.dropAtToken == active.generated - 1 {
                 drop(active)
-                return
+                return .dropped
             }
             if active.stallAtToken == active.generated - 1 {
                 stall(active)
-                return
+                return .stalled
             }
             if stoppedBy != nil || active.generated >= active.plannedTokens {
                 stopReason = stoppedBy
@@ -134,7 +166,6 @@ extension Engine {
         let finishReason = last ? (stopReason != nil ? "stop" : active.plannedFinishReason) : nil
 
         if active.request.stream && (last || active.pendingTokens >= config.tokensPerEvent) {
-            var buffer = active.channel.allocator.buffer(capacity: 384)
             if active.request.kind == .chat && active.generated == active.pendingTokens {
                 active.writeRoleChunk(into: &buffer)
             }
@@ -146,20 +177,35 @@ extension Engine {
                 if active.request.includeUsage { active.writeUsageChunk(into: &buffer) }
                 buffer.writeStaticString("data: [DONE]\n\n")
             }
-            active.channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
-            if last {
+        }
+        if last {
+            finish(active, reason: finishReason ?? "length", stopReason: stopReason)
+            return .finished
+        }
+        return .more
+    }
+
+    /// Writes each stream's framed chunk with one write + flush, ends finished streams, and records lateness.
+    func flush(_ batch: inout EmissionBatch) {
+        for entry in batch.entries {
+            let active = entry.request
+            if entry.end > entry.start,
+               let bytes = batch.buffer.getSlice(at: entry.start, length: entry.end - entry.start) {
+                active.raw.writeFramed(bytes, flush: !entry.last)
+            }
+            if entry.last {
                 let done = active.channel.writeAndFlush(HTTPServerResponsePart.end(nil))
                 if !active.keepAlive { done.whenComplete { _ in active.channel.close(promise: nil) } }
-            } else {
-                active.channel.flush()
             }
-            let lateness = Self.now() &- deadline
+            if entry.closeAfter { active.channel.close(promise: nil) }
+            guard entry.end > entry.start || entry.last else { continue }
+            let lateness = Self.now() &- entry.deadline
             // A deadline in the future cannot happen (we fire at or after it); guard against clock quirks.
             let late = lateness > 1 << 62 ? 0 : lateness
             self.lateness.record(nanos: late)
             metrics.emissionLateness.record(Double(late) / 1e9)
         }
-        if last { finish(active, reason: finishReason ?? "length", stopReason: stopReason) }
+        batchCapacityHint = max(4096, min(Self.maxBatchBytes, batch.buffer.writerIndex + batch.buffer.writerIndex / 4))
     }
 
     private func finish(_ active: ActiveRequest, reason: String, stopReason: String?) {
@@ -179,13 +225,13 @@ extension Engine {
     private func drop(_ active: ActiveRequest) {
         requests.removeValue(forKey: active.id)
         simulator.abort(requestID: active.id)
-        active.channel.close(promise: nil)
+        // The batch closes the connection after writing what the stream already had this tick.
     }
 
     /// --stall: stop sending but keep the connection open; the client has to time out.
     private func stall(_ active: ActiveRequest) {
         requests.removeValue(forKey: active.id)
         simulator.abort(requestID: active.id)
-        active.channel.flush()
+        // The batch writes what the stream already had this tick, then nothing more comes.
     }
 }

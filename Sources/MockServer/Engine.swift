@@ -24,6 +24,9 @@ final class Engine: @unchecked Sendable {
     var fixedTimers = DeadlineHeap()
     var fixedTimerDeadline: UInt64? = nil
     var fixedTimerTask: Scheduled<Void>? = nil
+    /// Size of the next emission batch's buffer, from the last one (one allocation per tick).
+    var batchCapacityHint = 16_384
+    let allocator = ByteBufferAllocator()
 
     init(replica: Int, eventLoop: EventLoop, config: MockConfiguration) {
         self.replica = replica
@@ -46,7 +49,7 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Takes over answering a generation request. Returns the id to report a disconnect with.
-    func submit(_ request: CompletionRequest, channel: Channel, keepAlive: Bool) -> Int? {
+    func submit(_ request: CompletionRequest, channel: Channel, raw: RawChunkWriter, keepAlive: Bool) -> Int? {
         eventLoop.preconditionInEventLoop()
         if dead {
             HTTPResponder.send(channel, error: Self.engineDeadError, keepAlive: keepAlive)
@@ -76,7 +79,7 @@ final class Engine: @unchecked Sendable {
         let id = nextRequestID
         nextRequestID += 1
         let active = ActiveRequest(
-            id: id, request: request, channel: channel, keepAlive: keepAlive, arrivalNanos: Self.now(),
+            id: id, request: request, channel: channel, raw: raw, keepAlive: keepAlive, arrivalNanos: Self.now(),
             maxModelLength: maxModelLength, tokenizer: tokenizer, outputLength: config.outputLength, rng: &rng)
         if rng.chance(faults.dropRate) { active.dropAtToken = Int(rng.next() % UInt64(active.plannedTokens)) }
         if rng.chance(faults.stallRate) { active.stallAtToken = Int(rng.next() % UInt64(active.plannedTokens)) }

@@ -9,13 +9,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static let maxBodyBytes = 32 << 20
     private let engine: Engine
+    private let raw: RawChunkWriter
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
     private var currentRequestID: Int?
 
-    init(engine: Engine) {
+    init(engine: Engine, raw: RawChunkWriter) {
         self.engine = engine
+        self.raw = raw
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -71,6 +73,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             HTTPResponder.send(channel, status: .ok, body: "{\"version\":\"0.11.0-tpbench-mock\"}", keepAlive: keepAlive)
         case (.GET, "/metrics"):
             var buffer = channel.allocator.buffer(capacity: 16_384)
+            // Fixed-latency mode has no step loop to refresh the gauges, so a scrape refreshes them.
+            engine.updateGauges()
             buffer.writeString(engine.metrics.exposition())
             HTTPResponder.send(
                 channel, status: .ok, body: buffer, contentType: "text/plain; version=0.0.4; charset=utf-8",
@@ -81,7 +85,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let request = try CompletionRequest.parse(
                     body, kind: kind, servedModels: config.servedModelNames,
                     maxModelLength: config.engine.model.maxModelLength, tokenizer: engine.tokenizer)
-                currentRequestID = engine.submit(request, channel: channel, keepAlive: keepAlive)
+                currentRequestID = engine.submit(request, channel: channel, raw: raw, keepAlive: keepAlive)
             } catch {
                 HTTPResponder.send(channel, error: error, keepAlive: keepAlive)
             }

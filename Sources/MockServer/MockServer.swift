@@ -80,8 +80,11 @@ public final class MockServer: Sendable {
             .childChannelInitializer { channel in
                 // The group has one loop, so every connection lands on the engine's loop.
                 channel.eventLoop.makeCompletedFuture {
+                    // The raw writer sits at the socket end, before the encoder, so framed chunks skip it.
+                    let raw = RawChunkWriter()
+                    try channel.pipeline.syncOperations.addHandler(raw)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine))
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine, raw: raw))
                 }
             }
     }
