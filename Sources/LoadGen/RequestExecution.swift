@@ -28,7 +28,9 @@ final class RequestExecution: TransferDelegate {
         self.epochNs = epochNs
         self.prepared = prepared
         self.keepText = keepText
-        self.decoder = StreamDecoder(maxEventBytes: maxEventBytes)
+        // Text is only collected when a record keeps it or a schema check reads it: otherwise each event is
+        // scanned for token-bearing fields without unescaping or copying its text.
+        self.decoder = StreamDecoder(maxEventBytes: maxEventBytes, keepText: keepText || prepared.schema != nil)
         self.onComplete = onComplete
     }
 

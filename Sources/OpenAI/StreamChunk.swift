@@ -9,15 +9,22 @@ public struct StreamChunk: Sendable, Equatable {
     public var completionTokens: Int?
     /// An in-band error (`{"error": {...}}` or `{"object": "error", ...}`).
     public var errorMessage: String?
+    /// Set when decoding without text: a generated-text field was non-empty (its text was not kept).
+    public var sawTokenText = false
+    /// Whether `content`/`reasoning` are filled; without text the scan only notes that text was there.
+    private var keepText = true
 
     public init() {}
 
     /// Whether the chunk carries at least one generated token (role-only and usage-only chunks do not).
-    public var carriesTokens: Bool { !content.isEmpty || !reasoning.isEmpty }
+    public var carriesTokens: Bool { sawTokenText || !content.isEmpty || !reasoning.isEmpty }
 
     /// Decodes a chunk of `/v1/chat/completions` or `/v1/completions` (streamed or whole) from JSON bytes.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> StreamChunk {
+    /// - Parameter keepText: false skips unescaping and copying generated text (the per-event hot path when
+    ///   neither outputs nor a schema check need it); `carriesTokens` is the same either way.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, keepText: Bool = true) throws -> StreamChunk {
         var chunk = StreamChunk()
+        chunk.keepText = keepText
         var scanner = JSONScanner(bytes)
         var isErrorObject = false
         var topLevelMessage: String?
@@ -48,7 +55,7 @@ public struct StreamChunk: Sendable, Equatable {
             if key.equals("delta") || key.equals("message") {
                 try self.readDelta(&s)
             } else if key.equals("text") {
-                if let text = try s.readOptionalString() { self.content += text }
+                if try s.peek() == 0x22 { try self.readText(&s, into: \.content) } else { try s.skipValue() }
             } else if key.equals("finish_reason") {
                 if let reason = try s.readOptionalString() { self.finishReason = reason }
             } else {
@@ -61,12 +68,20 @@ public struct StreamChunk: Sendable, Equatable {
         if try s.peek() != 0x7B { try s.skipValue(); return }
         try s.forEachMember { s, key in
             if key.equals("content") {
-                if try s.peek() == 0x22 { self.content += try s.readString() } else { try s.skipValue() }
+                if try s.peek() == 0x22 { try self.readText(&s, into: \.content) } else { try s.skipValue() }
             } else if key.equals("reasoning_content") || key.equals("reasoning") {
-                if try s.peek() == 0x22 { self.reasoning += try s.readString() } else { try s.skipValue() }
+                if try s.peek() == 0x22 { try self.readText(&s, into: \.reasoning) } else { try s.skipValue() }
             } else {
                 try s.skipValue()
             }
+        }
+    }
+
+    private mutating func readText(_ s: inout JSONScanner, into field: WritableKeyPath<StreamChunk, String>) throws {
+        if keepText {
+            self[keyPath: field] += try s.readString()
+        } else if try s.readRawString().count > 0 {
+            sawTokenText = true
         }
     }
 

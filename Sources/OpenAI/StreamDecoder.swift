@@ -16,10 +16,17 @@ public struct StreamDecoder: Sendable {
     private let maxBodyBytes: Int
     private var lastCompletionTokens = 0
     private var lastReceivedAt: UInt64 = 0
+    /// Whether generated text is collected (outputs kept, schema checked); otherwise events are only counted.
+    private let keepText: Bool
+    /// The first bytes of a streamed body until an event arrives: a 200 answer that never frames one (an HTML
+    /// page, a proxy's text) is then reported with what it was instead of as a silently empty stream.
+    private var leadingBytes: [UInt8] = []
+    private var contentType = ""
 
     private enum Mode { case undetermined, sse, json, errorBody }
 
-    public init(maxEventBytes: Int = 16 << 20) {
+    public init(maxEventBytes: Int = 16 << 20, keepText: Bool = true) {
+        self.keepText = keepText
         parser = SSEParser(maxEventBytes: maxEventBytes)
         maxBodyBytes = maxEventBytes
         result.tokenEventTimes.reserveCapacity(256)
@@ -32,6 +39,7 @@ public struct StreamDecoder: Sendable {
     public mutating func begin(status: Int, contentType: String?) {
         result.httpStatus = status
         let type = contentType?.lowercased() ?? ""
+        self.contentType = type
         if status < 200 || status >= 300 {
             mode = .errorBody
         } else if type.hasPrefix("application/json") {
@@ -49,6 +57,7 @@ public struct StreamDecoder: Sendable {
         switch mode {
         case .undetermined, .sse:
             // The parser is moved out while it calls back into self (exclusive access), then put back.
+            if result.eventCount == 0 && leadingBytes.count < 120 { leadingBytes += bytes.prefix(120) }
             var parser = self.parser
             defer { self.parser = parser }
             do {
@@ -78,6 +87,12 @@ public struct StreamDecoder: Sendable {
             if parser.finish() && result.failure == nil && !result.sawDone {
                 result.unterminatedEvent = true
             }
+            // Comment-only bytes (": ping") are SSE; a stream of them cut short stays `truncated`.
+            if result.eventCount == 0 && !leadingBytes.isEmpty && leadingBytes.first != 0x3A && result.failure == nil {
+                let sample = String(decoding: leadingBytes.prefix(120), as: UTF8.self)
+                result.failure = .malformedEvent("no SSE data event in the response (Content-Type: "
+                                                 + "\(contentType.isEmpty ? "none" : contentType)): \(sample)")
+            }
         case .json:
             decodeWholeBody()
         case .errorBody:
@@ -94,7 +109,7 @@ public struct StreamDecoder: Sendable {
         }
         let chunk: StreamChunk
         do {
-            chunk = try StreamChunk.decode(data)
+            chunk = try StreamChunk.decode(data, keepText: keepText)
         } catch let error as JSONScanner.Malformed {
             let sample = String(decoding: data.prefix(120), as: UTF8.self)
             let failure = Failure.malformedEvent("\(error.reason) at byte \(error.offset) in event: \(sample)")
