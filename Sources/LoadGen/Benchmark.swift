@@ -44,6 +44,7 @@ public enum Benchmark {
                            onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                            onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
+        try LoadRunner.checkCapacity(plan: LoadPlan(workload.load))
         var settings = settings
         settings.timeouts = Timeouts(workload.timeouts)
         let engines = try (0..<max(1, engineCount)).map { try Engine(index: $0) }

@@ -97,6 +97,10 @@ public final class LoadRunner: @unchecked Sendable {
         /// Open-loop arrivals waiting for a slot under the ceiling: (index, intended start ns).
         var waiting: [(Int, UInt64)] = []
         var waitingHead = 0
+        var pacer = ConnectPacer(ratePerSecond: settings.connectRate, now: MonotonicClock.now())
+        /// Most requests ever in flight: a start above it needs a new connection (the pool holds at most that many).
+        var peakInFlight = 0
+        let freshConnections = settings.freshConnectionPerRequest
         let maxRequests = plan.maxRequests ?? .max
         let duration = plan.durationS ?? .infinity
 
@@ -124,8 +128,19 @@ public final class LoadRunner: @unchecked Sendable {
                 ceiling = limit
             }
 
-            // Queued arrivals first (they are late already), then closed-loop slots.
-            while waitingHead < waiting.count, inFlight < ceiling, !stop {
+            // Queued arrivals first (they are late already), then closed-loop slots; both wait for the pacer when
+            // the start needs a new connection.
+            var pacedUntil: UInt64? = nil
+            func mayStart() -> Bool {
+                guard freshConnections || inFlight >= peakInFlight else { return true }
+                if let next = pacer.take(now: MonotonicClock.now()) {
+                    pacedUntil = next
+                    return false
+                }
+                peakInFlight = max(peakInFlight, inFlight + 1)
+                return true
+            }
+            while waitingHead < waiting.count, inFlight < ceiling, !stop, mayStart() {
                 let (index, intended) = waiting[waitingHead]
                 waitingHead += 1
                 start(index: index, intendedStartNs: intended, epochNs: epochNs)
@@ -136,7 +151,8 @@ public final class LoadRunner: @unchecked Sendable {
                 waiting.removeFirst(waitingHead)
                 waitingHead = 0
             }
-            while !stop, !timeUp, inFlight < closedTarget, issued + (waiting.count - waitingHead) < maxRequests {
+            while !stop, !timeUp, inFlight < closedTarget, issued + (waiting.count - waitingHead) < maxRequests,
+                  pacedUntil == nil, mayStart() {
                 start(index: issued, intendedStartNs: nil, epochNs: epochNs)
                 issued += 1
                 inFlight += 1
@@ -162,6 +178,7 @@ public final class LoadRunner: @unchecked Sendable {
             if let nextArrival { wakeAt = min(wakeAt, nextArrival) }
             if let boundary = nextBoundary(after: t) { wakeAt = min(wakeAt, boundary) }
             if duration.isFinite { wakeAt = min(wakeAt, duration) }
+            if let pacedUntil { wakeAt = min(wakeAt, Double(pacedUntil &- epochNs) / 1e9) }
             let delay = max(0, wakeAt - t)
             if delay > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(delay * 1e9))) }
         }

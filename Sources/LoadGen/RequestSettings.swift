@@ -15,6 +15,9 @@ public struct RequestSettings: Sendable {
     /// Ask for usage on every chunk (vLLM's `continuous_usage_stats`) so ITL per token can be measured.
     public var continuousUsage: Bool
     public var routing: Routing
+    /// New connections opened per second at most (`--connect-rate`): a 10k-stream start is paced instead of a
+    /// SYN storm (FACTS.md: 4000 simultaneous starts left some streams ~25 s late). 0 = unpaced.
+    public var connectRate: Double = 2000
 
     public enum Routing: String, Sendable, CaseIterable {
         /// Send to the replica with the fewest requests in flight.
