@@ -1,0 +1,208 @@
+import Curl
+import Foundation
+import LoadGen
+import Metrics
+import MockServer
+import Workload
+
+/// `tpbench selfbench`: the client against the mock in fixed-latency mode, to show the client is not the limit.
+///
+/// Each scenario holds N streams (one request each, exactly `tokens` events) against a mock whose schedule is known,
+/// and reports what the client cost and how faithfully it timed events. The mock runs as a child process by
+/// default, so process CPU and RSS are the client's alone; in-process is available for tests.
+public enum SelfBench {
+    public struct Scenario: Sendable, Codable, Equatable {
+        public var name: String
+        public var streams: Int
+        public var ttftMs: Double
+        /// 0 = unpaced: the mock writes as fast as it can (up to 32 events per stream per tick).
+        public var itlMs: Double
+        public var tokens: Int
+        public init(name: String, streams: Int, ttftMs: Double, itlMs: Double, tokens: Int) {
+            self.name = name
+            self.streams = streams
+            self.ttftMs = ttftMs
+            self.itlMs = itlMs
+            self.tokens = tokens
+        }
+    }
+
+    public struct Settings: Sendable {
+        public var scenarios: [Scenario]
+        public var repeats = 3
+        public var engines = 1
+        public var connectRate = 2000.0
+        /// Path of a tpbench executable to run `tpbench mock` as a child process; nil runs the mock in-process.
+        public var mockExecutable: String?
+        public init(scenarios: [Scenario]) { self.scenarios = scenarios }
+
+        /// The issue-7 set: paced scenarios keep the mock near 50k events/s (what one core of a 2-core box
+        /// sustains next to the client), each lasting about `seconds` of streaming.
+        public static func standard(streams: [Int], seconds: Double, unpaced: Bool) -> [Scenario] {
+            var list = streams.map { n -> Scenario in
+                let itl = max(20, Double(n) / 50)
+                return Scenario(name: "\(n) streams", streams: n, ttftMs: 20, itlMs: itl,
+                                tokens: max(10, Int(seconds * 1000 / itl)))
+            }
+            if unpaced {
+                list.append(Scenario(name: "unpaced", streams: 64, ttftMs: 0, itlMs: 0, tokens: 20_000))
+            }
+            return list
+        }
+    }
+
+    /// One run of one scenario.
+    public struct Measurement: Sendable, Codable, Equatable {
+        public var scenario: Scenario
+        public var failures: Int
+        public var events: Int
+        public var wallSeconds: Double
+        /// Engine-thread CPU / token events.
+        public var engineCPUMicrosPerEvent: Double
+        /// Whole-process CPU / token events (engines, scheduler, records; the mock only when in-process).
+        public var processCPUMicrosPerEvent: Double
+        /// Token events / (last event − first request start).
+        public var eventsPerSecond: Double
+        /// Peak RSS growth during the run / streams (KiB).
+        public var memoryKiBPerStream: Double
+        /// Share of inter-event gaps under half the server's gap.
+        public var coalescingShare: Double
+        /// E2E p50 / the schedule's E2E (TTFT + (tokens − 1) × ITL).
+        public var stretch: Double
+        /// TTFT − the server's scheduled TTFT, p50 and p99 (ms).
+        public var overheadMsP50: Double
+        public var overheadMsP99: Double
+        public var mockLatenessP99Ms: Double?
+        public var mockCPUShare: Double?
+    }
+
+    /// Runs every scenario `repeats` times, interleaved (a slow moment hits all scenarios alike).
+    public static func run(_ settings: Settings, log: @Sendable (String) -> Void = { _ in }) async throws
+        -> [Measurement]
+    {
+        var results: [Measurement] = []
+        for round in 1...max(1, settings.repeats) {
+            for scenario in settings.scenarios {
+                log("selfbench round \(round)/\(settings.repeats): \(scenario.name) (\(scenario.streams) streams × "
+                    + "\(scenario.tokens) tokens, ITL \(scenario.itlMs) ms) …")
+                let m = try await measure(scenario, settings: settings)
+                log("  " + summaryLine(m))
+                results.append(m)
+            }
+        }
+        return results
+    }
+
+    static func summaryLine(_ m: Measurement) -> String {
+        String(format: "%d events, %.1f s, %.2f µs/event engine CPU, %.0f events/s, %.1f KiB/stream, "
+               + "coalesced %.2f%%, stretch %.3f, overhead p50 %.2f ms, failures %d",
+               m.events, m.wallSeconds, m.engineCPUMicrosPerEvent, m.eventsPerSecond, m.memoryKiBPerStream,
+               m.coalescingShare * 100, m.stretch, m.overheadMsP50, m.failures)
+    }
+
+    static func measure(_ scenario: Scenario, settings: Settings) async throws -> Measurement {
+        let mock = try await SelfBenchMock.start(scenario: scenario, executable: settings.mockExecutable)
+        var spec = WorkloadSpec()
+        spec.name = "selfbench"
+        spec.load.concurrency = scenario.streams
+        spec.load.requests = scenario.streams
+        spec.prompt.tokens = .fixed(16)
+        spec.prompt.calibrate = false
+        spec.output.maxTokens = .fixed(scenario.tokens)
+        spec.timeouts.connectS = 60
+        try LoadRunner.checkCapacity(plan: LoadPlan(spec.load), mockInProcess: mock.inProcess)
+        var requestSettings = RequestSettings()
+        requestSettings.connectRate = settings.connectRate
+        requestSettings.continuousUsage = false
+
+        let sampler = ResidentSampler()
+        let baselineKiB = ResidentSampler.currentKiB()
+        sampler.start()
+        let cpuBefore = ProcessResources.cpuNanoseconds()
+        let mockCPUBefore = mock.cpuNanoseconds()
+        let output = try await Benchmark.run(workload: spec, target: Target(name: "mock", baseURLs: [mock.baseURL]),
+                                             settings: requestSettings, engineCount: settings.engines)
+        let processCPU = ProcessResources.cpuNanoseconds() - cpuBefore
+        let mockCPU = mock.cpuNanoseconds().map { $0 - (mockCPUBefore ?? 0) }
+        let peakKiB = sampler.stop()
+        let lateness = await mock.latenessP99Ms()
+        try await mock.stop()
+
+        let records = output.records
+        let events = records.reduce(0) { $0 + $1.tokenEventOffsetsMs.count }
+        let engineCPU = output.engineStatistics.reduce(UInt64(0)) { $0 + $1.cpuNanoseconds }
+        var gaps = 0
+        var coalesced = 0
+        let half = scenario.itlMs / 2
+        var firstStart = Double.infinity
+        var lastEvent = 0.0
+        var ttftOverheads: [Double] = []
+        var e2es: [Double] = []
+        for record in records where record.failure == nil {
+            let offsets = record.tokenEventOffsetsMs
+            for i in offsets.indices.dropFirst() {
+                gaps += 1
+                if offsets[i] - offsets[i - 1] < half { coalesced += 1 }
+            }
+            firstStart = min(firstStart, record.startMs)
+            lastEvent = max(lastEvent, record.startMs + (offsets.last ?? 0))
+            if let first = offsets.first { ttftOverheads.append(first - scenario.ttftMs) }
+            e2es.append(record.e2eMs)
+        }
+        let ideal = scenario.ttftMs + Double(max(0, scenario.tokens - 1)) * scenario.itlMs
+        let window = max(1e-9, (lastEvent - firstStart) / 1000)
+        return Measurement(
+            scenario: scenario, failures: records.filter { $0.failure != nil }.count, events: events,
+            wallSeconds: output.wallSeconds,
+            engineCPUMicrosPerEvent: Double(engineCPU) / 1000 / Double(max(1, events)),
+            processCPUMicrosPerEvent: Double(processCPU) / 1000 / Double(max(1, events)),
+            eventsPerSecond: Double(events) / window,
+            memoryKiBPerStream: Double(max(0, peakKiB - baselineKiB)) / Double(scenario.streams),
+            coalescingShare: scenario.itlMs > 0 ? Double(coalesced) / Double(max(1, gaps)) : 0,
+            stretch: ideal > 0 ? percentile(e2es, 0.5) / ideal : 0,
+            overheadMsP50: percentile(ttftOverheads, 0.5), overheadMsP99: percentile(ttftOverheads, 0.99),
+            mockLatenessP99Ms: lateness,
+            mockCPUShare: mockCPU.map { Double($0) / 1e9 / max(1e-9, output.wallSeconds) })
+    }
+
+    static func percentile(_ values: [Double], _ q: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
+    }
+}
+
+/// Samples the process's resident set every 50 ms on its own thread and keeps the peak.
+final class ResidentSampler: @unchecked Sendable {
+    private let lock = NSLock()
+    private var peak = 0
+    private var running = true
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Current RSS from /proc/self/statm (the peak from getrusage never goes down, so deltas need this).
+    static func currentKiB() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            while lock.withLock({ running }) {
+                let now = Self.currentKiB()
+                lock.withLock { peak = max(peak, now) }
+                usleep(50_000)
+            }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Stops sampling and returns the peak (KiB).
+    func stop() -> Int {
+        lock.withLock { running = false }
+        done.wait()
+        return max(lock.withLock { peak }, Self.currentKiB())
+    }
+}

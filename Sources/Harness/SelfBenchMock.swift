@@ -1,0 +1,91 @@
+import Foundation
+import LatencyModel
+import MockServer
+
+/// The mock a self-benchmark runs against: `tpbench mock` as a child process (so the client's CPU and memory are
+/// measured alone), or a `MockServer` in this process.
+final class SelfBenchMock: @unchecked Sendable {
+    let baseURL: String
+    let inProcess: Bool
+    private let server: MockServer?
+    private let process: Process?
+
+    private init(baseURL: String, server: MockServer?, process: Process?) {
+        self.baseURL = baseURL
+        self.server = server
+        self.process = process
+        inProcess = server != nil
+    }
+
+    struct StartFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func start(scenario: SelfBench.Scenario, executable: String?) async throws -> SelfBenchMock {
+        guard let executable else {
+            var config = MockConfiguration()
+            config.fixedLatency = .init(timeToFirstTokenMs: scenario.ttftMs, interTokenLatencyMs: scenario.itlMs)
+            let server = try await MockServer.start(config)
+            return SelfBenchMock(baseURL: server.baseURLs[0], server: server, process: nil)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["mock", "--port", "0", "--ttft-ms", "\(scenario.ttftMs)", "--itl-ms", "\(scenario.itlMs)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The mock prints "listening: http://127.0.0.1:PORT" once bound.
+        var text = ""
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if let range = text.range(of: "listening: "), let end = text[range.upperBound...].firstIndex(of: "\n") {
+                return SelfBenchMock(baseURL: String(text[range.upperBound..<end]), server: nil, process: process)
+            }
+        }
+        process.terminate()
+        throw StartFailure(description: "`\(executable) mock` did not print its address within 10 s (output: "
+                           + "\(text.prefix(300))); run it by hand to see why")
+    }
+
+    /// CPU used so far by a child mock (nil in-process: it is part of this process).
+    func cpuNanoseconds() -> UInt64? {
+        guard let process, let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat",
+                                                  encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
+        return (user + system) * 1_000_000_000 / UInt64(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// The mock's own emission lateness p99 (ms): from the server in-process, else from its /metrics histogram.
+    func latenessP99Ms() async -> Double? {
+        if let server { return (await server.emissionLateness().first?.p99).map { $0 * 1000 } }
+        guard let url = URL(string: baseURL + "/metrics"),
+              let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
+        var buckets: [(Double, Double)] = []
+        var total = 0.0
+        for line in text.split(separator: "\n") where line.hasPrefix("tpbench_mock_emission_lateness_seconds") {
+            guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            if line.contains("_count") { total = value }
+            if let le = line.range(of: "le=\"") {
+                let bound = line[le.upperBound...].prefix { $0 != "\"" }
+                buckets.append((bound == "+Inf" ? .infinity : Double(bound) ?? .infinity, value))
+            }
+        }
+        guard total > 0 else { return nil }
+        // Upper bound of the bucket holding the 99th percentile (Prometheus buckets are cumulative).
+        return buckets.first { $0.1 >= total * 0.99 }.map { $0.0 * 1000 }
+    }
+
+    func stop() async throws {
+        if let server { try await server.shutdown() }
+        if let process {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Harness
+
+/// `tpbench selfbench`: how much the client costs and how faithfully it times events, against the mock.
+struct SelfBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selfbench",
+        abstract: "Benchmark the client itself against the mock (CPU per event, events/s, memory, timing fidelity).",
+        discussion: """
+            Runs N streams (one request each) against `tpbench mock` in fixed-latency mode, started as a child \
+            process so the client's CPU and memory are measured alone. Paced scenarios use ITL = max(20, N/50) ms so \
+            the mock stays near 50k events/s on a small machine; `unpaced` lets the mock write as fast as it can \
+            (ITL 0) to find one engine's ceiling. Every scenario runs --repeats times, interleaved; the table shows \
+            medians with [min–max]. Bounded and loopback-only.
+            Example: tpbench selfbench --streams 100,1000,4000,10000 --repeats 3
+            """
+    )
+
+    @Option(help: "Comma-separated stream counts.") var streams = "100,1000,4000,10000"
+    @Option(help: "Streaming seconds per paced scenario (sets tokens per stream).") var seconds = 10.0
+    @Option(help: "ITL in ms for every paced scenario (default: max(20, streams/50)).") var itlMs: Double?
+    @Option(help: "Runs of each scenario.") var repeats = 3
+    @Option(help: "Client engine threads.") var engines = 1
+    @Option(help: "New connections per second.") var connectRate = 2000.0
+    @Flag(inversion: .prefixedNo, help: "Include the unpaced scenario (max events/s one engine ingests).")
+    var unpaced = true
+    @Flag(help: "Run the mock in this process instead of a child process.") var inProcessMock = false
+    @Flag(help: "Print the measurements as JSON.") var json = false
+
+    func validate() throws {
+        guard !streamCounts.isEmpty, streamCounts.allSatisfy({ $0 > 0 && $0 <= 50_000 }) else {
+            throw ValidationError("--streams takes comma-separated counts between 1 and 50000, got \(streams)")
+        }
+        guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1...20") }
+        guard (1...64).contains(engines) else { throw ValidationError("--engines must be 1...64") }
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+    }
+
+    var streamCounts: [Int] { streams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func run() async throws {
+        var scenarios = SelfBench.Settings.standard(streams: streamCounts, seconds: seconds, unpaced: unpaced)
+        if let itlMs {
+            for i in scenarios.indices where scenarios[i].itlMs > 0 {
+                scenarios[i].itlMs = itlMs
+                scenarios[i].tokens = max(10, Int(seconds * 1000 / itlMs))
+            }
+        }
+        var settings = SelfBench.Settings(scenarios: scenarios)
+        settings.repeats = repeats
+        settings.engines = engines
+        settings.connectRate = connectRate
+        settings.mockExecutable = inProcessMock ? nil : Self.ownExecutable()
+        let quiet = json
+        let measurements = try await SelfBench.run(settings) { line in
+            if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(measurements), as: UTF8.self))
+        } else {
+            print(SelfBenchTable.render(measurements))
+        }
+    }
+
+    /// This binary, to start `tpbench mock` as a child process.
+    static func ownExecutable() -> String? {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments.first
+        return path.flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
+    }
+}
