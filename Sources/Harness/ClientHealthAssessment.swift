@@ -30,8 +30,30 @@ public enum ClientHealthAssessment {
             warnings.append(String(format: "requests left the client late (send lag p99 %.0f ms) without a concurrency "
                                    + "ceiling: the client could not keep the schedule", lag.p99))
         }
+        if let growth = sendLagGrowthMs(output.measuredRecords), output.unsentArrivals == 0 {
+            warnings.append(String(format: "send lag grew during the run (median %.1f ms in the first quarter of "
+                                   + "requests, %.1f ms in the last): the client fell behind its schedule",
+                                   growth.first, growth.last))
+        }
         return ClientHealth(engines: engines, processCPUShare: Double(cpuNanoseconds) / wallNs,
                             maxResidentMiB: Double(ProcessResources.maxResidentKiB()) / 1024,
                             eventsPerSecond: Double(events) / max(1e-9, output.wallSeconds), warnings: warnings)
+    }
+
+    /// Median send lag (start − intended start) of the first and last quarter of open-loop requests, when it grew
+    /// by more than 10 ms and more than 2×: a client that keeps falling behind, as opposed to a constant offset.
+    static func sendLagGrowthMs(_ records: [RequestRecord]) -> (first: Double, last: Double)? {
+        let lags = records.sorted { $0.startMs < $1.startMs }.compactMap { r in r.intendedStartMs.map { r.startMs - $0 } }
+        guard lags.count >= 40 else { return nil }
+        let quarter = lags.count / 4
+        func median(_ slice: ArraySlice<Double>) -> Double { slice.sorted()[slice.count / 2] }
+        let first = median(lags.prefix(quarter))
+        let last = median(lags.suffix(quarter))
+        return last > first + 10 && last > 2 * max(first, 0.5) ? (first, last) : nil
+    }
+
+    /// True when the assessment says the client, not the server, may have limited the run (`--strict` exits 1).
+    public static func clientWasLimit(_ health: ClientHealth?) -> Bool {
+        !(health?.warnings.isEmpty ?? true)
     }
 }
