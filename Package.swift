@@ -31,7 +31,12 @@ let package = Package(
         ),
         .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload"]),
         .target(name: "Report", dependencies: ["Metrics"]),
-        .target(name: "Harness", dependencies: ["LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel"]),
+        .target(
+            name: "Harness",
+            dependencies: ["LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel", "ServerMetrics"]
+        ),
+        .target(name: "ServerMetrics", dependencies: ["Curl", "Metrics"]),
+        .target(name: "Interconnect", dependencies: ["LatencyModel"]),
         .target(name: "JSONSchema"),
         .target(name: "LatencyModel"),
         .target(
@@ -47,6 +52,7 @@ let package = Package(
             name: "tpbench",
             dependencies: [
                 "LoadGen", "Metrics", "Report", "MockServer", "LatencyModel", "Curl", "Harness", "Workload",
+                "ServerMetrics", "Interconnect",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,9 +72,18 @@ let package = Package(
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "JSONSchema"]),
         .testTarget(
             name: "HarnessTests",
-            dependencies: ["Harness", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "Workload"]
+            dependencies: [
+                "Harness", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "Workload",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .testTarget(name: "LatencyModelTests", dependencies: ["LatencyModel"]),
+        .testTarget(
+            name: "ServerMetricsTests",
+            dependencies: ["ServerMetrics", "Metrics", "Harness", "LoadGen", "MockServer", "LatencyModel", "Report",
+                           "Workload", "Curl"]
+        ),
+        .testTarget(name: "InterconnectTests", dependencies: ["Interconnect"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MockServerTests",
             dependencies: [

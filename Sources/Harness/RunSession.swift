@@ -4,6 +4,7 @@ import JSONSchema
 import LoadGen
 import Metrics
 import Report
+import ServerMetrics
 import Workload
 
 /// One benchmark run persisted as it goes: manifest.json first, requests.jsonl appended per finished request,
@@ -22,16 +23,24 @@ public enum RunSession {
         public var commandLine: [String]
         public var onRecord: @Sendable (RequestRecord) -> Void
         public var onStart: @Sendable (LoadRunner) -> Void
+        /// The part of the workload this process offers (`--shard i/n`).
+        public var shard: Shard = .whole
+        /// Wall-clock start of the load (`--start-at`), so shards on several machines start together.
+        public var startAt: Date?
+        /// Scraping of the target's /metrics during the run (on by default).
+        public var serverMetrics: ServerMetricsSettings
 
         public init(settings: RequestSettings = RequestSettings(), engines: Int = 1,
                     commandLine: [String] = CommandLine.arguments,
                     onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
-                    onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) {
+                    onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in },
+                    serverMetrics: ServerMetricsSettings = ServerMetricsSettings()) {
             self.settings = settings
             self.engines = engines
             self.commandLine = commandLine
             self.onRecord = onRecord
             self.onStart = onStart
+            self.serverMetrics = serverMetrics
         }
     }
 
@@ -44,7 +53,8 @@ public enum RunSession {
             name: deployment.name, baseURLs: target.baseURLs, tensorParallel: deployment.tensorParallel,
             gpus: deployment.gpus ?? deployment.tensorParallel, gpu: deployment.gpu,
             interconnect: deployment.interconnect, costPerGPUHour: deployment.costPerGPUHour,
-            costPerHour: deployment.costPerHour, labels: deployment.labels)
+            costPerHour: deployment.costPerHour,
+            labels: deployment.labels.merging(options.shard.count > 1 ? ["shard": options.shard.description] : [:]) { $1 })
         let environment = ClientEnvironment(
             host: ProcessInfo.processInfo.hostName, cores: ProcessInfo.processInfo.activeProcessorCount,
             os: ProcessInfo.processInfo.operatingSystemVersionString, tpbenchVersion: TPBenchInfo.version,
@@ -60,8 +70,18 @@ public enum RunSession {
         let cpuBefore = ProcessResources.cpuNanoseconds()
         let onRecord = options.onRecord
         let onStart = options.onStart
+        // Scraping starts before the load so the first scrape is the baseline for histogram deltas.
+        let metricsEndpoints = options.serverMetrics.endpoints(for: target.baseURLs, deployment: deployment.name)
+        let scraper = options.serverMetrics.enabled
+            ? MetricsScraper(target: deployment.name, endpoints: metricsEndpoints,
+                             headers: options.settings.headers, insecure: options.settings.insecure,
+                             intervalSeconds: options.serverMetrics.intervalSeconds)
+            : nil
+        await scraper?.start()
+        defer { scraper?.cancel() }
         let output = try await Benchmark.run(
             workload: workload, target: target, settings: options.settings, engineCount: options.engines,
+            shard: options.shard, startAt: options.startAt,
             onRecord: { record in
                 do { try log.append(record) } catch { writeFailure.set("\(error)") }
                 onRecord(record)
@@ -71,7 +91,11 @@ public enum RunSession {
                 onStart(runner)
             })
         try? log.close()
+        let serverSide = await scraper?.finish(epochNs: output.epochNs)
         description.serverModels = output.serverModels
+        // The epoch on the wall clock (ms), so `tpbench merge` can put shards on one timeline.
+        let epochUnixMs = Date().timeIntervalSince1970 * 1000 - Double(MonotonicClock.now() &- output.epochNs) / 1e6
+        description.labels["epoch_unix_ms"] = String(format: "%.3f", epochUnixMs)
         var notes = [output.calibrationNote]
         if let failure = writeFailure.message {
             notes.append("writing requests.jsonl failed mid-run (\(failure)); the run was stopped early")
@@ -87,10 +111,11 @@ public enum RunSession {
         }
         let health = ClientHealthAssessment.assess(output: output, cpuNanoseconds: ProcessResources.cpuNanoseconds() - cpuBefore)
         notes += health.warnings
-        let result = RunResult.build(
+        var result = RunResult.build(
             runID: runID, startedAt: manifest.startedAt, wallSeconds: output.wallSeconds, workloadName: workload.name,
             workload: workload.json, targets: [description], environment: environment,
             records: output.measuredRecords, slo: manifest.slo, clientHealth: health, notes: notes)
+        result.serverMetrics = serverSide.map { [$0] }
         try ReportWriter.write(result: result, records: output.records, to: directory)
         if let failure = writeFailure.message {
             throw ReportError(what: "results could not be written", path: directory.path, reason: failure,

@@ -17,6 +17,8 @@ public struct RunOutput: Sendable {
     public var serverModels: [String]?
     /// Open-loop arrivals that were due but could not be sent before the end (concurrency ceiling).
     public var unsentArrivals: Int
+    /// The run's epoch on `MonotonicClock` (records' `startMs` count from it), so server-side scrapes line up.
+    public var epochNs: UInt64 = 0
 
     public var measuredRecords: [RequestRecord] { records.filter { $0.excludedAs == nil } }
 }
@@ -40,7 +42,11 @@ extension Timeouts {
 
 public enum Benchmark {
     /// Probes the target, builds (and calibrates) the prompts, offers the workload's load, and summarises it.
+    /// - Parameters:
+    ///   - shard: the part of the workload this process offers (`--shard i/n`); request ids stay workload-wide.
+    ///   - startAt: wall-clock time to start the load at (after probing and calibration), so shards start together.
     public static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, engineCount: Int = 1,
+                           shard: Shard = .whole, startAt: Date? = nil,
                            onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                            onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
@@ -52,22 +58,32 @@ public enum Benchmark {
 
         let (model, serverModels) = try await resolveModel(workload.model, target: target, engine: engines[0],
                                                            settings: settings)
-        let plan = LoadPlan(workload.load)
-        let poolSize = min(PromptBuilder.maxPoolSize, plan.maxRequests ?? PromptBuilder.maxPoolSize)
+        let wholePlan = LoadPlan(workload.load)
+        let plan = wholePlan.sharded(shard)
+        let poolSize = min(PromptBuilder.maxPoolSize, wholePlan.maxRequests ?? PromptBuilder.maxPoolSize)
         let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
                                                  base: target.baseURLs[0], engine: engines[0], settings: settings)
         let schema = try workload.output.jsonSchema.map { try JSONSchema($0) }
-        let factory = requestFactory(workload: workload, model: model, pool: pool, schema: schema,
-                                     continuousUsage: settings.continuousUsage)
+        let wholeFactory = requestFactory(workload: workload, model: model, pool: pool, schema: schema,
+                                          continuousUsage: settings.continuousUsage)
+        let factory: @Sendable (Int) -> PreparedRequest = { wholeFactory(shard.globalIndex($0)) }
         let arrivals = plan.isClosedOnly ? nil
-            : ArrivalGenerator(plan: plan, arrival: workload.load.arrival, burstiness: workload.load.burstiness,
-                               seed: workload.seed)
+            : ArrivalGenerator(plan: wholePlan, arrival: workload.load.arrival, burstiness: workload.load.burstiness,
+                               seed: workload.seed, shard: shard)
         let runner = LoadRunner(target: target, plan: plan, arrivals: arrivals, settings: settings, engines: engines,
-                                warmupRequests: workload.load.warmupRequests, warmupS: workload.load.warmupS,
+                                warmupRequests: shard.share(of: workload.load.warmupRequests),
+                                warmupS: workload.load.warmupS,
                                 cooldownS: workload.load.cooldownS, makeRequest: factory, onRecord: onRecord)
+        if let startAt, startAt.timeIntervalSinceNow > 0 {
+            try await Task.sleep(nanoseconds: UInt64(startAt.timeIntervalSinceNow * 1e9))
+        }
         onStart(runner)
         let started = MonotonicClock.now()
-        let records = await runner.run(epochNs: started).sorted { $0.id < $1.id }
+        let records = await runner.run(epochNs: started).map { record in
+            var record = record
+            record.id = shard.globalIndex(record.id)
+            return record
+        }.sorted { $0.id < $1.id }
         let wall = Double(MonotonicClock.now() - started) / 1e9
         let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
                       e2eMs: workload.slo.e2eMs)
@@ -77,7 +93,7 @@ public enum Benchmark {
                                                        slo: slo.isEmpty ? nil : slo),
                          engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
                          calibrationNote: pool.calibrationNote, serverModels: serverModels,
-                         unsentArrivals: runner.unsentArrivals)
+                         unsentArrivals: runner.unsentArrivals, epochNs: started)
     }
 
     /// Request i: prompt i of the pool (cycling), a seeded output length, and the workload's options.

@@ -86,6 +86,9 @@ public struct ArrivalGenerator: Sendable {
     private var unitTime = 0.0
     private var started = false
     private let segments: [Segment]
+    private let shard: Shard
+    /// Arrivals of the whole schedule produced so far (all shards').
+    private var globalCount = 0
 
     private struct Segment: Sendable {
         var start: Double
@@ -95,7 +98,9 @@ public struct ArrivalGenerator: Sendable {
         var unitStart: Double  // Λ at the start of the segment
     }
 
-    public init(plan: LoadPlan, arrival: LoadSpec.Arrival, burstiness: Double, seed: UInt64) {
+    public init(plan: LoadPlan, arrival: LoadSpec.Arrival, burstiness: Double, seed: UInt64,
+                shard: Shard = .whole) {
+        self.shard = shard
         self.arrival = arrival
         self.burstiness = burstiness
         generator = SplitMix64(seed: seed ^ 0xA771_7A15)
@@ -110,8 +115,17 @@ public struct ArrivalGenerator: Sendable {
         self.segments = segments
     }
 
-    /// The next intended start time (seconds), or nil when the open phases are over.
+    /// The next intended start time (seconds) of this generator's shard, or nil when the open phases are over.
+    /// Every shard draws the whole schedule and keeps its own arrivals, so the shards' union is the schedule.
     public mutating func next() -> Double? {
+        while let t = nextOfAll() {
+            defer { globalCount += 1 }
+            if globalCount % shard.count == shard.index { return t }
+        }
+        return nil
+    }
+
+    private mutating func nextOfAll() -> Double? {
         // The first request goes at the start of the first open phase, as in vLLM's benchmark and k6.
         if started { unitTime += gap() } else { started = true }
         for segment in segments {

@@ -33,6 +33,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup var serverMetrics: ServerMetricsOptions
+
     @Option(help: "Number of client engine threads.")
     var engines: Int = 1
 
@@ -54,6 +56,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Name of the target in reports.")
     var name: String = "target"
 
+    @Option(help: "Offer shard I of N of the workload (for several client processes or machines; merge with tpbench merge).")
+    var shard: String?
+
+    @Option(help: "Start the load at this time (ISO 8601 like 2026-11-28T12:00:00Z, or Unix seconds), so shards start together.")
+    var startAt: String?
+
     func validate() throws {
         guard !url.isEmpty else {
             throw ValidationError("--url is required, e.g. --url http://127.0.0.1:8000 "
@@ -68,6 +76,12 @@ struct RunCommand: AsyncParsableCommand {
         if let failOn {
             do { _ = try Threshold.parseList(failOn) } catch { throw ValidationError("\(error)") }
         }
+        if let shard {
+            do { _ = try Shard.parse(shard) } catch { throw ValidationError("\(error)") }
+        }
+        if let startAt, parseStartTime(startAt) == nil {
+            throw ValidationError("--start-at '\(startAt)': expected ISO 8601 (2026-11-28T12:00:00Z) or Unix seconds")
+        }
     }
 
     var urls: [String] {
@@ -80,12 +94,14 @@ struct RunCommand: AsyncParsableCommand {
         let directory = outputDirectory(out, workloadName: spec.name)
         let progress = quiet || json ? nil : ProgressReporter(plan: LoadPlan(spec.load))
         let interrupts = InterruptHandler()
-        let options = RunSession.Options(
+        var options = RunSession.Options(
             settings: connection.settings(), engines: engines, onRecord: { progress?.record($0) },
             onStart: { runner in
                 interrupts.watch(runner)
                 progress?.start(runner: runner)
-            })
+            }, serverMetrics: serverMetrics.settings)
+        options.shard = try shard.map(Shard.parse) ?? .whole
+        options.startAt = startAt.flatMap(parseStartTime)
         let outcome: RunSession.Outcome
         do {
             outcome = try await RunSession.run(workload: spec, deployment: deployment, directory: directory,
@@ -112,6 +128,15 @@ struct RunCommand: AsyncParsableCommand {
         for violation in violations { printError("threshold crossed: \(violation)") }
         if !violations.isEmpty || (failOnError && output.summary.failed > 0) { throw ExitCode(1) }
     }
+}
+
+/// Parses --start-at: ISO 8601 (with or without fractional seconds) or Unix seconds.
+func parseStartTime(_ text: String) -> Date? {
+    if let seconds = Double(text), seconds > 0 { return Date(timeIntervalSince1970: seconds) }
+    let formatter = ISO8601DateFormatter()
+    if let date = formatter.date(from: text) { return date }
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text)
 }
 
 /// The report directory: --out, else Reports/<UTC timestamp>-<name> under the working directory.

@@ -11,7 +11,7 @@ struct TPBench: AsyncParsableCommand {
         version: TPBenchInfo.version,
         subcommands: [
             RunCommand.self, CompareCommand.self, SweepCommand.self, DemoCommand.self, MockCommand.self,
-            ReportCommand.self, SelfBenchCommand.self,
+            ReportCommand.self, MergeCommand.self, NCCLCommand.self, SelfBenchCommand.self,
         ]
     )
 
