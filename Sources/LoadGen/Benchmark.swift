@@ -73,7 +73,13 @@ public enum Benchmark {
         let runner = LoadRunner(target: target, plan: plan, arrivals: arrivals, settings: settings, engines: engines,
                                 warmupRequests: shard.share(of: workload.load.warmupRequests),
                                 warmupS: workload.load.warmupS,
-                                cooldownS: workload.load.cooldownS, makeRequest: factory, onRecord: onRecord)
+                                cooldownS: workload.load.cooldownS, makeRequest: factory,
+                                onRecord: { record in
+                                    // Workload-wide ids from the first write on, so shard logs merge.
+                                    var record = record
+                                    record.id = shard.globalIndex(record.id)
+                                    onRecord(record)
+                                })
         if let startAt, startAt.timeIntervalSinceNow > 0 {
             try await Task.sleep(nanoseconds: UInt64(startAt.timeIntervalSinceNow * 1e9))
         }
