@@ -10,6 +10,8 @@ public enum CompareSession {
         public var comparison: Comparison
         public var runs: [DeploymentRuns]
         public var directory: URL
+        /// Client-health warnings of every run, prefixed with the deployment (for `--strict`).
+        public var clientWarnings: [String] = []
     }
 
     public static func run(workload: WorkloadSpec, deployments: [DeploymentSpec], repeats: Int = 1,
@@ -50,7 +52,10 @@ public enum CompareSession {
         var comparison = Comparison.build(workloadName: workload.name, runs: runs, baseline: baseline)
         annotate(&comparison)
         try ComparisonReport.write(comparison, runs: runs, runLinks: links, to: directory)
-        return Outcome(comparison: comparison, runs: runs, directory: directory)
+        let warnings = deployments.flatMap { d in
+            (results[d.name] ?? []).flatMap { result in (result.clientHealth?.warnings ?? []).map { "\(d.name): \($0)" } }
+        }
+        return Outcome(comparison: comparison, runs: runs, directory: directory, clientWarnings: warnings)
     }
 
     /// Compares saved results (one result per deployment and repeat; grouped by target name).

@@ -44,8 +44,11 @@ struct CompareCommand: AsyncParsableCommand {
     @OptionGroup var serverMetrics: ServerMetricsOptions
     @OptionGroup var interconnect: NCCLLogOptions
 
-    @Option(help: "Number of client engine threads.")
-    var engines: Int = 1
+    @Option(help: "Number of client engine threads (default: one per 2500 streams, at most the core count).")
+    var engines: Int?
+
+    @Flag(help: "Exit with status 1 when the client itself was the limit (busy engine, late loop, growing send lag).")
+    var strict = false
 
     @Flag(help: "No live progress.")
     var quiet = false
@@ -89,7 +92,9 @@ struct CompareCommand: AsyncParsableCommand {
         let directory = outputDirectory(out, workloadName: "compare-" + spec.name)
         let interrupts = InterruptHandler()
         let quiet = self.quiet
-        let options = RunSession.Options(settings: connection.settings(), engines: engines,
+        let options = RunSession.Options(settings: connection.settings(),
+                                         engines: engines ?? LoadRunner.defaultEngineCount(
+                                            peakConcurrency: LoadPlan(spec.load).peakConcurrency),
                                          onStart: { interrupts.watch($0) }, serverMetrics: serverMetrics.settings)
         let annotate = try interconnect.annotator()
         do {
@@ -99,6 +104,10 @@ struct CompareCommand: AsyncParsableCommand {
                 annotate: annotate)
             printComparison(outcome)
             try judge(outcome)
+            if strict && !outcome.clientWarnings.isEmpty {
+                for warning in outcome.clientWarnings { printError("--strict: \(warning)") }
+                throw ExitCode(1)
+            }
         } catch let exit as ExitCode {
             throw exit
         } catch {

@@ -42,10 +42,16 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Ask for per-chunk usage (vLLM's continuous_usage_stats) to measure ITL per token.")
     var continuousUsage = true
 
+    @Option(help: "Most new connections opened per second (paces a large concurrency's start; keep-alive reuse is free).")
+    var connectRate: Double = 2000
+
     @Option(help: "How requests are spread over replicas: least-outstanding or round-robin.")
     var routing: RequestSettings.Routing = .leastOutstanding
 
     func validate() throws {
+        guard connectRate > 0, connectRate.isFinite else {
+            throw ValidationError("--connect-rate must be a positive number of connections per second, got \(connectRate)")
+        }
         if apiKey != nil && apiKeyFile != nil { throw ValidationError("give --api-key or --api-key-file, not both") }
         if apiKeyFile != nil { _ = try resolvedAPIKey() }
         for (name, value) in [("--connect-timeout", connectTimeout), ("--first-token-timeout", firstTokenTimeout),
@@ -88,11 +94,13 @@ struct ConnectionOptions: ParsableArguments {
         if let key = (try? resolvedAPIKey()) ?? nil {
             headers.append("Authorization: Bearer \(key)")
         }
-        return RequestSettings(
+        var settings = RequestSettings(
             httpVersion: http2 ? .http2 : .http1, insecure: insecure,
             freshConnectionPerRequest: newConnectionPerRequest, headers: headers, keepOutputText: saveOutputs,
             continuousUsage: continuousUsage,
             routing: routing)
+        settings.connectRate = connectRate
+        return settings
     }
 }
 
