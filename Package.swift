@@ -93,6 +93,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "Harness", "LoadGen", "Metrics", "Report", "Workload", "Curl", "OpenAI", "MockServer", "LatencyModel",
+                "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "LoadGen", "Metrics", "Report", "TestSupport", "Curl", "OpenAI",

@@ -17,6 +17,10 @@
 typedef size_t (*tp_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*tp_socket_callback)(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
 typedef int (*tp_timer_callback)(CURLM *multi, long timeout_ms, void *userp);
+typedef int (*tp_prereq_callback)(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port);
+static inline CURLcode tp_easy_setopt_prereq_callback(CURL *h, tp_prereq_callback v) {
+    return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, v);
+}
 
 static inline CURLcode tp_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
 

@@ -19,6 +19,9 @@ public final class Transfer: @unchecked Sendable {
     var timeoutReason: TransferError?
     var headers = ResponseHeaders()
     var completed = false
+    /// Times libcurl was about to send the request: 2 means it re-sent it on a new connection because the reused
+    /// one died before a byte of the answer (a server closing idle keep-alive connections, FACTS.md).
+    var attempts = 0
 
     /// Creates the easy handle. Throws if libcurl rejects an option (e.g. HTTP/2 without nghttp2).
     public init(request: TransferRequest, delegate: TransferDelegate) throws {
@@ -53,6 +56,8 @@ public final class Transfer: @unchecked Sendable {
         try check(tp_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback), CURLOPT_WRITEFUNCTION)
         try set(CURLOPT_HEADERDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
         try check(tp_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback), CURLOPT_HEADERFUNCTION)
+        try set(CURLOPT_PREREQDATA, pointer: Unmanaged.passUnretained(self).toOpaque())
+        try check(tp_easy_setopt_prereq_callback(easy, transferPrereqCallback), CURLOPT_PREREQFUNCTION)
         switch request.httpVersion {
         case .http1: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         case .http2: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2_0))
@@ -192,6 +197,14 @@ private let transferWriteCallback: tp_data_callback = { pointer, size, count, us
         transfer.abortReason = reason
         return 0  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
     }
+}
+
+/// Called once per attempt to send the request (after connecting or picking a pooled connection); counting the
+/// calls is how a retry by libcurl becomes visible. Returns CURL_PREREQFUNC_OK.
+private let transferPrereqCallback: tp_prereq_callback = { clientp, _, _, _, _ in
+    guard let clientp else { return 0 }
+    Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue().attempts += 1
+    return 0
 }
 
 private let transferHeaderCallback: tp_data_callback = { pointer, size, count, userdata in

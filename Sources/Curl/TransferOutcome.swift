@@ -46,6 +46,8 @@ public struct TransferOutcome: Sendable {
     public var timings: TransferTimings
     /// Monotonic time (ns) at which the engine saw the transfer finish.
     public var finishedAt: UInt64
+    /// Times the request was re-sent because a reused connection died before any byte of the answer.
+    public var retries: Int = 0
 }
 
 /// The few response headers the load generator needs.

@@ -38,8 +38,13 @@ public enum HTTPFetch {
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
               let data = object["data"] as? [[String: Any]] else {
+            // Say what was found (an HTML page, a proxy's text), not only what was missing.
+            let sample = String(decoding: response.body.prefix(160), as: UTF8.self)
+                .replacingOccurrences(of: "\n", with: " ")
             throw ProbeError(url: base + "/v1/models",
-                             problem: "did not return an OpenAI model list ({\"data\": [{\"id\": ...}]})")
+                             problem: "did not return an OpenAI model list ({\"data\": [{\"id\": ...}]}); got "
+                                 + "Content-Type \(response.contentType ?? "none"): \(sample); "
+                                 + "is this an OpenAI-compatible server?")
         }
         return data.compactMap { $0["id"] as? String }
     }

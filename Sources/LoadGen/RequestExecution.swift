@@ -17,6 +17,8 @@ final class RequestExecution: TransferDelegate {
     private var decoder: StreamDecoder
     private let onComplete: (RequestExecution, RequestRecord) -> Void
     var transfer: Transfer?
+    /// The server's Retry-After on an error answer (429/503), kept for the failure message.
+    private var retryAfter: String?
 
     init(id: Int, target: String, replica: String, intendedStartNs: UInt64?, epochNs: UInt64,
          prepared: PreparedRequest, keepText: Bool, maxEventBytes: Int,
@@ -38,6 +40,7 @@ final class RequestExecution: TransferDelegate {
 
     func transferDidReceiveResponse(status: Int, headers: ResponseHeaders) {
         decoder.begin(status: status, contentType: headers.contentType)
+        retryAfter = headers.retryAfter
     }
 
     func transferDidReceive(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> ReceiveVerdict {
@@ -54,7 +57,8 @@ final class RequestExecution: TransferDelegate {
         let decoded = decoder.finish()
         let record = RequestExecution.record(
             id: id, target: target, replica: replica, epochNs: epochNs, intendedStartNs: intendedStartNs,
-            startedAt: startedAt, outcome: outcome, decoded: decoded, prepared: prepared, keepText: keepText)
+            startedAt: startedAt, outcome: outcome, decoded: decoded, prepared: prepared, keepText: keepText,
+            retryAfter: retryAfter)
         transfer = nil
         onComplete(self, record)
     }
@@ -66,9 +70,10 @@ final class RequestExecution: TransferDelegate {
     /// Classifies the outcome (DESIGN.md's failure classes) and builds the record.
     static func record(id: Int, target: String, replica: String, epochNs: UInt64, intendedStartNs: UInt64?,
                        startedAt: UInt64, outcome: TransferOutcome, decoded: DecodedResponse,
-                       prepared: PreparedRequest, keepText: Bool) -> RequestRecord {
+                       prepared: PreparedRequest, keepText: Bool, retryAfter: String? = nil) -> RequestRecord {
         let status = outcome.httpStatus != 0 ? outcome.httpStatus : decoded.httpStatus
-        let (failure, message) = classify(outcome: outcome, decoded: decoded, status: status)
+        var (failure, message) = classify(outcome: outcome, decoded: decoded, status: status)
+        if let retryAfter, status >= 400 { message = (message ?? "HTTP \(status)") + " (retry after \(retryAfter))" }
         let usageTokens = decoded.completionTokens
         var record = RequestRecord(
             id: id, target: target, replica: replica,
@@ -96,6 +101,7 @@ final class RequestExecution: TransferDelegate {
         record.tlsMs = timings.tlsUs > 0 ? Double(timings.tlsUs) / 1000 : nil
         record.firstByteMs = timings.firstByteUs > 0 ? Double(timings.firstByteUs) / 1000 : nil
         record.reusedConnection = timings.reusedConnection
+        if outcome.retries > 0 { record.retries = outcome.retries }
         if keepText { record.outputText = decoded.text }
         if failure == nil, let schema = prepared.schema {
             switch schema.check(output: decoded.text, finishReason: decoded.finishReason) {

@@ -47,5 +47,13 @@ public struct URLError: Error, Sendable, CustomStringConvertible {
         let host = rest.prefix(while: { $0 != "/" && $0 != "?" })
         guard !host.isEmpty else { throw URLError(url: url, problem: "it has no host") }
         if host.contains(" ") { throw URLError(url: url, problem: "the host contains a space") }
+        // A port libcurl would reject only at the first request ("bad/illegal format") is bad input now.
+        let hostPort = host.split(separator: "@").last ?? host[...]
+        if !hostPort.hasSuffix("]"), let colon = hostPort.lastIndex(of: ":") {
+            let port = hostPort[hostPort.index(after: colon)...]
+            guard let number = Int(port), (1...65535).contains(number) else {
+                throw URLError(url: url, problem: "the port '\(port)' is not a number from 1 to 65535")
+            }
+        }
     }
 }

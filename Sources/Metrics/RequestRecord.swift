@@ -40,6 +40,9 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var schemaError: String?
     /// "warmup" or "cooldown" when the request is outside the measured window (kept on disk, left out of results).
     public var excludedAs: String?
+    /// Times the request was re-sent because a reused keep-alive connection died before any byte of the answer
+    /// (the server had closed it); nil when it was sent once.
+    public var retries: Int?
 
     public init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
                 e2eMs: Double, tokenEventOffsetsMs: [Double] = [], tokensPerEvent: [Int]? = nil,

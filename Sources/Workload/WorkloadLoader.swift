@@ -119,7 +119,10 @@ public enum WorkloadLoader {
         if let c = reader.bool(f["calibrate"], "prompt.calibrate") { prompt.calibrate = c }
         if let d = f["dataset"], let path = reader.string(d, "prompt.dataset") {
             let resolved = resolve(path, base: base)
-            if FileManager.default.isReadableFile(atPath: resolved) {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue {
+                reader.fail("prompt.dataset", d, "'\(path)' is a directory, not a dataset file (looked at \(resolved))")
+            } else if FileManager.default.isReadableFile(atPath: resolved) {
                 prompt.dataset = resolved
             } else {
                 reader.fail("prompt.dataset", d, "file '\(path)' not found or not readable (looked at \(resolved))")

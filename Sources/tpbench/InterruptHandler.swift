@@ -7,7 +7,9 @@ import Synchronization
 /// grace period), so the full report is still written; the second exits at once (requests.jsonl is already on
 /// disk, flushed per request).
 final class InterruptHandler: @unchecked Sendable {  // sources are immutable after init; state is behind a Mutex
-    static let graceSeconds = 10.0
+    /// TPBENCH_INTERRUPT_GRACE_S overrides it, so tests can watch the cancel path without waiting 10 s.
+    static let graceSeconds = ProcessInfo.processInfo.environment["TPBENCH_INTERRUPT_GRACE_S"]
+        .flatMap(Double.init).map { max(0, $0) } ?? 10.0
     private let state = Mutex<(runners: [LoadRunner], count: Int)>(([], 0))
     private let sources: [any DispatchSourceSignal]
 
@@ -43,7 +45,7 @@ final class InterruptHandler: @unchecked Sendable {  // sources are immutable af
             exit(130)
         }
         FileHandle.standardError.write(Data(("\ninterrupted: no new requests; waiting up to "
-            + "\(Int(Self.graceSeconds)) s for those in flight, then writing the report (Ctrl-C again to quit now)\n").utf8))
+            + "\(String(format: "%g", Self.graceSeconds)) s for those in flight, then writing the report (Ctrl-C again to quit now)\n").utf8))
         for runner in runners { runner.stopIssuing() }
         DispatchQueue.global().asyncAfter(deadline: .now() + Self.graceSeconds) {
             for runner in runners { runner.cancel() }

@@ -1,0 +1,31 @@
+import OpenAI
+
+/// Feeds arbitrary bytes through the SSE parser and the stream decoder, split at an input-chosen point (framing
+/// must not depend on where network buffers end), with a small event bound so `event-too-large` is reached too.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSSE(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    guard size > 0 else { return 0 }
+    let split = Int(bytes[0]) % size
+    let body = UnsafeRawBufferPointer(rebasing: bytes[1...])
+    let cut = min(split, body.count)
+    var parser = SSEParser(maxEventBytes: 4096)
+    var events = 0
+    do {
+        try parser.feed(UnsafeRawBufferPointer(rebasing: body[..<cut])) { event in
+            precondition(event.count <= 4096)
+            events += 1
+        }
+        try parser.feed(UnsafeRawBufferPointer(rebasing: body[cut...])) { _ in events += 1 }
+    } catch {}
+    _ = parser.finish()
+    for keepText in [true, false] {
+        var decoder = StreamDecoder(maxEventBytes: 4096, keepText: keepText)
+        decoder.begin(status: bytes[0] & 1 == 0 ? 200 : 500, contentType: "text/event-stream")
+        try? decoder.feed(UnsafeRawBufferPointer(rebasing: body[..<cut]), receivedAt: 1)
+        try? decoder.feed(UnsafeRawBufferPointer(rebasing: body[cut...]), receivedAt: 2)
+        let result = decoder.finish()
+        precondition(result.tokenEventTimes.count <= result.eventCount)
+    }
+    return 0
+}

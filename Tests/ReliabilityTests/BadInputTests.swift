@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+
+/// Bad input everywhere gets a clear message and the documented exit code, never a crash or a stack trace.
+@Suite(.serialized)
+struct BadInputTests {
+    /// Files the cases refer to, written once into a scratch directory.
+    static let files: URL = {
+        let dir = temporaryDirectory("inputs")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let write = { (name: String, text: String) in
+            try? Data(text.utf8).write(to: dir.appendingPathComponent(name))
+        }
+        write("syntax.yaml", "name: [unclosed\nload: {concurrency: 2\n")
+        write("types.yaml", "name: t\nload:\n  concurrency: many\n  requests: -1\n")
+        write("empty.yaml", "")
+        write("binary.yaml", String(decoding: [0xFF, 0xFE, 0x00, 0x01, 0x80] as [UInt8], as: UTF8.self))
+        write("missing-dataset.yaml", "name: t\nprompt:\n  dataset: no-such-file.jsonl\nload: {requests: 2}\n")
+        write("bad-dataset.jsonl", "{\"prompt\": \"ok\"}\nnot json at all\n")
+        write("bad-dataset.yaml", "name: t\nprompt:\n  dataset: bad-dataset.jsonl\nload: {requests: 2}\n")
+        write("dir-dataset.yaml", "name: t\nprompt:\n  dataset: .\nload: {requests: 2}\n")
+        write("schema-type.yaml", "name: t\noutput:\n  json_schema: {type: 5}\nload: {requests: 2}\n")
+        write("schema-missing.yaml", "name: t\noutput:\n  json_schema: schemas/none.json\nload: {requests: 2}\n")
+        write("schema-notjson.json", "{ this is not json")
+        write("schema-notjson.yaml", "name: t\noutput:\n  json_schema: schema-notjson.json\nload: {requests: 2}\n")
+        write("huge.yaml", "name: t\nload:\n  concurrency: 1e400\n")
+        write("deploy-syntax.yaml", "deployments: [\n")
+        write("deploy-nourl.yaml", "deployments:\n  - name: a\n  - name: b\n    url: http://127.0.0.1:9\n")
+        write("deploy-badurl.yaml", "deployments:\n  - name: a\n    url: ftp://x\n  - name: b\n    url: http://127.0.0.1:9\n")
+        write("ok.yaml", "name: ok\nprompt: {tokens: 8, calibrate: false}\nload: {concurrency: 1, requests: 1}\n")
+        return dir
+    }()
+
+    static func path(_ name: String) -> String { files.appendingPathComponent(name).path }
+
+    static let url = ["--url", "http://127.0.0.1:9"]
+
+    /// (arguments, expected exit status, text the message must contain).
+    static let cases: [([String], Int32, String)] = [
+        // URLs
+        (["run", "--url", "ftp://127.0.0.1:8000"], 2, "ftp://127.0.0.1:8000"),
+        (["run", "--url", "http://"], 2, "http://"),
+        (["run", "--url", "not a url"], 2, "not a url"),
+        (["run", "--url", "http://127.0.0.1:99999"], 2, "99999"),
+        (["run", "--url", ""], 2, "--url"),
+        // flags
+        (["run"] + url + ["--no-such-flag"], 2, "--no-such-flag"),
+        (["run"] + url + ["--concurrency"], 2, "--concurrency"),
+        (["frobnicate"], 2, "frobnicate"),
+        (["run"] + url + ["--api-key", "a", "--api-key-file", "/dev/null"], 2, "not both"),
+        (["run"] + url + ["--api-key-file", "/no/such/key"], 2, "/no/such/key"),
+        (["run"] + url + ["--routing", "random"], 2, "random"),
+        (["compare", "--workload", "x.yaml"], 2, "--deployments"),
+        (["compare", "a.json", "--target", "x=http://127.0.0.1:9"], 2, "not both"),
+        // numbers out of range
+        (["run"] + url + ["--concurrency", "0"], 2, "concurrency"),
+        (["run"] + url + ["--concurrency", "-4"], 2, "concurrency"),
+        (["run"] + url + ["--requests", "0"], 2, "requests"),
+        (["run"] + url + ["--rate", "nan"], 2, "rate"),
+        (["run"] + url + ["--rate", "-1"], 2, "rate"),
+        (["run"] + url + ["--max-tokens", "-5"], 2, "max"),
+        (["run"] + url + ["--engines", "1000"], 2, "--engines"),
+        (["run"] + url + ["--connect-timeout", "0"], 2, "--connect-timeout"),
+        (["run"] + url + ["--idle-timeout", "inf"], 2, "--idle-timeout"),
+        (["run"] + url + ["--concurrency", "99999999999999999999999"], 2, "concurrency"),
+        (["run"] + url + ["--fail-on", "ttft_p95_ms>>3"], 2, "ttft_p95_ms>>3"),
+        (["mock", "--port", "70000"], 2, "70000"),
+        (["mock", "--error-rate", "1.5"], 2, "--error-rate"),
+        (["mock", "--tp", "0"], 2, "tp"),
+        // workload files
+        (["run"] + url + ["--workload", "/no/such/workload.yaml"], 2, "/no/such/workload.yaml"),
+        (["run"] + url + ["--workload", path("syntax.yaml")], 2, "syntax.yaml"),
+        (["run"] + url + ["--workload", path("types.yaml")], 2, "load.concurrency"),
+        (["run"] + url + ["--workload", path("empty.yaml")], 2, "empty.yaml"),
+        (["run"] + url + ["--workload", path("binary.yaml")], 2, "binary.yaml"),
+        (["run"] + url + ["--workload", path("huge.yaml")], 2, "load.concurrency"),
+        (["run"] + url + ["--workload", files.path], 2, files.path),
+        // datasets
+        (["run"] + url + ["--workload", path("missing-dataset.yaml")], 2, "no-such-file.jsonl"),
+        (["run"] + url + ["--workload", path("dir-dataset.yaml")], 2, "dataset"),
+        // JSON schemas
+        (["run"] + url + ["--workload", path("schema-type.yaml")], 2, "json_schema"),
+        (["run"] + url + ["--workload", path("schema-missing.yaml")], 2, "schemas/none.json"),
+        (["run"] + url + ["--workload", path("schema-notjson.yaml")], 2, "schema-notjson.json"),
+        // deployment files
+        (["compare", "--workload", path("ok.yaml"), "--deployments", "/no/such/deploy.yaml"], 2, "/no/such/deploy.yaml"),
+        (["compare", "--workload", path("ok.yaml"), "--deployments", path("deploy-syntax.yaml")], 2, "deploy-syntax.yaml"),
+        (["compare", "--workload", path("ok.yaml"), "--deployments", path("deploy-nourl.yaml")], 2, "url"),
+        (["compare", "--workload", path("ok.yaml"), "--deployments", path("deploy-badurl.yaml")], 2, "ftp://x"),
+        // saved results
+        (["report", "/no/such/run"], 2, "/no/such/run"),
+        (["report", path("bad-dataset.jsonl")], 2, "line"),
+        (["compare", path("ok.yaml"), path("empty.yaml")], 2, "ok.yaml"),
+        // unreachable target
+        (["run", "--url", "http://127.0.0.1:9", "--requests", "1", "--quiet"], 3, "cannot reach http://127.0.0.1:9"),
+    ]
+
+    @Test(arguments: cases.indices)
+    func badInput(index: Int) async throws {
+        let (arguments, expected, text) = Self.cases[index]
+        let out = temporaryDirectory("bad").path
+        let full = arguments.first == "run" ? arguments + ["--out", out] : arguments
+        let r = try await CLIProcess.run(full, seconds: 20)
+        #expect(r.status == expected, "\(arguments): status \(String(describing: r.status)), stderr: \(r.stderr)")
+        #expect(r.stderr.contains(text), "\(arguments): message lacks '\(text)': \(r.stderr)")
+        #expect(!r.stderr.isEmpty && r.stderr.count < 4000, "\(arguments): \(r.stderr.count) chars of stderr")
+        expectNoCrash(r.stderr)
+    }
+
+    @Test func badDatasetLineIsBadInputEvenOnceTheServerAnswered() async throws {
+        // Dataset contents are read after the probe (the model is needed), so this needs a live server.
+        let server = try await FaultServer.start { _, _ in [.close] }
+        defer { Task { await server.shutdown() } }
+        let r = try await CLIProcess.run(["run", "--url", server.baseURL, "--workload", Self.path("bad-dataset.yaml"),
+                                          "--quiet", "--out", temporaryDirectory("ds").path])
+        #expect(r.status == 2, "\(String(describing: r.status)) \(r.stderr)")
+        #expect(r.stderr.contains("bad-dataset.jsonl") && r.stderr.contains("line 2"), "\(r.stderr)")
+        #expect(server.counters.requests == 0)
+        expectNoCrash(r.stderr)
+    }
+
+    @Test func htmlOnModelsIsNotOpenAICompatible() async throws {
+        let html = "<html><head><title>Welcome to nginx!</title></head><body>It works</body></html>"
+        let server = try await FaultServer.start(models: FaultResponses.json(html, contentType: "text/html")) { _, _ in
+            [.close]
+        }
+        defer { Task { await server.shutdown() } }
+        let r = try await CLIProcess.run(["run", "--url", server.baseURL, "--requests", "1", "--quiet",
+                                          "--out", temporaryDirectory("html").path])
+        #expect(r.status == 3, "\(String(describing: r.status)) \(r.stderr)")
+        #expect(r.stderr.contains("/v1/models"), "\(r.stderr)")
+        #expect(r.stderr.contains("text/html") && r.stderr.contains("Welcome to nginx"), "say what was found: \(r.stderr)")
+        #expect(server.counters.requests == 0)
+        expectNoCrash(r.stderr)
+    }
+
+    @Test func notFoundOnModelsIsNotOpenAICompatible() async throws {
+        let server = try await FaultServer.start(models: FaultResponses.json("no", status: "404 Not Found",
+                                                                            contentType: "text/plain")) { _, _ in [.close] }
+        defer { Task { await server.shutdown() } }
+        let r = try await CLIProcess.run(["run", "--url", server.baseURL, "--requests", "1", "--quiet",
+                                          "--out", temporaryDirectory("404").path])
+        #expect(r.status == 3, "\(String(describing: r.status)) \(r.stderr)")
+        #expect(r.stderr.contains("HTTP 404"))
+        expectNoCrash(r.stderr)
+    }
+}
