@@ -23,6 +23,13 @@ public struct SSEParser: Sendable {
         data.reserveCapacity(1024)
     }
 
+    private init(unreservedWithLimit limit: Int) {
+        maxEventBytes = limit
+    }
+
+    /// An empty parser that owns no buffers, to swap in while the real one is in use.
+    static let placeholder = SSEParser(unreservedWithLimit: 0)
+
     /// Feeds a buffer; calls `onEvent` with each event's data (without the final newline) as it completes.
     /// The bytes passed to `onEvent` are only valid during the call.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer,

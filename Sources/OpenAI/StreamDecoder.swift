@@ -56,10 +56,12 @@ public struct StreamDecoder: Sendable {
         lastReceivedAt = receivedAt
         switch mode {
         case .undetermined, .sse:
-            // The parser is moved out while it calls back into self (exclusive access), then put back.
             if result.eventCount == 0 && leadingBytes.count < 120 { leadingBytes += bytes.prefix(120) }
-            var parser = self.parser
-            defer { self.parser = parser }
+            // The parser is swapped out while it calls back into self (exclusive access), then swapped back.
+            // A swap, not a copy: a copy would share the parser's buffers and make every append copy them.
+            var parser = SSEParser.placeholder
+            swap(&parser, &self.parser)
+            defer { swap(&parser, &self.parser) }
             do {
                 try parser.feed(bytes) { event in try self.handleEvent(event, receivedAt: receivedAt) }
             } catch let failure as SSEParser.Failure {
