@@ -292,8 +292,9 @@ public final class Engine: @unchecked Sendable {
     private func complete(_ transfer: Transfer, error: TransferError?, httpStatus: Int, timings: TransferTimings) {
         guard !transfer.completed else { return }
         transfer.completed = true
-        let outcome = TransferOutcome(error: error, httpStatus: httpStatus, timings: timings,
+        var outcome = TransferOutcome(error: error, httpStatus: httpStatus, timings: timings,
                                       finishedAt: tp_monotonic_ns())
+        outcome.retries = max(0, transfer.attempts - 1)
         statistics.withLock { $0.completed += 1 }
         transfer.delegate.transferDidComplete(outcome)
     }

@@ -96,7 +96,8 @@ public struct StreamDecoder: Sendable {
                                                  + "\(contentType.isEmpty ? "none" : contentType)): \(sample)")
             }
         case .json:
-            decodeWholeBody()
+            // A body cut at the size bound stays `event-too-large`, not a parse error of its truncated prefix.
+            if result.failure == nil { decodeWholeBody() }
         case .errorBody:
             result.httpErrorMessage = errorMessage(fromBody: body)
         }

@@ -35,8 +35,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var serverMetrics: ServerMetricsOptions
 
-    @Option(help: "Number of client engine threads.")
-    var engines: Int = 1
+    @Option(help: "Number of client engine threads (default: one per 2500 streams, at most the core count).")
+    var engines: Int?
+
+    @Flag(help: "Exit with status 1 when the client itself was the limit (busy engine, late loop, growing send lag).")
+    var strict = false
 
     @Flag(help: "Print the summary as JSON instead of a table.")
     var json = false
@@ -70,7 +73,11 @@ struct RunCommand: AsyncParsableCommand {
         for u in urls {
             do { try LoadGen.URLError.check(u) } catch { throw ValidationError("\(error)") }
         }
-        guard (1...64).contains(engines) else { throw ValidationError("--engines must be 1...64, got \(engines)") }
+        // `--url ""` or `--url ,` leaves no URL at all (it used to reach the runner and trap there).
+        guard !urls.isEmpty else { throw ValidationError("--url is empty; give a base URL like http://127.0.0.1:8000") }
+        if let engines, !(1...64).contains(engines) {
+            throw ValidationError("--engines must be 1...64, got \(engines)")
+        }
         try overrides.validate()
         try connection.validate()
         if let failOn {
@@ -92,10 +99,17 @@ struct RunCommand: AsyncParsableCommand {
         let spec = try loadWorkload(path: workload, overrides: overrides, connection: connection)
         let deployment = DeploymentSpec(name: name, urls: urls)
         let directory = outputDirectory(out, workloadName: spec.name)
+        // Before the probe and the load: results that cannot be written make the whole run worthless.
+        do { try OutputPreflight.check(directory) } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
         let progress = quiet || json ? nil : ProgressReporter(plan: LoadPlan(spec.load))
         let interrupts = InterruptHandler()
         var options = RunSession.Options(
-            settings: connection.settings(), engines: engines, onRecord: { progress?.record($0) },
+            settings: connection.settings(),
+            engines: engines ?? LoadRunner.defaultEngineCount(peakConcurrency: LoadPlan(spec.load).peakConcurrency),
+            onRecord: { progress?.record($0) },
             onStart: { runner in
                 interrupts.watch(runner)
                 progress?.start(runner: runner)
@@ -109,7 +123,8 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             progress?.stop()
             printError("\(error)")
-            throw ExitCode(error is TargetUnreachable ? 3 : 1)
+            // A dataset is read once the model is known; its problems are still bad input.
+            throw ExitCode(error is TargetUnreachable || error is ProbeError ? 3 : error is DatasetError ? 2 : 1)
         }
         progress?.stop()
         let output = outcome.output
@@ -124,6 +139,10 @@ struct RunCommand: AsyncParsableCommand {
             print("report: \(directory.path)/report.md")
         }
         if interrupts.interrupted { throw ExitCode(130) }
+        if strict && ClientHealthAssessment.clientWasLimit(outcome.result.clientHealth) {
+            printError("--strict: the client was the limit in this run (see the client-health warnings above)")
+            throw ExitCode(1)
+        }
         let violations = try failOn.map(Threshold.parseList)?.compactMap { $0.violation(in: output.summary) } ?? []
         for violation in violations { printError("threshold crossed: \(violation)") }
         if !violations.isEmpty || (failOnError && output.summary.failed > 0) { throw ExitCode(1) }
