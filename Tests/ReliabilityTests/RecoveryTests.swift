@@ -50,8 +50,9 @@ struct RecoveryTests {
         #expect(Set(records.map(\.id)) == Set(0..<60))
         #expect(classes["ok", default: 0] >= 20, "\(classes)")
         #expect(classes["connect", default: 0] >= 5, "\(classes)")
-        // Streams in flight when it died are cut (or, on a kernel that delivered FIN first, end without [DONE]).
-        #expect(Set(classes.keys).isSubset(of: ["ok", "connect", "truncated"]), "\(classes)")
+        // Streams in flight when it died are cut (or, on a kernel that delivered FIN first, end without [DONE]);
+        // a connection the dying server left half-open stalls until the idle timeout, which is its right class.
+        #expect(Set(classes.keys).isSubset(of: ["ok", "connect", "truncated", "timeout-idle"]), "\(classes)")
         let logged = try RequestLog.read(from: directory.appendingPathComponent("requests.jsonl"))
         #expect(logged.records.count == 60)
         // Successes after the restart prove the client reconnects instead of sticking to dead connections.
