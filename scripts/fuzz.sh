@@ -35,6 +35,7 @@ for target in "${targets[@]}"; do
     work=".corpus-work/$name"
     artifacts="artifacts/$target/"
     mkdir -p "$work" "$artifacts"
+    started=$(mktemp)
     echo "== fuzzing $target for $seconds s (corpus corpus/$name + $work)"
     # -rss_limit_mb bounds memory: a parser that buffers without limit shows up as an OOM crash.
     if ! "$scratch/debug/$target" "$work" "corpus/$name" -max_total_time="$seconds" -max_len=65536 \
@@ -42,8 +43,10 @@ for target in "${targets[@]}"; do
         | grep -E "^#[0-9]+ +(DONE|INITED)|stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Test unit written|==[0-9]+=="; then
         :
     fi
-    if ls "$artifacts" 2>/dev/null | grep -qE "crash|leak|timeout|oom"; then
-        echo "!! $target found problems: $(ls "$artifacts")"
+    found=$(find "$artifacts" -type f -newer "$started" | grep -E "crash|leak|timeout|oom" || true)
+    rm -f "$started"
+    if [ -n "$found" ]; then
+        echo "!! $target found problems: $found"
         status=1
     fi
 done

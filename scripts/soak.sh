@@ -14,6 +14,7 @@ ceiling=${SOAK_CONCURRENCY:-128}
 scratch=${SOAK_SCRATCH:-.build-soak}
 bin="$scratch/release/tpbench"
 out=${SOAK_OUT:-$(mktemp -d /tmp/tpbench-soak.XXXXXX)}
+mkdir -p "$out"
 
 swift build -c release --scratch-path "$scratch" --product tpbench 2>&1 | grep -E "error|warning: |Compiling tpbench|Build" || true
 
@@ -27,7 +28,8 @@ for _ in $(seq 100); do grep -qoE "127\.0\.0\.1:[0-9]+" "$port_file" && break; s
 url="http://$(grep -oE "127\.0\.0\.1:[0-9]+" "$port_file" | head -1)"
 echo "mock at $url; running $seconds s at $rate req/s (max $ceiling in flight); results in $out"
 
-"$bin" run --url "$url" --rate "$rate" --concurrency "$ceiling" --duration "$seconds" --prompt-tokens 64 \
+"$bin" run --url "$url" --rate "$rate" --concurrency "$ceiling" --duration "$seconds" \
+    --requests $(( rate * seconds * 2 )) --prompt-tokens 64 \
     --max-tokens 64 --idle-timeout 2 --first-token-timeout 10 --quiet --no-server-metrics --out "$out/run" \
     >"$out/run.stdout" 2>"$out/run.stderr" &
 client=$!
@@ -35,7 +37,8 @@ echo "elapsed_s,rss_kib,requests_logged" >"$out/rss.csv"
 start=$(date +%s)
 while kill -0 $client 2>/dev/null; do
     rss=$(awk '/^VmRSS/ {print $2}' /proc/$client/status 2>/dev/null || echo 0)
-    logged=$(wc -l <"$out/run/requests.jsonl" 2>/dev/null || echo 0)
+    logged=0
+    [ -f "$out/run/requests.jsonl" ] && logged=$(wc -l <"$out/run/requests.jsonl")
     echo "$(( $(date +%s) - start )),$rss,$logged" >>"$out/rss.csv"
     sleep 5
 done
@@ -45,6 +48,9 @@ python3 - "$out" "$status" <<'PY'
 import csv, json, sys, collections
 out, status = sys.argv[1], int(sys.argv[2])
 rows = [r for r in csv.DictReader(open(f"{out}/rss.csv")) if int(r["rss_kib"]) > 0]
+peak_at_end = max(int(r["rss_kib"]) for r in rows)
+# The last sample usually catches the report being built (all records aggregated at once): not steady state.
+rows = rows[:-1] if len(rows) > 8 else rows
 lines = [json.loads(l) for l in open(f"{out}/run/requests.jsonl")]
 result = json.load(open(f"{out}/run/result.json"))
 classes = collections.Counter(l.get("failure") or "ok" for l in lines)
@@ -56,9 +62,15 @@ m2, m4 = sum(q2) / len(q2), sum(q4) / len(q4)
 summary = result["targets"][0]["summary"] if "targets" in result and isinstance(result["targets"][0], dict) and "summary" in result["targets"][0] else None
 print(f"exit status {status}; {len(lines)} requests logged ({len(ids)} distinct ids, max id {max(ids)})")
 print("classes: " + ", ".join(f"{k} {v} ({100 * v / len(lines):.2f}%)" for k, v in classes.most_common()))
-print(f"RSS samples {n}: min {min(int(r['rss_kib']) for r in rows) / 1024:.1f} MiB, "
+print(f"peak RSS {peak_at_end / 1024:.1f} MiB (includes building the report); RSS samples {n}: min {min(int(r['rss_kib']) for r in rows) / 1024:.1f} MiB, "
       f"max {max(int(r['rss_kib']) for r in rows) / 1024:.1f} MiB, 2nd quarter mean {m2 / 1024:.1f} MiB, "
       f"last quarter mean {m4 / 1024:.1f} MiB")
+# Growth per logged request between the 2nd and last quarter: the runner keeps every RequestRecord in memory
+# (exact percentiles are computed from them at the end), so RSS grows with the number of requests.
+reqs = [int(r["requests_logged"]) for r in rows]
+dr = reqs[-1] - reqs[n // 4] if n > 4 else 0
+print(f"RSS growth per logged request (2nd quarter → end): "
+      f"{(int(rows[-1]['rss_kib']) - int(rows[n // 4]['rss_kib'])) / dr if dr else 0:.2f} KiB")
 ok = status == 0 and len(ids) == len(lines) and ids == set(range(len(lines)))
 flat = m4 <= m2 * 1.10 + 8 * 1024
 print("accounted: " + ("yes" if ok else "NO") + "; memory flat: " + ("yes" if flat else "NO"))

@@ -258,7 +258,14 @@ struct JSONParser {
                     {
                         index += 2
                         let low = try parseHex4()
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low &- 0xDC00)
+                        if (0xDC00..<0xE000).contains(low) {
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            // A high surrogate not followed by a low one (fuzzer-found: "\uD888\uD888" overflowed
+                            // the pair arithmetic and trapped): replace it and decode the second escape alone.
+                            out.append(contentsOf: Array("\u{FFFD}".utf8))
+                            code = low
+                        }
                     }
                     let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                     out.append(contentsOf: Array(String(scalar).utf8))

@@ -3,7 +3,8 @@ import OpenAI
 /// Feeds arbitrary bytes through the SSE parser and the stream decoder, split at an input-chosen point (framing
 /// must not depend on where network buffers end), with a small event bound so `event-too-large` is reached too.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSSE(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzSSE(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
     guard size > 0 else { return 0 }
     let split = Int(bytes[0]) % size
@@ -29,3 +30,17 @@ public func fuzzSSE(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+/// SwiftPM links executables with `main` aliased to `FuzzSSE_main`, so libFuzzer's own `main` is never used: this
+/// entry point hands control to libFuzzer's driver instead.
+@_cdecl("FuzzSSE_main")
+public func fuzzSSEMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv, fuzzSSE)
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
