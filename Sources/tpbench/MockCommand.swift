@@ -138,7 +138,7 @@ struct MockCommand: AsyncParsableCommand {
             return
         }
         if !["127.0.0.1", "localhost", "::1"].contains(host) && !host.hasPrefix("127.") {
-            printError("warning: --host \(host) is not loopback; the mock has no authentication.")
+            FileHandle.standardError.write(Data("warning: --host \(host) is not loopback; the mock has no authentication.\n".utf8))
         }
         let server: MockServer
         do {
