@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Dispatch
 import LatencyModel
 import MockServer
