@@ -10,6 +10,10 @@ struct JSONScanner {
 
     let bytes: UnsafeRawBufferPointer
     private(set) var position = 0
+    /// Arrays and objects open around the current position. Bounded: a server sending `[[[[…` must get a
+    /// malformed-event failure, not overflow the engine thread's stack (found by fuzzing).
+    private var depth = 0
+    static let maxDepth = 256
 
     init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
@@ -131,8 +135,17 @@ struct JSONScanner {
     mutating func skipValue() throws {
         let b = try peek()
         switch b {
-        case 0x7B: try forEachMember { scanner, _ in try scanner.skipValue() }
-        case 0x5B: try forEachElement { try $0.skipValue() }
+        case 0x7B, 0x5B:
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maxDepth else {
+                throw Malformed(offset: position, reason: "nesting deeper than \(Self.maxDepth)")
+            }
+            if b == 0x7B {
+                try forEachMember { scanner, _ in try scanner.skipValue() }
+            } else {
+                try forEachElement { try $0.skipValue() }
+            }
         case 0x22: _ = try readRawString()
         case 0x74: try literal("true")
         case 0x66: try literal("false")

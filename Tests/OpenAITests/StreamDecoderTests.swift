@@ -85,3 +85,18 @@ func malformedChunksThrow(json: String) {
     #expect(errorMessage(fromBody: Array(#"{"detail":"Not Found"}"#.utf8)) == "Not Found")
     #expect(errorMessage(fromBody: Array("<html>bad gateway</html>".utf8)) == "<html>bad gateway</html>")
 }
+
+/// Found by fuzzing (FuzzChunk): `{"choices":[[[[…` nested tens of thousands deep overflowed the engine thread's
+/// stack in the scanner's recursion. It must be a malformed event instead.
+@Test func deeplyNestedChunkIsMalformedNotACrash() throws {
+    let deep = #"{"choices":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+    #expect(throws: (any Error).self) { try decodeChunk(deep) }
+    let shallow = #"{"choices":[{"delta":{"content":"x"}}],"x":"# + String(repeating: "[", count: 200)
+        + String(repeating: "]", count: 200) + "}"
+    #expect(try decodeChunk(shallow).content == "x")
+    var decoder = StreamDecoder()
+    decoder.begin(status: 200, contentType: "text/event-stream")
+    #expect(throws: StreamDecoder.Failure.self) {
+        try Array(("data: " + deep + "\n\n").utf8).withUnsafeBytes { try decoder.feed($0, receivedAt: 1) }
+    }
+}
