@@ -12,8 +12,7 @@ import Testing
                 port: server.ports[0], path: "/v1/chat/completions", body: chatBody(maxTokens: 10))
             let content = r.events.dropFirst().prefix(10)  // role chunk travels with the first token
             let ttft = Double(r.events[1].nanos &- r.startNanos) / 1e6
-            // The lower bound is the point; the upper one is loose because other suites share the 2 cores.
-            #expect(ttft >= 299 && ttft < 1000)
+            #expect(ttft >= 299 && ttft < 500)  // upper bound loose: the machine has 2 cores
             let times = content.map(\.nanos)
             let gaps = zip(times.dropFirst(), times).map { Double($0 &- $1) / 1e6 }
             #expect(gaps.count == 9)
