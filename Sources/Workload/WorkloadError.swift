@@ -31,8 +31,8 @@ public struct WorkloadError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Edit distance, for "did you mean" suggestions on unknown keys.
-func editDistance(_ a: String, _ b: String) -> Int {
+/// Edit distance, for "did you mean" suggestions on unknown keys and names.
+public func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
@@ -48,7 +48,8 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return previous[b.count]
 }
 
-func suggestion(for key: String, among allowed: [String]) -> String? {
+/// The closest allowed name to `key`, if it is close enough to be a likely typo.
+public func suggestion(for key: String, among allowed: [String]) -> String? {
     let best = allowed.map { ($0, editDistance(key.lowercased(), $0)) }.min { $0.1 < $1.1 }
     guard let best, best.1 <= max(2, key.count / 3) else { return nil }
     return best.0

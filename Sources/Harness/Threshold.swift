@@ -1,3 +1,7 @@
+import Foundation
+import Metrics
+import Workload
+
 /// A pass/fail condition on a run's summary, as k6 thresholds are: `ttft_p95_ms>800` fails the run when TTFT p95
 /// exceeds 800 ms. Given as `--fail-on "ttft_p95_ms>800,error_rate>0.01"`.
 public struct Threshold: Sendable, Equatable, CustomStringConvertible {
@@ -35,17 +39,17 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a comma-separated list.
     public static func parseList(_ text: String) throws -> [Threshold] {
-        try text.split(separator: ",").map { try parse(String($0).trimmingCharacters()) }
+        try text.split(separator: ",").map { try parse(String($0).trimmingCharacters(in: .whitespaces)) }
     }
 
     public static func parse(_ text: String) throws -> Threshold {
         for comparison in Comparison.allCases {
             guard let range = text.range(of: comparison.rawValue) else { continue }
-            let metric = String(text[..<range.lowerBound]).trimmingCharacters()
-            let value = String(text[range.upperBound...]).trimmingCharacters()
+            let metric = String(text[..<range.lowerBound]).trimmingCharacters(in: .whitespaces)
+            let value = String(text[range.upperBound...]).trimmingCharacters(in: .whitespaces)
             guard metricNames.contains(metric) else {
-                let close = metricNames.min { editDistance($0, metric) < editDistance($1, metric) } ?? ""
-                throw ParseError(text: text, problem: "unknown metric '\(metric)' (did you mean '\(close)'?)")
+                let guess = suggestion(for: metric, among: metricNames).map { " (did you mean '\($0)'?)" } ?? ""
+                throw ParseError(text: text, problem: "unknown metric '\(metric)'\(guess)")
             }
             guard let limit = Double(value), limit.isFinite else {
                 throw ParseError(text: text, problem: "'\(value)' is not a number")
@@ -97,30 +101,5 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
         case .lessOrEqual: crossed = v <= limit
         }
         return crossed ? "\(description): \(s.target) has \(metric) = \(v)" : nil
-    }
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = Array(repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[b.count]
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var view = Substring(self)
-        while let f = view.first, f.isWhitespace { view.removeFirst() }
-        while let l = view.last, l.isWhitespace { view.removeLast() }
-        return String(view)
     }
 }
