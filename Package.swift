@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "HarnessTests",
             dependencies: [
-                "Harness", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "Workload",
+                "Harness", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "ServerMetrics", "Workload",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -16,7 +16,7 @@ public enum ClientHealthAssessment {
                                       loopLagP99Us: stats.loopLagUpperBoundMicros(quantile: 0.99),
                                       loopLagMaxUs: stats.loopLagMaxNanoseconds / 1000, socketEvents: stats.socketEvents)
         }
-        let events = output.records.reduce(0) { $0 + $1.tokenEventOffsetsMs.count }
+        let events = output.aggregate.tokenEvents
         var warnings: [String] = []
         for engine in engines where engine.cpuShare > engineBusyThreshold {
             warnings.append(String(format: "client engine %d was busy %.0f%% of the run: the client may have been "
@@ -30,7 +30,7 @@ public enum ClientHealthAssessment {
             warnings.append(String(format: "requests left the client late (send lag p99 %.0f ms) without a concurrency "
                                    + "ceiling: the client could not keep the schedule", lag.p99))
         }
-        if let growth = sendLagGrowthMs(output.measuredRecords), output.unsentArrivals == 0 {
+        if let growth = sendLagGrowthMs(output.aggregate.sendLags), output.unsentArrivals == 0 {
             warnings.append(String(format: "send lag grew during the run (median %.1f ms in the first quarter of "
                                    + "requests, %.1f ms in the last): the client fell behind its schedule",
                                    growth.first, growth.last))
@@ -42,8 +42,8 @@ public enum ClientHealthAssessment {
 
     /// Median send lag (start − intended start) of the first and last quarter of open-loop requests, when it grew
     /// by more than 10 ms and more than 2×: a client that keeps falling behind, as opposed to a constant offset.
-    static func sendLagGrowthMs(_ records: [RequestRecord]) -> (first: Double, last: Double)? {
-        let lags = records.sorted { $0.startMs < $1.startMs }.compactMap { r in r.intendedStartMs.map { r.startMs - $0 } }
+    static func sendLagGrowthMs(_ samples: [RunAggregate.SendLagSample]) -> (first: Double, last: Double)? {
+        let lags = samples.sorted { $0.startMs < $1.startMs }.map(\.lagMs)
         guard lags.count >= 40 else { return nil }
         let quarter = lags.count / 4
         func median(_ slice: ArraySlice<Double>) -> Double { slice.sorted()[slice.count / 2] }

@@ -29,6 +29,10 @@ public enum RunSession {
         public var startAt: Date?
         /// Scraping of the target's /metrics during the run (on by default).
         public var serverMetrics: ServerMetricsSettings
+        /// Keep every record in memory and return it in `Outcome.records` (tests, selfbench). The CLI turns it
+        /// off: records then live only in requests.jsonl and the summary is gathered as they finish, so a run of
+        /// any length holds flat memory.
+        public var keepRecords = true
 
         public init(settings: RequestSettings = RequestSettings(), engines: Int = 1,
                     commandLine: [String] = CommandLine.arguments,
@@ -81,7 +85,7 @@ public enum RunSession {
         defer { scraper?.cancel() }
         let output = try await Benchmark.run(
             workload: workload, target: target, settings: options.settings, engineCount: options.engines,
-            shard: options.shard, startAt: options.startAt,
+            shard: options.shard, startAt: options.startAt, keepRecords: options.keepRecords,
             onRecord: { record in
                 do { try log.append(record) } catch { writeFailure.set("\(error)") }
                 onRecord(record)
@@ -100,7 +104,7 @@ public enum RunSession {
         if let failure = writeFailure.message {
             notes.append("writing requests.jsonl failed mid-run (\(failure)); the run was stopped early")
         }
-        let excluded = output.records.count - output.measuredRecords.count
+        let excluded = output.aggregate.excludedRequests
         if excluded > 0 { notes.append("\(excluded) warm-up/cool-down requests are in requests.jsonl but not in the results") }
         if output.unsentArrivals > 0 {
             notes.append("\(output.unsentArrivals) scheduled arrivals could not be sent before the end of the run "
@@ -114,9 +118,14 @@ public enum RunSession {
         var result = RunResult.build(
             runID: runID, startedAt: manifest.startedAt, wallSeconds: output.wallSeconds, workloadName: workload.name,
             workload: workload.json, targets: [description], environment: environment,
-            records: output.measuredRecords, slo: manifest.slo, clientHealth: health, notes: notes)
+            builders: [output.aggregate.builder], clientHealth: health, notes: notes)
         result.serverMetrics = serverSide.map { [$0] }
-        try ReportWriter.write(result: result, records: output.records, to: directory)
+        if options.keepRecords || writeFailure.message != nil {
+            // After a failed append the log is incomplete (or not a file at all): write what memory holds.
+            try ReportWriter.write(result: result, records: output.records, to: directory)
+        } else {
+            try ReportWriter.write(result: result, requestLog: log.url, to: directory)
+        }
         if let failure = writeFailure.message {
             throw ReportError(what: "results could not be written", path: directory.path, reason: failure,
                               fix: "free disk space or choose another --out directory")

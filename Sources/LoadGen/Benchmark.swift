@@ -7,8 +7,11 @@ import Workload
 /// The outcome of one run against one target.
 public struct RunOutput: Sendable {
     public var model: String
-    /// Every request, including warm-up and cool-down ones (marked `excludedAs`).
+    /// Every request, including warm-up and cool-down ones (marked `excludedAs`); empty when the run was asked
+    /// not to keep them (`keepRecords: false`), and then `aggregate` is the only summary in memory.
     public var records: [RequestRecord]
+    /// Summary, histograms and time series gathered as requests finished.
+    public var aggregate: RunAggregate
     /// Summary over the measured requests only.
     public var summary: TargetSummary
     public var engineStatistics: [EngineStatistics]
@@ -46,7 +49,7 @@ public enum Benchmark {
     ///   - shard: the part of the workload this process offers (`--shard i/n`); request ids stay workload-wide.
     ///   - startAt: wall-clock time to start the load at (after probing and calibration), so shards start together.
     public static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, engineCount: Int = 1,
-                           shard: Shard = .whole, startAt: Date? = nil,
+                           shard: Shard = .whole, startAt: Date? = nil, keepRecords: Bool = true,
                            onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                            onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
@@ -70,14 +73,18 @@ public enum Benchmark {
         let arrivals = plan.isClosedOnly ? nil
             : ArrivalGenerator(plan: wholePlan, arrival: workload.load.arrival, burstiness: workload.load.burstiness,
                                seed: workload.seed, shard: shard)
+        let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
+                      e2eMs: workload.slo.e2eMs)
+        let aggregate = RunAggregate(target: target.name, slo: slo.isEmpty ? nil : slo)
         let runner = LoadRunner(target: target, plan: plan, arrivals: arrivals, settings: settings, engines: engines,
                                 warmupRequests: shard.share(of: workload.load.warmupRequests),
                                 warmupS: workload.load.warmupS,
-                                cooldownS: workload.load.cooldownS, makeRequest: factory,
+                                cooldownS: workload.load.cooldownS, keepRecords: keepRecords, makeRequest: factory,
                                 onRecord: { record in
                                     // Workload-wide ids from the first write on, so shard logs merge.
                                     var record = record
                                     record.id = shard.globalIndex(record.id)
+                                    aggregate.add(record)
                                     onRecord(record)
                                 })
         if let startAt, startAt.timeIntervalSinceNow > 0 {
@@ -91,12 +98,7 @@ public enum Benchmark {
             return record
         }.sorted { $0.id < $1.id }
         let wall = Double(MonotonicClock.now() - started) / 1e9
-        let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
-                      e2eMs: workload.slo.e2eMs)
-        let measured = records.filter { $0.excludedAs == nil }
-        return RunOutput(model: model, records: records,
-                         summary: Aggregator.summarize(target: target.name, records: measured,
-                                                       slo: slo.isEmpty ? nil : slo),
+        return RunOutput(model: model, records: records, aggregate: aggregate, summary: aggregate.builder.summary,
                          engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
                          calibrationNote: pool.calibrationNote, serverModels: serverModels,
                          unsentArrivals: runner.unsentArrivals, epochNs: started)

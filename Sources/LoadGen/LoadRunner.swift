@@ -20,6 +20,8 @@ public final class LoadRunner: @unchecked Sendable {
     private let warmupRequests: Int
     private let warmupS: Double
     private let cooldownS: Double
+    /// Whether `run()` returns the records; off for long runs, whose records live on disk and in a summary.
+    private let keepRecords: Bool
     private var arrivals: ArrivalGenerator?
     private let wake = DispatchSemaphore(value: 0)
 
@@ -39,7 +41,7 @@ public final class LoadRunner: @unchecked Sendable {
 
     public init(target: Target, plan: LoadPlan, arrivals: ArrivalGenerator?, settings: RequestSettings,
                 engines: [Engine], warmupRequests: Int = 0, warmupS: Double = 0, cooldownS: Double = 0,
-                makeRequest: @escaping @Sendable (Int) -> PreparedRequest,
+                keepRecords: Bool = true, makeRequest: @escaping @Sendable (Int) -> PreparedRequest,
                 onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in }) {
         precondition(!engines.isEmpty && !target.baseURLs.isEmpty)
         self.target = target
@@ -52,6 +54,7 @@ public final class LoadRunner: @unchecked Sendable {
         self.warmupRequests = warmupRequests
         self.warmupS = warmupS
         self.cooldownS = cooldownS
+        self.keepRecords = keepRecords
     }
 
     /// Requests in flight right now.
@@ -60,7 +63,8 @@ public final class LoadRunner: @unchecked Sendable {
     /// Scheduled arrivals still queued behind the concurrency ceiling when the run ended (never sent).
     public var unsentArrivals: Int { state.withLock { $0.unsentArrivals } }
 
-    /// Runs the plan to its end and returns every request's record, failures and excluded ones included.
+    /// Runs the plan to its end and returns every request's record, failures and excluded ones included (none
+    /// when the runner was made with `keepRecords: false`: then `onRecord` is the only place they go).
     public func run(epochNs: UInt64 = MonotonicClock.now()) async -> [RequestRecord] {
         state.withLock { $0.outstandingPerReplica = Array(repeating: 0, count: target.baseURLs.count) }
         return await withTaskCancellationHandler {
@@ -254,7 +258,7 @@ public final class LoadRunner: @unchecked Sendable {
         }
         onRecord(record)
         state.withLock { state in
-            state.records.append(record)
+            if keepRecords { state.records.append(record) }
             state.inFlight -= 1
             state.completed += 1
             state.outstandingPerReplica[replica] -= 1

@@ -11,6 +11,9 @@ public struct Distribution: Sendable, Codable, Equatable {
     public var p99: Double
     public var p999: Double
     public var max: Double
+    /// True when the percentiles come from an HdrHistogram (3 significant digits) because the metric had more
+    /// values than are kept exactly; nil when exact.
+    public var fromHistogram: Bool?
 
     /// The percentile columns in report order, with their names.
     public static let percentileNames = ["p50", "p90", "p95", "p99", "p99.9", "max", "mean", "stddev"]

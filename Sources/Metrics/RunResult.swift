@@ -46,41 +46,41 @@ public struct RunResult: Sendable, Codable, Equatable {
     }
 
     /// Builds the result's derived parts (summaries, histograms, time series) from records: one code path for
-    /// live runs and for `tpbench report` re-rendering a saved requests.jsonl.
+    /// live runs and for `tpbench report` re-rendering a saved requests.jsonl. Warm-up and cool-down records
+    /// (`excludedAs`) are left out, as the live run leaves them out.
     public static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
                              workload: JSONValue, targets: [TargetDescription], environment: ClientEnvironment,
                              records: [RequestRecord], slo: SLO?, clientHealth: ClientHealth?,
                              notes: [String]) -> RunResult {
-        var summaries: [TargetSummary] = []
+        let records = records.filter { $0.excludedAs == nil }
+        let names = targets.map(\.name) + Set(records.map(\.target)).subtracting(targets.map(\.name)).sorted()
+        var builders = Dictionary(uniqueKeysWithValues: names.map { ($0, SummaryBuilder(target: $0, slo: slo)) })
+        for record in records { builders[record.target]?.add(record) }
+        return build(runID: runID, startedAt: startedAt, wallSeconds: wallSeconds, workloadName: workloadName,
+                     workload: workload, targets: targets, environment: environment,
+                     builders: names.compactMap { builders[$0] }, clientHealth: clientHealth, notes: notes)
+    }
+
+    /// Builds the result from summaries gathered as the run went (`SummaryBuilder`), one per target, in order.
+    public static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
+                             workload: JSONValue, targets: [TargetDescription], environment: ClientEnvironment,
+                             builders: [SummaryBuilder], clientHealth: ClientHealth?, notes: [String]) -> RunResult {
         var histograms: [String: [String: LatencyHistogram]] = [:]
         var series: [String: [TimeSeriesPoint]] = [:]
-        let names = targets.map(\.name) + Set(records.map(\.target)).subtracting(targets.map(\.name)).sorted()
-        for name in names {
-            let own = records.filter { $0.target == name }
-            summaries.append(Aggregator.summarize(target: name, records: own, slo: slo))
-            histograms[name] = histogramsOf(own)
-            series[name] = TimeSeries.compute(records: own)
+        for builder in builders {
+            histograms[builder.target] = builder.histograms
+            series[builder.target] = builder.timeSeries
         }
         return RunResult(runID: runID, startedAt: startedAt, wallSeconds: wallSeconds, workloadName: workloadName,
-                         workload: workload, targets: targets, environment: environment, summaries: summaries,
-                         histograms: histograms, timeSeries: series, clientHealth: clientHealth, notes: notes)
+                         workload: workload, targets: targets, environment: environment,
+                         summaries: builders.map(\.summary), histograms: histograms, timeSeries: series,
+                         clientHealth: clientHealth, notes: notes)
     }
 
     public static func histogramsOf(_ records: [RequestRecord]) -> [String: LatencyHistogram] {
-        let ok = records.filter(\.succeeded)
-        var result: [String: LatencyHistogram] = [
-            "ttft": LatencyHistogram(milliseconds: ok.compactMap(\.ttftMs)),
-            "itl_event": LatencyHistogram(milliseconds: ok.flatMap(\.eventGapsMs)),
-            "tpot": LatencyHistogram(milliseconds: ok.compactMap(\.tpotMs)),
-            "e2e": LatencyHistogram(milliseconds: ok.map(\.e2eMs)),
-        ]
-        let tokenGaps = ok.map(\.tokenGapsMs)
-        if !ok.isEmpty && !tokenGaps.contains(where: { $0 == nil }) {
-            result["itl_token"] = LatencyHistogram(milliseconds: tokenGaps.flatMap { $0 ?? [] })
-        }
-        let lags = records.compactMap(\.sendLagMs)
-        if !lags.isEmpty { result["send_lag"] = LatencyHistogram(milliseconds: lags.map { max(0, $0) }) }
-        return result
+        var builder = SummaryBuilder(target: "")
+        builder.add(contentsOf: records)
+        return builder.histograms
     }
 }
 

@@ -17,16 +17,39 @@ public enum CSVTables {
     /// One row per request, in id order.
     public static func requests(_ records: [RequestRecord]) -> String {
         var out = row(requestColumns)
-        for r in records.sorted(by: { ($0.target, $0.id) < ($1.target, $1.id) }) {
-            out += row([
-                String(r.id), r.target, r.replica, number(r.intendedStartMs), number(r.startMs), number(r.ttftMs),
-                number(r.e2eMs), r.promptTokens.map(String.init) ?? "", String(r.outputTokens),
-                number(r.meanEventGapMs), number(r.maxEventGapMs), number(r.meanTokensPerEvent),
-                r.succeeded ? "ok" : "failed", r.failure?.rawValue ?? "", String(r.httpStatus),
-                r.schemaVerdict?.rawValue ?? "",
-            ])
-        }
+        for r in records.sorted(by: { ($0.target, $0.id) < ($1.target, $1.id) }) { out += requestRow(r) }
         return out
+    }
+
+    static func requestRow(_ r: RequestRecord) -> String {
+        row([
+            String(r.id), r.target, r.replica, number(r.intendedStartMs), number(r.startMs), number(r.ttftMs),
+            number(r.e2eMs), r.promptTokens.map(String.init) ?? "", String(r.outputTokens),
+            number(r.meanEventGapMs), number(r.maxEventGapMs), number(r.meanTokensPerEvent),
+            r.succeeded ? "ok" : "failed", r.failure?.rawValue ?? "", String(r.httpStatus),
+            r.schemaVerdict?.rawValue ?? "",
+        ])
+    }
+
+    /// Requests a `requests.csv` written from a request log sorts by id; a longer log is converted in file
+    /// (completion) order, one record in memory at a time.
+    public static let requestsSortLimit = 200_000
+
+    /// `requests.csv` from a run's `requests.jsonl` without holding the records: rows in id order up to
+    /// `sortLimit` requests, in completion order beyond (so a day-long soak still ends in flat memory).
+    static func requests(fromLog log: URL, sortLimit: Int = requestsSortLimit,
+                         append: (String) throws -> Void) throws {
+        let lines = try RequestLog.lineCount(in: log)
+        try append(row(requestColumns))
+        if lines <= sortLimit {
+            var rows: [(target: String, id: Int, row: String)] = []
+            rows.reserveCapacity(lines)
+            try RequestLog.forEachRecord(in: log) { rows.append(($0.target, $0.id, requestRow($0))) }
+            rows.sort { ($0.target, $0.id) < ($1.target, $1.id) }
+            for entry in rows { try append(entry.row) }
+        } else {
+            try RequestLog.forEachRecord(in: log) { try append(requestRow($0)) }
+        }
     }
 
     /// The distributions of a target summary with their metric names and units, in report order. `summary.csv`,

@@ -1,14 +1,13 @@
 import Foundation
 import Metrics
 
-/// `report.md`: a pure function of the run result and its records.
+/// `report.md`: a pure function of the run result.
 public enum MarkdownReport {
     /// Renders the report; `chartFiles` are paths relative to the report (e.g. `charts/ttft-cdf.svg`) with titles.
-    public static func render(result: RunResult, records: [RequestRecord],
-                              charts: [(path: String, title: String)]) -> String {
-        var out = headline(result, records: records)
+    public static func render(result: RunResult, charts: [(path: String, title: String)]) -> String {
+        var out = headline(result)
         out += summarySection(result)
-        out += tokensSection(result, records: records)
+        out += tokensSection(result)
         out += failuresSection(result)
         out += schemaSection(result)
         out += clientHealthSection(result)
@@ -24,7 +23,7 @@ public enum MarkdownReport {
         return out
     }
 
-    static func headline(_ result: RunResult, records: [RequestRecord]) -> String {
+    static func headline(_ result: RunResult) -> String {
         let requests = result.summaries.reduce(0) { $0 + $1.requests }
         let failed = result.summaries.reduce(0) { $0 + $1.failed }
         let targets = result.targets.isEmpty ? result.summaries.map(\.target) : result.targets.map(\.name)
@@ -69,6 +68,12 @@ public enum MarkdownReport {
                 add("E2E from intended start (ms) [^intended]", s.e2eFromIntendedMs)
             }
             out += latency.render() + "\n"
+            let estimated = CSVTables.metrics(of: s).filter { $0.distribution?.fromHistogram == true }.map(\.metric)
+            if !estimated.isEmpty {
+                out += "Percentiles of \(estimated.map(Format.code).joined(separator: ", ")) come from an HdrHistogram "
+                    + "(3 significant digits): each had more than \(SampleSet.defaultExactLimit) values, more than are "
+                    + "kept exactly. Count, mean, stddev and max stay exact.\n\n"
+            }
 
             var rates = MarkdownTable(["measure", "value"])
             rates.add(["requests", "\(s.requests) (\(s.succeeded) ok, \(s.failed) failed)"])
@@ -105,26 +110,25 @@ public enum MarkdownReport {
         return parts.joined(separator: ", ")
     }
 
-    static func tokensSection(_ result: RunResult, records: [RequestRecord]) -> String {
+    static func tokensSection(_ result: RunResult) -> String {
         var out = "## Input and output tokens\n\nRequested values come from the workload; actual values from the "
             + "server's `usage` (mean over successful requests).\n\n"
         var table = MarkdownTable(["target", "prompt requested (mean)", "prompt actual (mean)",
                                    "max_tokens requested (mean)", "output actual (mean)", "output p50", "output max"])
         for s in result.summaries {
-            let own = records.filter { $0.target == s.target }
-            func mean(_ values: [Int]) -> Double? {
-                values.isEmpty ? nil : Double(values.reduce(0, +)) / Double(values.count)
-            }
             let output = s.outputTokensPerRequest
             table.add([Format.code(s.target),
-                       tokens(mean(own.compactMap(\.requestedPromptTokens))),
+                       tokens(s.requestedPromptTokensMean),
                        tokens(s.promptTokensPerRequest?.mean),
-                       tokens(mean(own.compactMap(\.requestedMaxTokens))),
+                       tokens(s.requestedMaxTokensMean),
                        tokens(output?.mean) + (s.outputTokensEstimated ? " (estimated)" : ""),
                        tokens(output?.p50), tokens(output?.max)])
         }
         out += table.render() + "\n"
-        if records.isEmpty { out += "Requested values are n/a: no request records were available.\n\n" }
+        if result.summaries.allSatisfy({ $0.requestedPromptTokensMean == nil && $0.requestedMaxTokensMean == nil }) {
+            out += "Requested values are n/a: the requests did not record them (no request records were available, "
+                + "or the result predates them).\n\n"
+        }
         return out
     }
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import Metrics
 
@@ -14,19 +19,57 @@ public enum ReportWriter {
     /// Writes every report file, creating `directory` (and `charts/`) when needed; existing files are replaced.
     /// - Throws: `ReportError` naming the file that could not be written.
     public static func write(result: RunResult, records: [RequestRecord], to directory: URL) throws {
+        try write(result: result, to: directory) { url in
+            try write(Data(CSVTables.requests(records).utf8), to: url)
+        }
+    }
+
+    /// Writes every report file, taking `requests.csv` from the run's request log one record at a time, so a run
+    /// of any length is reported without its records in memory.
+    public static func write(result: RunResult, requestLog: URL, to directory: URL) throws {
+        try write(result: result, to: directory) { url in
+            try writeStreaming(to: url) { append in try CSVTables.requests(fromLog: requestLog, append: append) }
+        }
+    }
+
+    private static func write(result: RunResult, to directory: URL, requestsCSV: (URL) throws -> Void) throws {
         let charts = directory.appendingPathComponent(chartsDirectory, isDirectory: true)
         try createDirectory(charts)
         try write(try encodeJSON(result, path: directory.appendingPathComponent(resultFile).path),
                   to: directory.appendingPathComponent(resultFile))
-        try write(Data(CSVTables.requests(records).utf8), to: directory.appendingPathComponent(requestsCSVFile))
+        try requestsCSV(directory.appendingPathComponent(requestsCSVFile))
         try write(Data(CSVTables.summary(result).utf8), to: directory.appendingPathComponent(summaryCSVFile))
         var linked: [(path: String, title: String)] = []
         for chart in ReportCharts.charts(for: result) {
             try write(Data(chart.chart.render().utf8), to: charts.appendingPathComponent(chart.fileName))
             linked.append((path: "\(chartsDirectory)/\(chart.fileName)", title: chart.chart.title))
         }
-        let markdown = MarkdownReport.render(result: result, records: records, charts: linked)
+        let markdown = MarkdownReport.render(result: result, charts: linked)
         try write(Data(markdown.utf8), to: directory.appendingPathComponent(markdownFile))
+    }
+
+    /// Writes a file piece by piece through a temporary sibling renamed into place at the end (atomic, as
+    /// `write(_:to:)`).
+    static func writeStreaming(to url: URL, _ produce: ((String) throws -> Void) throws -> Void) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        func failure(_ reason: String) -> ReportError {
+            ReportError(what: "cannot write report file", path: url.path, reason: reason,
+                        fix: "free disk space or choose a writable --out directory")
+        }
+        guard let stream = fopen(temporary.path, "w") else { throw failure(String(cString: strerror(errno))) }
+        var closed = false
+        defer {
+            if !closed { fclose(stream) }
+            unlink(temporary.path)
+        }
+        try produce { text in
+            var text = text
+            let ok = text.withUTF8 { fwrite($0.baseAddress, 1, $0.count, stream) == $0.count }
+            if !ok { throw failure(String(cString: strerror(errno))) }
+        }
+        closed = true
+        guard fclose(stream) == 0 else { throw failure(String(cString: strerror(errno))) }
+        guard rename(temporary.path, url.path) == 0 else { throw failure(String(cString: strerror(errno))) }
     }
 
     /// Writes `manifest.json` at the start of a run, creating the directory, so a crashed run can be rebuilt.

@@ -135,6 +135,79 @@ extension RequestLog {
         return RequestLogContents(records: records, skippedLines: skipped)
     }
 
+    /// Calls `body` with each record of a request log in file order, one line in memory at a time, tolerating an
+    /// incomplete last line as `read(from:)` does.
+    /// - Returns: the number of lines skipped (0 or 1).
+    /// - Throws: as `read(from:)`, or what `body` throws.
+    @discardableResult
+    public static func forEachRecord(in url: URL, _ body: (RequestRecord) throws -> Void) throws -> Int {
+        guard let stream = fopen(url.path, "r") else {
+            throw ReportError(what: "cannot read the request log", path: url.path,
+                              reason: String(cString: strerror(errno)),
+                              fix: "pass a run directory or a requests.jsonl written by `tpbench run`")
+        }
+        defer { fclose(stream) }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var buffer: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(buffer) }
+        // One line is held back until the next is read, so the last line is known as the last.
+        var pending: (number: Int, data: Data)?
+        var lineNumber = 0
+        var skipped = 0
+        func process(_ line: (number: Int, data: Data), isLast: Bool) throws {
+            if line.data.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+            let record: RequestRecord
+            do {
+                record = try decoder.decode(RequestRecord.self, from: line.data)
+            } catch {
+                guard isLast else {
+                    throw ReportError(what: "line \(line.number) is not a request record", path: url.path,
+                                      reason: Self.describe(error), fix: "pass a requests.jsonl written by `tpbench run`")
+                }
+                skipped += 1
+                return
+            }
+            try body(record)
+        }
+        while true {
+            let length = getline(&buffer, &capacity, stream)
+            guard length >= 0, let buffer else { break }
+            lineNumber += 1
+            var count = length
+            if count > 0, buffer[count - 1] == 0x0A { count -= 1 }
+            let data = Data(bytes: buffer, count: count)
+            if let previous = pending { try process(previous, isLast: false) }
+            pending = (lineNumber, data)
+        }
+        if ferror(stream) != 0 {
+            throw ReportError(what: "cannot read the request log", path: url.path,
+                              reason: String(cString: strerror(errno)), fix: "check the file and the disk")
+        }
+        if let last = pending { try process(last, isLast: true) }
+        return skipped
+    }
+
+    /// Newline-terminated lines in a request log (an upper bound on its records), counted without decoding.
+    public static func lineCount(in url: URL) throws -> Int {
+        guard let stream = fopen(url.path, "r") else {
+            throw ReportError(what: "cannot read the request log", path: url.path,
+                              reason: String(cString: strerror(errno)),
+                              fix: "pass a run directory or a requests.jsonl written by `tpbench run`")
+        }
+        defer { fclose(stream) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var lines = 0
+        while true {
+            let read = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, stream) }
+            if read == 0 { break }
+            for byte in chunk[..<read] where byte == 0x0A { lines += 1 }
+        }
+        return lines
+    }
+
     private static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, _): "missing field \"\(key.stringValue)\""

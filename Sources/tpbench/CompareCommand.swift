@@ -92,10 +92,11 @@ struct CompareCommand: AsyncParsableCommand {
         let directory = outputDirectory(out, workloadName: "compare-" + spec.name)
         let interrupts = InterruptHandler()
         let quiet = self.quiet
-        let options = RunSession.Options(settings: connection.settings(),
+        var options = RunSession.Options(settings: connection.settings(),
                                          engines: engines ?? LoadRunner.defaultEngineCount(
                                             peakConcurrency: LoadPlan(spec.load).peakConcurrency),
                                          onStart: { interrupts.watch($0) }, serverMetrics: serverMetrics.settings)
+        options.keepRecords = false
         let annotate = try interconnect.annotator()
         do {
             let outcome = try await CompareSession.run(

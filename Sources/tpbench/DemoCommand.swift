@@ -40,7 +40,8 @@ struct DemoCommand: AsyncParsableCommand {
         let directory = outputDirectory(out, workloadName: "demo")
         let quiet = self.quiet
         let interrupts = InterruptHandler()
-        let options = RunSession.Options(onStart: { interrupts.watch($0) })
+        var options = RunSession.Options(onStart: { interrupts.watch($0) })
+        options.keepRecords = false
         do {
             let outcome = try await Demo.run(
                 workload: spec, full: full, costPerGPUHour: costPerGPUHour, directory: directory, options: options,

@@ -11,7 +11,8 @@ final class ProgressReporter: Sendable {
         var failed = 0
         /// (completion time s, output tokens) of recent requests, for rates over the last seconds.
         var recent: [(Double, Int)] = []
-        var ttfts: [Double] = []
+        /// All TTFTs so far, in flat memory however long the run.
+        var ttfts = LatencyHistogram()
         var runner: LoadRunner?
         var stopped = false
     }
@@ -50,7 +51,7 @@ final class ProgressReporter: Sendable {
             if !record.succeeded { c.failed += 1 }
             c.recent.append((now, record.outputTokens))
             if c.recent.count > 4096 { c.recent.removeFirst(c.recent.count - 4096) }
-            if let ttft = record.ttftMs { c.ttfts.append(ttft) }
+            if let ttft = record.ttftMs { c.ttfts.record(milliseconds: ttft) }
         }
     }
 
@@ -71,8 +72,7 @@ final class ProgressReporter: Sendable {
         let window = min(5, max(0.001, elapsed))
         let rps = Double(recent.count) / window
         let tokps = Double(recent.reduce(0) { $0 + $1.1 }) / window
-        let sorted = ttfts.sorted()
-        let ttft = sorted.isEmpty ? "n/a" : String(format: "%.0f ms", Distribution.percentile(sorted, 50))
+        let ttft = ttfts.count == 0 ? "n/a" : String(format: "%.0f ms", ttfts.percentileMs(50))
         var progress = "\(done)"
         if let total { progress += "/\(total)" }
         if let duration { progress += String(format: " (%.0f/%.0f s)", elapsed, duration) }

@@ -114,6 +114,7 @@ struct RunCommand: AsyncParsableCommand {
                 interrupts.watch(runner)
                 progress?.start(runner: runner)
             }, serverMetrics: serverMetrics.settings)
+        options.keepRecords = false
         options.shard = try shard.map(Shard.parse) ?? .whole
         options.startAt = startAt.flatMap(parseStartTime)
         let outcome: RunSession.Outcome

@@ -95,7 +95,8 @@ struct SweepCommand: AsyncParsableCommand {
             requestsPerLevel: requestsPerLevel, secondsPerLevel: secondsPerLevel, ttftP95SLOMs: ttftP95Slo)
         let directory = outputDirectory(out, workloadName: "sweep-" + spec.name)
         let interrupts = InterruptHandler()
-        let options = RunSession.Options(settings: connection.settings(), onStart: { interrupts.watch($0) })
+        var options = RunSession.Options(settings: connection.settings(), onStart: { interrupts.watch($0) })
+        options.keepRecords = false
         do {
             let sweep = try await SweepSession.run(
                 workload: spec, deployments: list, settings: settings, directory: directory, options: options,

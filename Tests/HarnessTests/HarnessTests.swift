@@ -5,6 +5,7 @@ import LoadGen
 import Metrics
 import MockServer
 import Report
+import ServerMetrics
 import Testing
 import Workload
 
@@ -119,5 +120,54 @@ struct HarnessTests {
         #expect(schema.valid == 20, "\(schema.samples)")
         let tokens = output.records.map(\.outputTokens)
         #expect(tokens.allSatisfy { (250...500).contains($0) }, "natural size of the record: \(tokens)")
+    }
+}
+
+/// The CLI's way of running: records go only to requests.jsonl and the summary is gathered as they finish.
+@Suite(.serialized)
+struct StreamingRunTests {
+    @Test func aRunWithoutRecordsInMemoryReportsWhatItsLogSays() async throws {
+        var configuration = MockConfiguration()
+        configuration.fixedLatency = .init(timeToFirstTokenMs: 20, interTokenLatencyMs: 2)
+        configuration.faults.errorRate = 0.1
+        configuration.seed = 3
+        let mock = try await MockServer.start(configuration)
+        var spec = WorkloadSpec()
+        spec.name = "streaming"
+        spec.prompt.tokens = .fixed(32)
+        spec.prompt.calibrate = false
+        spec.output.maxTokens = .fixed(12)
+        spec.output.ignoreEOS = true
+        spec.load.concurrency = 12
+        spec.load.requests = 150
+        spec.load.warmupRequests = 10
+        spec.slo.ttftMs = 100
+        let directory = temporaryDirectory("streaming")
+        var options = RunSession.Options(commandLine: ["test"], serverMetrics: ServerMetricsSettings(enabled: false))
+        options.keepRecords = false
+        let outcome = try await RunSession.run(
+            workload: spec, deployment: DeploymentSpec(name: "mock", urls: mock.baseURLs), directory: directory,
+            options: options)
+        try await mock.shutdown()
+        #expect(outcome.records.isEmpty)
+        let summary = try #require(outcome.result.summaries.first)
+        #expect(summary.requests == 140, "warm-up requests stay out of the results")
+        #expect(summary.failures["http-5xx", default: 0] > 0 && summary.succeeded > 100)
+        #expect(summary.requestedPromptTokensMean == 32 && summary.requestedMaxTokensMean == 12)
+        #expect(outcome.result.notes.contains { $0.contains("10 warm-up/cool-down requests") })
+
+        // `tpbench report` rebuilds everything from requests.jsonl: it must find the same numbers.
+        let saved = try SavedRun.load(path: directory)
+        #expect(saved.records.count == 150)
+        #expect(saved.result.summaries == outcome.result.summaries)
+        #expect(saved.result.histograms == outcome.result.histograms)
+        #expect(saved.result.timeSeries == outcome.result.timeSeries)
+
+        // requests.csv comes from the log, every request (warm-up included) once, in id order.
+        let csv = try String(contentsOf: directory.appendingPathComponent("requests.csv"), encoding: .utf8)
+        let ids = csv.split(separator: "\r\n").dropFirst().compactMap { Int($0.prefix { $0 != "," }) }
+        #expect(ids == Array(0..<150))
+        let report = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(report.contains("32 tokens") && report.contains("12 tokens"))
     }
 }

@@ -63,3 +63,46 @@ import Testing
         #expect(throws: ReportError.self) { try RequestLog.read(from: url) }
     }
 }
+
+@Suite struct RequestsCSVFromLogTests {
+    @Test func logOrderBecomesIdOrderUpToTheSortLimit() throws {
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent(RequestLog.fileName)
+        let records = Fixture.records(count: 120)
+        // Completion order differs from id order.
+        let completionOrder = records.sorted { $0.endMs < $1.endMs }
+        #expect(completionOrder.map(\.id) != records.map(\.id))
+        let log = try RequestLog(url: url)
+        for record in completionOrder { try log.append(record) }
+        try log.close()
+        var sorted = ""
+        try CSVTables.requests(fromLog: url) { sorted += $0 }
+        #expect(sorted == CSVTables.requests(records))
+        // Past the limit rows stream out in the log's order, one record in memory at a time.
+        var streamed = ""
+        try CSVTables.requests(fromLog: url, sortLimit: 50) { streamed += $0 }
+        let rows = streamed.split(separator: "\r\n")
+        #expect(rows.count == 121)
+        #expect(rows.dropFirst().map { Int($0.prefix { $0 != "," })! } == completionOrder.map(\.id))
+    }
+
+    @Test func streamingWriterReplacesTheFileWhole() throws {
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("requests.csv")
+        try Data("old".utf8).write(to: url)
+        struct Stop: Error {}
+        // A failure half-way leaves the previous file and no partial file behind.
+        #expect(throws: Stop.self) {
+            try ReportWriter.writeStreaming(to: url) { append in
+                try append("new,")
+                throw Stop()
+            }
+        }
+        #expect(try String(contentsOf: url, encoding: .utf8) == "old")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["requests.csv"])
+        try ReportWriter.writeStreaming(to: url) { append in try append("a,b\r\n"); try append("1,2\r\n") }
+        #expect(try String(contentsOf: url, encoding: .utf8) == "a,b\r\n1,2\r\n")
+    }
+}

@@ -1,0 +1,60 @@
+import Metrics
+import Synchronization
+
+/// What a run learns from its records as they finish, in bounded memory: the measured requests' summary, the
+/// token events of all of them, and a thinned series of send lags for the client-health check. Engine threads
+/// feed it on every completion, hence the lock.
+public final class RunAggregate: Sendable {
+    /// Send-lag samples kept for the trend check; past it every other one is dropped and the stride doubles.
+    static let sendLagSampleLimit = 16_384
+
+    private struct State: Sendable {
+        var builder: SummaryBuilder
+        var tokenEvents = 0
+        var excluded = 0
+        var sendLags: [SendLagSample] = []
+        var sendLagStride = 1
+        var sendLagSeen = 0
+    }
+
+    /// One open-loop request's start on the run's timeline and how late it left.
+    public struct SendLagSample: Sendable, Equatable {
+        public var startMs: Double
+        public var lagMs: Double
+    }
+
+    private let state: Mutex<State>
+
+    public init(target: String, slo: SLO?) {
+        state = Mutex(State(builder: SummaryBuilder(target: target, slo: slo)))
+    }
+
+    public func add(_ record: RequestRecord) {
+        state.withLock { state in
+            state.tokenEvents += record.tokenEventOffsetsMs.count
+            guard record.excludedAs == nil else {
+                state.excluded += 1
+                return
+            }
+            state.builder.add(record)
+            guard let lag = record.sendLagMs else { return }
+            if state.sendLagSeen % state.sendLagStride == 0 {
+                state.sendLags.append(SendLagSample(startMs: record.startMs, lagMs: lag))
+                if state.sendLags.count >= Self.sendLagSampleLimit {
+                    state.sendLags = state.sendLags.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+                    state.sendLagStride *= 2
+                }
+            }
+            state.sendLagSeen += 1
+        }
+    }
+
+    /// The measured requests' summary builder (warm-up and cool-down requests left out).
+    public var builder: SummaryBuilder { state.withLock { $0.builder } }
+    /// Token events received, excluded requests included.
+    public var tokenEvents: Int { state.withLock { $0.tokenEvents } }
+    /// Warm-up and cool-down requests (in requests.jsonl, not in the results).
+    public var excludedRequests: Int { state.withLock { $0.excluded } }
+    /// Open-loop send lags by start time: all of them up to `sendLagSampleLimit`, evenly thinned beyond.
+    public var sendLags: [SendLagSample] { state.withLock { $0.sendLags } }
+}
