@@ -19,7 +19,7 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(name: "Curl", dependencies: ["CCurl", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "OpenAI"),
         .target(
             name: "Metrics",
@@ -29,8 +29,8 @@ let package = Package(
             name: "Workload",
             dependencies: ["JSONSchema", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload"]),
-        .target(name: "Report", dependencies: ["Metrics"]),
+        .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "Report", dependencies: ["Metrics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(
             name: "Harness",
             dependencies: ["LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel", "ServerMetrics"]
@@ -54,6 +54,7 @@ let package = Package(
                 "LoadGen", "Metrics", "Report", "MockServer", "LatencyModel", "Curl", "Harness", "Workload",
                 "ServerMetrics", "Interconnect",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
@@ -99,6 +100,7 @@ let package = Package(
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -12,11 +12,13 @@ seconds=${1:-1800}
 rate=${SOAK_RATE:-100}
 ceiling=${SOAK_CONCURRENCY:-128}
 scratch=${SOAK_SCRATCH:-.build-soak}
-bin="$scratch/release/tpbench"
+bin=${SOAK_BIN:-$scratch/release/tpbench}
 out=${SOAK_OUT:-$(mktemp -d /tmp/tpbench-soak.XXXXXX)}
 mkdir -p "$out"
 
-swift build -c release --scratch-path "$scratch" --product tpbench 2>&1 | grep -E "error|warning: |Compiling tpbench|Build" || true
+# SOAK_BIN=.build/release/tpbench reuses the binary `./scripts/test` built instead of building one.
+[ -n "${SOAK_BIN:-}" ] || swift build -c release --scratch-path "$scratch" --product tpbench 2>&1 \
+    | grep -E "error|warning: |Compiling tpbench|Build" || true
 
 port_file="$out/mock.log"
 # 1% of every fault: 500s, dropped and stalled streams, slow starts, and 429s when the queue backs up.

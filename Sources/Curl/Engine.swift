@@ -1,6 +1,6 @@
 import CCurl
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Drives one curl multi handle on its own thread with `curl_multi_socket_action` and an epoll loop.
 ///
@@ -15,8 +15,10 @@ public final class Engine: @unchecked Sendable {
     private let wakeFD: Int32
     private let wakeToken: UInt64 = .max
 
-    /// Commands from other threads. A `Mutex` because submitters are arbitrary threads and tasks.
-    private let inbox = Mutex<Inbox>(Inbox())
+    /// Commands from other threads, behind a lock because submitters are arbitrary threads and tasks. NIO's lock
+    /// (pthread) rather than Synchronization.Mutex: ThreadSanitizer cannot see the futex Mutex uses on Linux and
+    /// reports every access it guards as a race.
+    private let inbox = NIOLockedValueBox<Inbox>(Inbox())
     private struct Inbox {
         var commands: [Command] = []
         var stopping = false
@@ -40,7 +42,7 @@ public final class Engine: @unchecked Sendable {
     /// seconds long, so 50 ms of slack is invisible, while each sweep walks every transfer.
     private let sweepIntervalNs: UInt64 = 50_000_000
 
-    private let statistics = Mutex<EngineStatistics>(EngineStatistics())
+    private let statistics = NIOLockedValueBox<EngineStatistics>(EngineStatistics())
 
     public init(index: Int = 0) throws {
         _ = Engine.globalInit
@@ -92,7 +94,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Cancels everything, stops the loop and waits for the thread to end.
     public func shutdown() {
-        let alreadyStopping = inbox.withLock { box -> Bool in
+        let alreadyStopping = inbox.withLockedValue { box -> Bool in
             let was = box.stopping
             box.stopping = true
             return was
@@ -103,7 +105,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// A snapshot of the loop's health counters.
-    public var currentStatistics: EngineStatistics { statistics.withLock { $0 } }
+    public var currentStatistics: EngineStatistics { statistics.withLockedValue { $0 } }
 
     private var isEngineThread: Bool {
         guard let thread else { return false }
@@ -111,7 +113,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func send(_ command: Command) {
-        let wasEmpty = inbox.withLock { box -> Bool in
+        let wasEmpty = inbox.withLockedValue { box -> Bool in
             let wasEmpty = box.commands.isEmpty
             box.commands.append(command)
             return wasEmpty
@@ -194,13 +196,13 @@ public final class Engine: @unchecked Sendable {
             }
         }
         publish(&local, cpu: tp_thread_cpu_ns() - cpuAtStart)
-        statistics.withLock { $0.activeTransfers = 0 }
+        statistics.withLockedValue { $0.activeTransfers = 0 }
     }
 
     /// Adds the loop's local counters to the shared statistics and resets them.
     private func publish(_ local: inout EngineStatistics, cpu: UInt64) {
         let activeCount = active.count
-        statistics.withLock { shared in
+        statistics.withLockedValue { shared in
             shared.cpuNanoseconds = cpu
             shared.activeTransfers = activeCount
             shared.socketEvents += local.socketEvents
@@ -212,7 +214,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func drainInbox() {
-        let commands = inbox.withLock { box -> [Command] in
+        let commands = inbox.withLockedValue { box -> [Command] in
             let taken = box.commands
             box.commands.removeAll(keepingCapacity: true)
             return taken
@@ -230,7 +232,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func start(_ transfer: Transfer) {
-        let stopping = inbox.withLock { $0.stopping }
+        let stopping = inbox.withLockedValue { $0.stopping }
         transfer.startedAt = tp_monotonic_ns()
         transfer.lastReceiveAt = transfer.startedAt
         if stopping || !running {
@@ -245,7 +247,7 @@ public final class Engine: @unchecked Sendable {
             complete(transfer, error: .transport(code: Int(code.rawValue), message: message), httpStatus: 0,
                      timings: TransferTimings())
         }
-        statistics.withLock { $0.started += 1 }
+        statistics.withLockedValue { $0.started += 1 }
     }
 
     /// Ends a transfer early (timeout or cancel): removes it from curl and reports.
@@ -295,7 +297,7 @@ public final class Engine: @unchecked Sendable {
         var outcome = TransferOutcome(error: error, httpStatus: httpStatus, timings: timings,
                                       finishedAt: tp_monotonic_ns())
         outcome.retries = max(0, transfer.attempts - 1)
-        statistics.withLock { $0.completed += 1 }
+        statistics.withLockedValue { $0.completed += 1 }
         transfer.delegate.transferDidComplete(outcome)
     }
 

@@ -50,6 +50,7 @@ public final class Transfer: @unchecked Sendable {
         try set(CURLOPT_URL, string: request.url)
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_TCP_NODELAY, 1)
+        try set(CURLOPT_BUFFERSIZE, max(1024, request.receiveBufferBytes))
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         try set(CURLOPT_PRIVATE, pointer: Unmanaged.passUnretained(self).toOpaque())
         try set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(self).toOpaque())

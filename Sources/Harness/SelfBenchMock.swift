@@ -1,5 +1,7 @@
+import Curl
 import Foundation
 import LatencyModel
+import LoadGen
 import MockServer
 
 /// The mock a self-benchmark runs against: `tpbench mock` as a child process (so the client's CPU and memory are
@@ -64,8 +66,14 @@ final class SelfBenchMock: @unchecked Sendable {
     /// The mock's own emission lateness p99 (ms): from the server in-process, else from its /metrics histogram.
     func latenessP99Ms() async -> Double? {
         if let server { return (await server.emissionLateness().first?.p99).map { $0 * 1000 } }
-        guard let url = URL(string: baseURL + "/metrics"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
+        // Through libcurl: Foundation's String(contentsOf:) cannot fetch http URLs on Linux.
+        guard let engine = try? Engine(index: 0) else { return nil }
+        defer { engine.shutdown() }
+        let request = TransferRequest(url: baseURL + "/metrics", method: "GET", headers: [],
+                                      timeouts: Timeouts(connectMs: 2_000, firstTokenMs: nil, idleMs: 5_000,
+                                                         totalMs: 10_000), insecure: false)
+        guard let response = try? await HTTPFetch.fetch(request, on: engine), response.status == 200 else { return nil }
+        let text = String(decoding: response.body, as: UTF8.self)
         var buckets: [(Double, Double)] = []
         var total = 0.0
         for line in text.split(separator: "\n") where line.hasPrefix("tpbench_mock_emission_lateness_seconds") {

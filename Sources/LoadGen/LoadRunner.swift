@@ -1,7 +1,7 @@
 import Curl
 import Foundation
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 import Workload
 
 /// Offers a load plan to one target: closed-loop phases keep N requests in flight, open-loop phases send at the
@@ -26,7 +26,7 @@ public final class LoadRunner: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     /// Shared between the scheduler thread, engine threads (completions) and callers (cancel, progress).
-    private let state = Mutex<State>(State())
+    private let state = NIOLockedValueBox<State>(State())
     private struct State {
         var issued = 0
         var inFlight = 0
@@ -58,20 +58,20 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     /// Requests in flight right now.
-    public var inFlight: Int { state.withLock { $0.inFlight } }
+    public var inFlight: Int { state.withLockedValue { $0.inFlight } }
 
     /// Scheduled arrivals still queued behind the concurrency ceiling when the run ended (never sent).
-    public var unsentArrivals: Int { state.withLock { $0.unsentArrivals } }
+    public var unsentArrivals: Int { state.withLockedValue { $0.unsentArrivals } }
 
     /// Runs the plan to its end and returns every request's record, failures and excluded ones included (none
     /// when the runner was made with `keepRecords: false`: then `onRecord` is the only place they go).
     public func run(epochNs: UInt64 = MonotonicClock.now()) async -> [RequestRecord] {
-        state.withLock { $0.outstandingPerReplica = Array(repeating: 0, count: target.baseURLs.count) }
+        state.withLockedValue { $0.outstandingPerReplica = Array(repeating: 0, count: target.baseURLs.count) }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[RequestRecord], Never>) in
                 let thread = Thread { [self] in
                     self.schedule(epochNs: epochNs)
-                    let records = self.state.withLock { $0.records }
+                    let records = self.state.withLockedValue { $0.records }
                     continuation.resume(returning: records)
                 }
                 thread.name = "tpbench-scheduler"
@@ -84,7 +84,7 @@ public final class LoadRunner: @unchecked Sendable {
 
     /// Stops issuing new requests; those in flight finish normally (then `run` returns).
     public func stopIssuing() {
-        state.withLock { $0.stopIssuing = true }
+        state.withLockedValue { $0.stopIssuing = true }
         wake.signal()
     }
 
@@ -111,7 +111,7 @@ public final class LoadRunner: @unchecked Sendable {
         while true {
             let now = MonotonicClock.now()
             let t = Double(now &- epochNs) / 1e9
-            var (issued, inFlight, stop) = state.withLock { ($0.issued, $0.inFlight, $0.stopIssuing) }
+            var (issued, inFlight, stop) = state.withLockedValue { ($0.issued, $0.inFlight, $0.stopIssuing) }
             let timeUp = t >= duration
 
             // Arrivals due now join the queue (open phases only produce arrivals).
@@ -167,14 +167,14 @@ public final class LoadRunner: @unchecked Sendable {
                                                                  || closedTarget > 0)
             if !moreToCome && waitingHead >= waiting.count {
                 // Nothing more will be issued: wait for the stragglers, then finish.
-                if state.withLock({ $0.inFlight }) == 0 { break }
+                if state.withLockedValue({ $0.inFlight }) == 0 { break }
                 _ = wake.wait(timeout: .now() + .milliseconds(50))
                 continue
             }
             if stop && waitingHead < waiting.count {
                 // Stopped with arrivals still queued: never sent, so not requests, but counted and reported.
                 let unsent = waiting.count - waitingHead
-                state.withLock { $0.unsentArrivals += unsent }
+                state.withLockedValue { $0.unsentArrivals += unsent }
                 waitingHead = waiting.count
             }
             // Sleep until the next arrival, the next phase boundary, or a completion.
@@ -186,7 +186,7 @@ public final class LoadRunner: @unchecked Sendable {
             let delay = max(0, wakeAt - t)
             if delay > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(delay * 1e9))) }
         }
-        state.withLock { $0.finished = true }
+        state.withLockedValue { $0.finished = true }
     }
 
     private func laterPhaseExists(after t: Double) -> Bool {
@@ -198,7 +198,7 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     private func pickReplica() -> Int {
-        state.withLock { state in
+        state.withLockedValue { state in
             var choice = 0
             switch settings.routing {
             case .roundRobin:
@@ -257,7 +257,7 @@ public final class LoadRunner: @unchecked Sendable {
             record.excludedAs = "cooldown"
         }
         onRecord(record)
-        state.withLock { state in
+        state.withLockedValue { state in
             if keepRecords { state.records.append(record) }
             state.inFlight -= 1
             state.completed += 1

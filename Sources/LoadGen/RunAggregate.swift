@@ -1,5 +1,5 @@
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What a run learns from its records as they finish, in bounded memory: the measured requests' summary, the
 /// token events of all of them, and a thinned series of send lags for the client-health check. Engine threads
@@ -23,14 +23,14 @@ public final class RunAggregate: Sendable {
         public var lagMs: Double
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     public init(target: String, slo: SLO?) {
-        state = Mutex(State(builder: SummaryBuilder(target: target, slo: slo)))
+        state = NIOLockedValueBox(State(builder: SummaryBuilder(target: target, slo: slo)))
     }
 
     public func add(_ record: RequestRecord) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.tokenEvents += record.tokenEventOffsetsMs.count
             guard record.excludedAs == nil else {
                 state.excluded += 1
@@ -50,11 +50,11 @@ public final class RunAggregate: Sendable {
     }
 
     /// The measured requests' summary builder (warm-up and cool-down requests left out).
-    public var builder: SummaryBuilder { state.withLock { $0.builder } }
+    public var builder: SummaryBuilder { state.withLockedValue { $0.builder } }
     /// Token events received, excluded requests included.
-    public var tokenEvents: Int { state.withLock { $0.tokenEvents } }
+    public var tokenEvents: Int { state.withLockedValue { $0.tokenEvents } }
     /// Warm-up and cool-down requests (in requests.jsonl, not in the results).
-    public var excludedRequests: Int { state.withLock { $0.excluded } }
+    public var excludedRequests: Int { state.withLockedValue { $0.excluded } }
     /// Open-loop send lags by start time: all of them up to `sendLagSampleLimit`, evenly thinned beyond.
-    public var sendLags: [SendLagSample] { state.withLock { $0.sendLags } }
+    public var sendLags: [SendLagSample] { state.withLockedValue { $0.sendLags } }
 }

@@ -7,7 +7,7 @@ import Darwin
 #endif
 import Foundation
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The append-only `requests.jsonl` of a run: one `RequestRecord` per line, written and flushed as each request
 /// finishes, so a crash or SIGKILL loses nothing already measured.
@@ -19,10 +19,11 @@ public final class RequestLog: Sendable {
     public static let fileName = "requests.jsonl"
 
     public let url: URL
-    // A `Mutex` rather than an actor: callers are curl engine threads that must not await.
-    private let file: Mutex<FileState>
+    // A lock rather than an actor: callers are curl engine threads that must not await.
+    private let file: NIOLockedValueBox<FileState>
 
-    private struct FileState {
+    // The FILE pointer is only ever used under the lock.
+    private struct FileState: @unchecked Sendable {
         var stream: UnsafeMutablePointer<FILE>?
     }
 
@@ -35,11 +36,11 @@ public final class RequestLog: Sendable {
                               fix: "check that the directory exists and is writable")
         }
         self.url = url
-        self.file = Mutex(FileState(stream: stream))
+        self.file = NIOLockedValueBox(FileState(stream: stream))
     }
 
     deinit {
-        file.withLock { state in
+        file.withLockedValue { state in
             if let stream = state.stream { fclose(stream) }
             state.stream = nil
         }
@@ -51,7 +52,7 @@ public final class RequestLog: Sendable {
     public func append(_ record: RequestRecord) throws {
         var line = try Self.encode(record)
         line.append(0x0A)
-        let failure: String? = file.withLock { state in
+        let failure: String? = file.withLockedValue { state in
             guard let stream = state.stream else { return "the log is closed" }
             let written = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stream) }
             if written != line.count || fflush(stream) != 0 {
@@ -69,7 +70,7 @@ public final class RequestLog: Sendable {
 
     /// Flushes and closes the file; later appends throw.
     public func close() throws {
-        let failed: Bool = file.withLock { state in
+        let failed: Bool = file.withLockedValue { state in
             guard let stream = state.stream else { return false }
             state.stream = nil
             return fclose(stream) != 0

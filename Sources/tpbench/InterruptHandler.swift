@@ -1,16 +1,16 @@
 import Dispatch
 import Foundation
 import LoadGen
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Ctrl-C and SIGTERM: the first stops new requests and lets those in flight finish (cancelling them after a
 /// grace period), so the full report is still written; the second exits at once (requests.jsonl is already on
 /// disk, flushed per request).
-final class InterruptHandler: @unchecked Sendable {  // sources are immutable after init; state is behind a Mutex
+final class InterruptHandler: @unchecked Sendable {  // sources are immutable after init; state is behind a lock
     /// TPBENCH_INTERRUPT_GRACE_S overrides it, so tests can watch the cancel path without waiting 10 s.
     static let graceSeconds = ProcessInfo.processInfo.environment["TPBENCH_INTERRUPT_GRACE_S"]
         .flatMap(Double.init).map { max(0, $0) } ?? 10.0
-    private let state = Mutex<(runners: [LoadRunner], count: Int)>(([], 0))
+    private let state = NIOLockedValueBox<(runners: [LoadRunner], count: Int)>(([], 0))
     private let sources: [any DispatchSourceSignal]
 
     init() {
@@ -29,14 +29,14 @@ final class InterruptHandler: @unchecked Sendable {  // sources are immutable af
         }
     }
 
-    var interrupted: Bool { state.withLock { $0.count > 0 } }
+    var interrupted: Bool { state.withLockedValue { $0.count > 0 } }
 
     func watch(_ runner: LoadRunner) {
-        state.withLock { $0.runners.append(runner) }
+        state.withLockedValue { $0.runners.append(runner) }
     }
 
     private func interrupt() {
-        let (runners, count) = state.withLock { state -> ([LoadRunner], Int) in
+        let (runners, count) = state.withLockedValue { state -> ([LoadRunner], Int) in
             state.count += 1
             return (state.runners, state.count)
         }

@@ -1,7 +1,7 @@
 import Foundation
 import LoadGen
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 import Workload
 
 /// Live progress: redrawn in place a few times a second on a terminal, a plain line every few seconds otherwise.
@@ -17,7 +17,7 @@ final class ProgressReporter: Sendable {
         var stopped = false
     }
 
-    private let counters = Mutex<Counters>(Counters())
+    private let counters = NIOLockedValueBox<Counters>(Counters())
     private let total: Int?
     private let duration: Double?
     private let isTerminal = isatty(STDERR_FILENO) != 0
@@ -29,10 +29,10 @@ final class ProgressReporter: Sendable {
     }
 
     func start(runner: LoadRunner) {
-        counters.withLock { $0.runner = runner }
+        counters.withLockedValue { $0.runner = runner }
         let thread = Thread { [self] in
             var lastLine = Date.distantPast
-            while !self.counters.withLock({ $0.stopped }) {
+            while !self.counters.withLockedValue({ $0.stopped }) {
                 Thread.sleep(forTimeInterval: 0.25)
                 if self.isTerminal || Date().timeIntervalSince(lastLine) >= 5 {
                     self.draw(final: false)
@@ -46,7 +46,7 @@ final class ProgressReporter: Sendable {
 
     func record(_ record: RequestRecord) {
         let now = Date().timeIntervalSince(startedAt)
-        counters.withLock { c in
+        counters.withLockedValue { c in
             c.done += 1
             if !record.succeeded { c.failed += 1 }
             c.recent.append((now, record.outputTokens))
@@ -56,7 +56,7 @@ final class ProgressReporter: Sendable {
     }
 
     func stop() {
-        let wasRunning = counters.withLock { c -> Bool in
+        let wasRunning = counters.withLockedValue { c -> Bool in
             let was = !c.stopped && c.runner != nil
             c.stopped = true
             return was
@@ -66,7 +66,7 @@ final class ProgressReporter: Sendable {
 
     private func draw(final: Bool) {
         let elapsed = Date().timeIntervalSince(startedAt)
-        let (done, failed, recent, ttfts, inFlight) = counters.withLock {
+        let (done, failed, recent, ttfts, inFlight) = counters.withLockedValue {
             ($0.done, $0.failed, $0.recent.filter { $0.0 >= elapsed - 5 }, $0.ttfts, $0.runner?.inFlight ?? 0)
         }
         let window = min(5, max(0.001, elapsed))

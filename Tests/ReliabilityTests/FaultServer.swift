@@ -1,6 +1,6 @@
 import NIOCore
 import NIOPosix
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One thing a misbehaving server does while answering a request.
 enum FaultStep: Sendable {
@@ -32,9 +32,9 @@ final class FaultServer: Sendable {
     let counters: Counters
 
     final class Counters: Sendable {
-        let state = Mutex<(connections: Int, requests: Int)>((0, 0))
-        var connections: Int { state.withLock { $0.connections } }
-        var requests: Int { state.withLock { $0.requests } }
+        let state = NIOLockedValueBox<(connections: Int, requests: Int)>((0, 0))
+        var connections: Int { state.withLockedValue { $0.connections } }
+        var requests: Int { state.withLockedValue { $0.requests } }
     }
 
     static func start(port: Int = 0, models: [FaultStep]? = nil, script: @escaping Script) async throws -> FaultServer {
@@ -44,7 +44,7 @@ final class FaultServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                counters.state.withLock { $0.connections += 1 }
+                counters.state.withLockedValue { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         RawHandler(script: script, models: models, counters: counters))
@@ -114,7 +114,7 @@ private final class RawHandler: ChannelInboundHandler {
             // /tokenize, /metrics and the like: absent, as on a minimal server (calibration falls back).
             steps = FaultResponses.json(#"{"error":{"message":"not found"}}"#, status: "404 Not Found")
         } else {
-            let index = counters.state.withLock { state -> Int in
+            let index = counters.state.withLockedValue { state -> Int in
                 state.requests += 1
                 return state.requests - 1
             }

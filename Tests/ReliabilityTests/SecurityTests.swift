@@ -103,7 +103,11 @@ struct SecurityTests {
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        defer {
+            // SIGKILL and reap: a full-suite run once left an s_server behind after SIGTERM.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         let url = "https://127.0.0.1:\(port)"
         #expect(await eventually(5) { (try? connectable(port: port)) == true })
         let verified = try await CLIProcess.run(["run", "--url", url, "--requests", "1", "--quiet",
