@@ -51,8 +51,10 @@ import csv, json, sys, collections
 out, status = sys.argv[1], int(sys.argv[2])
 rows = [r for r in csv.DictReader(open(f"{out}/rss.csv")) if int(r["rss_kib"]) > 0]
 peak_at_end = max(int(r["rss_kib"]) for r in rows)
-# The last sample may catch the report being written (requests.csv from the log): not steady state.
-rows = rows[:-1] if len(rows) > 8 else rows
+# Samples after the last request was logged catch the report being written (requests.csv sorted from the log):
+# not steady state.
+while len(rows) > 8 and rows[-1]["requests_logged"] == rows[-2]["requests_logged"]:
+    rows.pop()
 lines = [json.loads(l) for l in open(f"{out}/run/requests.jsonl")]
 result = json.load(open(f"{out}/run/result.json"))
 classes = collections.Counter(l.get("failure") or "ok" for l in lines)

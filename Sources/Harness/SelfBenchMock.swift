@@ -33,6 +33,10 @@ final class SelfBenchMock: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["mock", "--port", "0", "--ttft-ms", "\(scenario.ttftMs)", "--itl-ms", "\(scenario.itlMs)"]
+            // Paced scenarios want a punctual server, so that what the client sees late is the client's doing; the
+            // mock falls back to normal priority where real-time is not allowed. Unpaced, it would spin at top
+            // priority.
+            + (scenario.itlMs > 0 ? ["--realtime"] : [])
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
