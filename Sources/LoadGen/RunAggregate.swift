@@ -2,8 +2,8 @@ import Metrics
 import NIOConcurrencyHelpers
 
 /// What a run learns from its records as they finish, in bounded memory: the measured requests' summary, the
-/// token events of all of them, and a thinned series of send lags for the client-health check. Engine threads
-/// feed it on every completion, hence the lock.
+/// token events of all of them, and a thinned series of send lags for the client-health check. The runner's record
+/// queue feeds it on every completion while the caller may read it, hence the lock.
 public final class RunAggregate: Sendable {
     /// Send-lag samples kept for the trend check; past it every other one is dropped and the stride doubles.
     static let sendLagSampleLimit = 16_384

@@ -4,8 +4,8 @@ import LoadGen
 import NIOConcurrencyHelpers
 
 /// Ctrl-C and SIGTERM: the first stops new requests and lets those in flight finish (cancelling them after a
-/// grace period), so the full report is still written; the second exits at once (requests.jsonl is already on
-/// disk, flushed per request).
+/// grace period), so the full report is still written; the second exits at once, after the records of finished
+/// requests still queued for requests.jsonl are written (up to 2 s).
 final class InterruptHandler: @unchecked Sendable {  // sources are immutable after init; state is behind a lock
     /// TPBENCH_INTERRUPT_GRACE_S overrides it, so tests can watch the cancel path without waiting 10 s.
     static let graceSeconds = ProcessInfo.processInfo.environment["TPBENCH_INTERRUPT_GRACE_S"]
@@ -41,6 +41,8 @@ final class InterruptHandler: @unchecked Sendable {  // sources are immutable af
             return (state.runners, state.count)
         }
         if count >= 2 {
+            // Records of requests that already finished may still be on their way to disk (a few ms at most).
+            for runner in runners { runner.drainRecords() }
             FileHandle.standardError.write(Data("\ninterrupted again: exiting now (requests.jsonl is complete up to here)\n".utf8))
             exit(130)
         }
