@@ -106,21 +106,59 @@ struct JSONScanner {
     }
 
     mutating func readNumber() throws -> Double {
-        _ = try peek()
-        let start = position
-        while position < bytes.count {
-            let b = bytes[position]
-            if (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2B || b == 0x2E || b == 0x65 || b == 0x45 {
-                position += 1
-            } else {
-                break
+        let (start, isInteger) = try scanNumber()
+        let length = position - start
+        // Integers (token counts, `index`, `created`) are converted here; anything else goes through strtod.
+        if isInteger && length <= 18 {
+            var value = 0
+            var index = start
+            let negative = bytes[index] == 0x2D
+            if negative { index += 1 }
+            while index < position {
+                value = value &* 10 &+ Int(bytes[index] &- 0x30)
+                index += 1
             }
+            return Double(negative ? -value : value)
         }
-        guard position > start,
-              let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
+        guard let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
                                         as: UTF8.self))
         else { throw Malformed(offset: start, reason: "invalid number") }
         return value
+    }
+
+    /// Moves past a number (RFC 8259: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`) without converting it:
+    /// chunks carry numbers nobody reads (`created`, `index`), and a String plus strtod for each showed in the
+    /// client's profile.
+    private mutating func scanNumber() throws -> (start: Int, isInteger: Bool) {
+        _ = try peek()
+        let start = position
+        func invalid() -> Malformed { Malformed(offset: start, reason: "invalid number") }
+        if bytes[position] == 0x2D { position += 1 }
+        guard position < bytes.count else { throw invalid() }
+        if bytes[position] == 0x30 {
+            position += 1
+        } else if skipDigits() == 0 {
+            throw invalid()
+        }
+        var isInteger = true
+        if position < bytes.count, bytes[position] == 0x2E {
+            position += 1
+            isInteger = false
+            guard skipDigits() > 0 else { throw invalid() }
+        }
+        if position < bytes.count, bytes[position] == 0x65 || bytes[position] == 0x45 {
+            position += 1
+            isInteger = false
+            if position < bytes.count, bytes[position] == 0x2B || bytes[position] == 0x2D { position += 1 }
+            guard skipDigits() > 0 else { throw invalid() }
+        }
+        return (start, isInteger)
+    }
+
+    private mutating func skipDigits() -> Int {
+        let start = position
+        while position < bytes.count, bytes[position] >= 0x30, bytes[position] <= 0x39 { position += 1 }
+        return position - start
     }
 
     /// Reads an integer, or nil for `null`.
@@ -150,7 +188,7 @@ struct JSONScanner {
         case 0x74: try literal("true")
         case 0x66: try literal("false")
         case 0x6E: try literal("null")
-        default: _ = try readNumber()
+        default: _ = try scanNumber()
         }
     }
 

@@ -42,6 +42,27 @@ func malformedChunksThrow(json: String) {
     #expect(throws: (any Error).self) { try decodeChunk(json) }
 }
 
+/// Numbers are skipped (or read) without allocating, and still by JSON's grammar.
+@Test(arguments: ["0", "-0", "7", "-12", "1732838400", "0.5", "-0.5e+3", "1E9", "2e-7", "123456789012345678901"])
+func validNumbersAreSkippedAndRead(number: String) throws {
+    let chunk = try decodeChunk(#"{"created":\#(number),"choices":[{"index":\#(number),"delta":{"content":"x"}}],"#
+        + #""usage":{"prompt_tokens":3,"completion_tokens":\#(number)}}"#)
+    #expect(chunk.content == "x")
+    let expected = Double(number)!
+    if expected.rounded() == expected, abs(expected) < 1e15 {
+        #expect(chunk.completionTokens == Int(expected))
+    } else {
+        #expect(chunk.completionTokens == nil)
+    }
+}
+
+@Test(arguments: ["01", "+1", "1.", ".5", "-", "1e", "1e+", "--1", "0x1"])
+func invalidNumbersAreMalformed(number: String) {
+    #expect(throws: (any Error).self) {
+        try decodeChunk(#"{"created":\#(number),"choices":[{"delta":{"content":"x"}}]}"#)
+    }
+}
+
 @Test func decoderTimestampsTokenEventsAndCountsPerEventUsage() throws {
     var decoder = StreamDecoder()
     decoder.begin(status: 200, contentType: "text/event-stream")
