@@ -35,7 +35,10 @@ let package = Package(
             name: "Harness",
             dependencies: ["LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel", "ServerMetrics"]
         ),
-        .target(name: "ServerMetrics", dependencies: ["Curl", "Metrics"]),
+        .target(
+            name: "ServerMetrics",
+            dependencies: ["Curl", "Metrics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .target(name: "Interconnect", dependencies: ["LatencyModel"]),
         .target(name: "JSONSchema"),
         .target(name: "LatencyModel"),

@@ -38,6 +38,9 @@ public final class Engine: @unchecked Sendable {
     private var thread: pthread_t?
     private let stopped = DispatchSemaphore(value: 0)
     private var lastSweep: UInt64 = 0
+    /// Counters kept on the engine thread and published under the lock once per sweep, not once per wake-up or
+    /// request: at tens of thousands of wake-ups a second the lock traffic showed in the client's CPU per event.
+    private var pending = EngineStatistics()
     /// How often per-transfer first-token/idle timeouts are checked (and statistics published); timeouts are
     /// seconds long, so 50 ms of slack is invisible, while each sweep walks every transfer.
     private let sweepIntervalNs: UInt64 = 50_000_000
@@ -142,9 +145,6 @@ public final class Engine: @unchecked Sendable {
         let cpuAtStart = tp_thread_cpu_ns()
         var events = [tp_epoll_event](repeating: tp_epoll_event(), count: 256)
         var stillRunning: Int32 = 0
-        // Counters are kept here and published under the lock once per sweep, not once per wake-up: at tens of
-        // thousands of wake-ups a second the lock traffic showed in the client's CPU per event.
-        var local = EngineStatistics()
         var inboxSignalled = true
         while running {
             if inboxSignalled {
@@ -154,9 +154,9 @@ public final class Engine: @unchecked Sendable {
                 drainInbox()
                 if !running { break }
             }
-            let now = tp_monotonic_ns()
             var timeoutMs: Int32 = Int32(sweepIntervalNs / 1_000_000)
             if let deadline = timerDeadline {
+                let now = tp_monotonic_ns()
                 let waitNs = deadline > now ? deadline - now : 0
                 // Round up so we never wake before curl's deadline and spin.
                 timeoutMs = min(timeoutMs, Int32((waitNs + 999_999) / 1_000_000))
@@ -178,13 +178,13 @@ public final class Engine: @unchecked Sendable {
                     if event.events & tp_epoll_out() != 0 { mask |= CURL_CSELECT_OUT }
                     if event.events & tp_epoll_err() != 0 { mask |= CURL_CSELECT_ERR }
                     curl_multi_socket_action(multi, curl_socket_t(truncatingIfNeeded: event.data), mask, &stillRunning)
-                    local.socketEvents += 1
+                    pending.socketEvents += 1
                 }
             }
             let afterWait = tp_monotonic_ns()
             if let deadline = timerDeadline, afterWait >= deadline {
                 timerDeadline = nil
-                local.recordLoopLag(nanoseconds: afterWait - deadline)
+                pending.recordLoopLag(nanoseconds: afterWait - deadline)
                 curl_multi_socket_action(multi, tp_socket_timeout(), 0, &stillRunning)
             }
             readCompletions()
@@ -192,25 +192,27 @@ public final class Engine: @unchecked Sendable {
                 lastSweep = afterWait
                 sweepTimeouts()
                 readCompletions()
-                publish(&local, cpu: tp_thread_cpu_ns() - cpuAtStart)
+                publish(cpu: tp_thread_cpu_ns() - cpuAtStart)
             }
         }
-        publish(&local, cpu: tp_thread_cpu_ns() - cpuAtStart)
-        statistics.withLockedValue { $0.activeTransfers = 0 }
+        publish(cpu: tp_thread_cpu_ns() - cpuAtStart)
     }
 
     /// Adds the loop's local counters to the shared statistics and resets them.
-    private func publish(_ local: inout EngineStatistics, cpu: UInt64) {
+    private func publish(cpu: UInt64) {
+        let local = pending
+        pending = EngineStatistics()
         let activeCount = active.count
         statistics.withLockedValue { shared in
             shared.cpuNanoseconds = cpu
             shared.activeTransfers = activeCount
+            shared.started += local.started
+            shared.completed += local.completed
             shared.socketEvents += local.socketEvents
             shared.loopLagSamples += local.loopLagSamples
             shared.loopLagMaxNanoseconds = max(shared.loopLagMaxNanoseconds, local.loopLagMaxNanoseconds)
             for i in shared.loopLagBuckets.indices { shared.loopLagBuckets[i] += local.loopLagBuckets[i] }
         }
-        local = EngineStatistics()
     }
 
     private func drainInbox() {
@@ -247,7 +249,7 @@ public final class Engine: @unchecked Sendable {
             complete(transfer, error: .transport(code: Int(code.rawValue), message: message), httpStatus: 0,
                      timings: TransferTimings())
         }
-        statistics.withLockedValue { $0.started += 1 }
+        pending.started += 1
     }
 
     /// Ends a transfer early (timeout or cancel): removes it from curl and reports.
@@ -297,7 +299,7 @@ public final class Engine: @unchecked Sendable {
         var outcome = TransferOutcome(error: error, httpStatus: httpStatus, timings: timings,
                                       finishedAt: tp_monotonic_ns())
         outcome.retries = max(0, transfer.attempts - 1)
-        statistics.withLockedValue { $0.completed += 1 }
+        pending.completed += 1
         transfer.delegate.transferDidComplete(outcome)
     }
 

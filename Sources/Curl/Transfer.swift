@@ -50,7 +50,9 @@ public final class Transfer: @unchecked Sendable {
         try set(CURLOPT_URL, string: request.url)
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_TCP_NODELAY, 1)
-        try set(CURLOPT_BUFFERSIZE, max(1024, request.receiveBufferBytes))
+        // libcurl's receive buffer: its default, 16 KiB, was most of the client's memory per stream; token events
+        // are a few hundred bytes, so 4 KiB still takes a dozen per read.
+        try set(CURLOPT_BUFFERSIZE, 4096)
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         try set(CURLOPT_PRIVATE, pointer: Unmanaged.passUnretained(self).toOpaque())
         try set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(self).toOpaque())

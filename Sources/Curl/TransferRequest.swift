@@ -17,10 +17,6 @@ public struct TransferRequest: Sendable {
     public var insecure: Bool
     /// Opens a new connection for this request and closes it afterwards instead of reusing the pool.
     public var freshConnection: Bool
-    /// libcurl's receive buffer per transfer (`CURLOPT_BUFFERSIZE`). Its default, 16 KiB, was most of the
-    /// client's memory per stream; token events are a few hundred bytes, so 4 KiB still takes a dozen per read.
-    public var receiveBufferBytes: Int = TransferRequest.defaultReceiveBufferBytes
-    public static let defaultReceiveBufferBytes = 4096
 
     public init(
         url: String,

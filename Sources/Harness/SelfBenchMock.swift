@@ -3,6 +3,7 @@ import Foundation
 import LatencyModel
 import LoadGen
 import MockServer
+import ServerMetrics
 
 /// The mock a self-benchmark runs against: `tpbench mock` as a child process (so the client's CPU and memory are
 /// measured alone), or a `MockServer` in this process.
@@ -76,21 +77,12 @@ final class SelfBenchMock: @unchecked Sendable {
         let request = TransferRequest(url: baseURL + "/metrics", method: "GET", headers: [],
                                       timeouts: Timeouts(connectMs: 2_000, firstTokenMs: nil, idleMs: 5_000,
                                                          totalMs: 10_000), insecure: false)
-        guard let response = try? await HTTPFetch.fetch(request, on: engine), response.status == 200 else { return nil }
-        let text = String(decoding: response.body, as: UTF8.self)
-        var buckets: [(Double, Double)] = []
-        var total = 0.0
-        for line in text.split(separator: "\n") where line.hasPrefix("tpbench_mock_emission_lateness_seconds") {
-            guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
-            if line.contains("_count") { total = value }
-            if let le = line.range(of: "le=\"") {
-                let bound = line[le.upperBound...].prefix { $0 != "\"" }
-                buckets.append((bound == "+Inf" ? .infinity : Double(bound) ?? .infinity, value))
-            }
-        }
-        guard total > 0 else { return nil }
+        guard let response = try? await engine.fetch(request), response.status == 200 else { return nil }
+        let exposition = PrometheusExposition(parsing: String(decoding: response.body, as: UTF8.self))
+        guard let lateness = exposition.histogram("tpbench_mock_emission_lateness_seconds"), lateness.count > 0
+        else { return nil }
         // Upper bound of the bucket holding the 99th percentile (Prometheus buckets are cumulative).
-        return buckets.first { $0.1 >= total * 0.99 }.map { $0.0 * 1000 }
+        return lateness.buckets.first { $0.cumulativeCount >= lateness.count * 0.99 }.map { $0.upperBound * 1000 }
     }
 
     func stop() async throws {

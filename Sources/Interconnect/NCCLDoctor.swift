@@ -105,7 +105,7 @@ public enum NCCLDoctor {
 
     static func nvlinkEvidence(_ log: NCCLLog) -> Bool? {
         guard !log.pathTypes.isEmpty else { return nil }
-        return log.pathTypes.contains { $0.hasPrefix("NVL") || $0.hasPrefix("NVB") || $0.hasPrefix("NVLS") }
+        return log.pathTypes.contains { $0.hasPrefix("NVL") || $0.hasPrefix("NVB") }
     }
 
     static func extraFindings(_ log: NCCLLog, transport: NCCLTransport?) -> [String] {

@@ -253,7 +253,3 @@ extension Substring {
         String(self.drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
     }
 }
-
-extension String {
-    func trimmingCharacters(from set: String) -> String { Substring(self).trimmingCharacters(from: set) }
-}

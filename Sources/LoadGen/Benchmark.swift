@@ -23,7 +23,6 @@ public struct RunOutput: Sendable {
     /// The run's epoch on `MonotonicClock` (records' `startMs` count from it), so server-side scrapes line up.
     public var epochNs: UInt64 = 0
 
-    public var measuredRecords: [RequestRecord] { records.filter { $0.excludedAs == nil } }
 }
 
 /// A target that cannot be used at all (exit code 3).
@@ -53,7 +52,10 @@ public enum Benchmark {
                            onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                            onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
-        try LoadRunner.checkCapacity(plan: LoadPlan(workload.load))
+        let wholePlan = LoadPlan(workload.load)
+        let plan = wholePlan.sharded(shard)
+        // This process opens only its shard's connections (the capacity error suggests sharding to get under it).
+        try LoadRunner.checkCapacity(plan: plan)
         var settings = settings
         settings.timeouts = Timeouts(workload.timeouts)
         let engines = try (0..<max(1, engineCount)).map { try Engine(index: $0) }
@@ -61,8 +63,6 @@ public enum Benchmark {
 
         let (model, serverModels) = try await resolveModel(workload.model, target: target, engine: engines[0],
                                                            settings: settings)
-        let wholePlan = LoadPlan(workload.load)
-        let plan = wholePlan.sharded(shard)
         let poolSize = min(PromptBuilder.maxPoolSize, wholePlan.maxRequests ?? PromptBuilder.maxPoolSize)
         let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
                                                  base: target.baseURLs[0], engine: engines[0], settings: settings)

@@ -87,7 +87,6 @@ public final class LoadRunner: @unchecked Sendable {
         }
     }
 
-    /// Stops issuing new requests; those in flight finish normally (then `run` returns).
     /// Waits (up to `timeout`) until every finished record went through `onRecord`, e.g. before exiting at once on
     /// a second Ctrl-C. Returns false on timeout.
     @discardableResult
@@ -97,6 +96,7 @@ public final class LoadRunner: @unchecked Sendable {
         return drained.wait(timeout: .now() + timeout) == .success
     }
 
+    /// Stops issuing new requests; those in flight finish normally (then `run` returns).
     public func stopIssuing() {
         state.withLockedValue { $0.stopIssuing = true }
         wake.signal()

@@ -148,7 +148,7 @@ struct Tokenizer: Sendable {
             headers: ["Content-Type: application/json"] + settings.headers,
             timeouts: Timeouts(connectMs: 5000, firstTokenMs: nil, idleMs: 30_000, totalMs: 60_000),
             insecure: settings.insecure)
-        let response = try await HTTPFetch.fetch(request, on: engine)
+        let response = try await engine.fetch(request)
         guard response.status == 200, case .object(let answer)? = try? JSONValue.parse(bytes: response.body) else {
             throw Unavailable()
         }

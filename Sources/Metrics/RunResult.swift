@@ -67,20 +67,17 @@ public struct RunResult: Sendable, Codable, Equatable {
                              builders: [SummaryBuilder], clientHealth: ClientHealth?, notes: [String]) -> RunResult {
         var histograms: [String: [String: LatencyHistogram]] = [:]
         var series: [String: [TimeSeriesPoint]] = [:]
+        var summaries: [TargetSummary] = []
         for builder in builders {
+            let points = builder.timeSeries
             histograms[builder.target] = builder.histograms
-            series[builder.target] = builder.timeSeries
+            series[builder.target] = points
+            summaries.append(builder.summary(timeSeries: points))
         }
         return RunResult(runID: runID, startedAt: startedAt, wallSeconds: wallSeconds, workloadName: workloadName,
                          workload: workload, targets: targets, environment: environment,
-                         summaries: builders.map(\.summary), histograms: histograms, timeSeries: series,
+                         summaries: summaries, histograms: histograms, timeSeries: series,
                          clientHealth: clientHealth, notes: notes)
-    }
-
-    public static func histogramsOf(_ records: [RequestRecord]) -> [String: LatencyHistogram] {
-        var builder = SummaryBuilder(target: "")
-        builder.add(contentsOf: records)
-        return builder.histograms
     }
 }
 

@@ -25,19 +25,16 @@ public struct SampleSet: Sendable {
     public var isEmpty: Bool { count == 0 }
 
     /// True once more values arrived than are kept, so percentiles come from the histogram.
-    public private(set) var overflowed = false
+    public var overflowed: Bool { count > exactLimit }
 
     public mutating func add(_ value: Double) {
         guard value.isFinite else { return }
         count += 1
-        if !overflowed {
-            if values.count < exactLimit {
-                values.append(value)
-            } else {
-                // Past the limit the kept values are no use: free them so memory stays flat.
-                overflowed = true
-                values = []
-            }
+        if count <= exactLimit {
+            values.append(value)
+        } else if !values.isEmpty {
+            // Past the limit the kept values are no use: free them so memory stays flat.
+            values = []
         }
         histogram.record(milliseconds: value)
         let delta = value - runningMean

@@ -48,8 +48,6 @@ public struct SummaryBuilder: Sendable {
         (sendLag, ttftFromIntended, e2eFromIntended, connect) = (empty, empty, empty, empty)
     }
 
-    public var isEmpty: Bool { requests == 0 }
-
     public mutating func add(_ record: RequestRecord) {
         requests += 1
         firstStartMs = min(firstStartMs, record.startMs)
@@ -108,13 +106,15 @@ public struct SummaryBuilder: Sendable {
 
     private var itlTokenAvailable: Bool { succeeded > 0 && everyRequestHasTokenCounts }
 
-    public var summary: TargetSummary {
+    public var summary: TargetSummary { summary(timeSeries: timeSeries) }
+
+    /// The summary, given this builder's `timeSeries` (which takes a pass over every bucket to compute).
+    public func summary(timeSeries points: [TimeSeriesPoint]) -> TargetSummary {
         let duration = requests == 0 ? 0 : max(0, lastEndMs - firstStartMs) / 1000
         func rate(_ x: Double) -> Double { duration > 0 ? x / duration : 0 }
         func mean(_ pair: (sum: Int, count: Int)) -> Double? {
             pair.count == 0 ? nil : Double(pair.sum) / Double(pair.count)
         }
-        let points = timeSeries
         let checked = schemaCounts.values.reduce(0, +)
         return TargetSummary(
             target: target,

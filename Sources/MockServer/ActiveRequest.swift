@@ -32,7 +32,6 @@ final class ActiveRequest: @unchecked Sendable {
     var lastTokenNanos: UInt64? = nil
     var scheduledNanos: UInt64? = nil
     var headSent = false
-    var finished = false
     /// For the fixed-latency mode: when this request's next event is due.
     var nextDeadline: UInt64 = 0
     /// Stop-string matching looks at the tail of the text.

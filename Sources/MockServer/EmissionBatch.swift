@@ -37,8 +37,6 @@ struct EmissionBatch {
         entries.reserveCapacity(64)
     }
 
-    var isEmpty: Bool { entries.isEmpty }
-
     /// Starts `request`'s chunk; its events are written into `buffer` until `close`.
     mutating func open(_ request: ActiveRequest, deadline: UInt64) {
         let header = buffer.writerIndex

@@ -105,27 +105,6 @@ struct JSONScanner {
         return try readString()
     }
 
-    mutating func readNumber() throws -> Double {
-        let (start, isInteger) = try scanNumber()
-        let length = position - start
-        // Integers (token counts, `index`, `created`) are converted here; anything else goes through strtod.
-        if isInteger && length <= 18 {
-            var value = 0
-            var index = start
-            let negative = bytes[index] == 0x2D
-            if negative { index += 1 }
-            while index < position {
-                value = value &* 10 &+ Int(bytes[index] &- 0x30)
-                index += 1
-            }
-            return Double(negative ? -value : value)
-        }
-        guard let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
-                                        as: UTF8.self))
-        else { throw Malformed(offset: start, reason: "invalid number") }
-        return value
-    }
-
     /// Moves past a number (RFC 8259: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`) without converting it:
     /// chunks carry numbers nobody reads (`created`, `index`), and a String plus strtod for each showed in the
     /// client's profile.
@@ -161,10 +140,25 @@ struct JSONScanner {
         return position - start
     }
 
-    /// Reads an integer, or nil for `null`.
+    /// Reads an integer, or nil for `null` and for numbers that are not whole and below 1e15.
     mutating func readOptionalInt() throws -> Int? {
         if try peek() == 0x6E { try skipValue(); return nil }
-        let value = try readNumber()
+        let (start, isInteger) = try scanNumber()
+        // Plain integers (token counts) convert here, without a String and strtod.
+        if isInteger && position - start <= 18 {
+            var value = 0
+            var index = start
+            let negative = bytes[index] == 0x2D
+            if negative { index += 1 }
+            while index < position {
+                value = value &* 10 &+ Int(bytes[index] &- 0x30)
+                index += 1
+            }
+            return abs(value) < 1_000_000_000_000_000 ? (negative ? -value : value) : nil
+        }
+        guard let value = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
+                                        as: UTF8.self))
+        else { throw Malformed(offset: start, reason: "invalid number") }
         guard value.isFinite, value.rounded() == value, abs(value) < 1e15 else { return nil }
         return Int(value)
     }

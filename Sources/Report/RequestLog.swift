@@ -103,50 +103,27 @@ extension RequestLog {
     /// - Throws: `ReportError` when the file is missing or unreadable, or a line other than the last is not a
     ///   request record (then the file is not a tpbench request log, or was edited).
     public static func read(from url: URL) throws -> RequestLogContents {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ReportError(what: "cannot read the request log", path: url.path,
-                              reason: (error as NSError).localizedDescription,
-                              fix: "pass a run directory or a requests.jsonl written by `tpbench run`")
-        }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
-        // A complete file ends with a newline, which leaves one empty element at the end.
-        if lines.last?.isEmpty == true { lines.removeLast() }
         var records: [RequestRecord] = []
-        records.reserveCapacity(lines.count)
-        var skipped = 0
-        for (index, line) in lines.enumerated() {
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
-            do {
-                records.append(try decoder.decode(RequestRecord.self, from: Data(line)))
-            } catch {
-                guard index == lines.count - 1 else {
-                    throw ReportError(what: "line \(index + 1) is not a request record", path: url.path,
-                                      reason: Self.describe(error),
-                                      fix: "pass a requests.jsonl written by `tpbench run`")
-                }
-                skipped += 1
-            }
-        }
+        let skipped = try forEachRecord(in: url) { records.append($0) }
         return RequestLogContents(records: records, skippedLines: skipped)
     }
 
-    /// Calls `body` with each record of a request log in file order, one line in memory at a time, tolerating an
-    /// incomplete last line as `read(from:)` does.
-    /// - Returns: the number of lines skipped (0 or 1).
-    /// - Throws: as `read(from:)`, or what `body` throws.
-    @discardableResult
-    public static func forEachRecord(in url: URL, _ body: (RequestRecord) throws -> Void) throws -> Int {
+    private static func openForReading(_ url: URL) throws -> UnsafeMutablePointer<FILE> {
         guard let stream = fopen(url.path, "r") else {
             throw ReportError(what: "cannot read the request log", path: url.path,
                               reason: String(cString: strerror(errno)),
                               fix: "pass a run directory or a requests.jsonl written by `tpbench run`")
         }
+        return stream
+    }
+
+    /// Calls `body` with each record of a request log in file order, one line in memory at a time, skipping an
+    /// incomplete last line (the writer was killed mid-write).
+    /// - Returns: the number of lines skipped (0 or 1).
+    /// - Throws: as `read(from:)`, or what `body` throws.
+    @discardableResult
+    public static func forEachRecord(in url: URL, _ body: (RequestRecord) throws -> Void) throws -> Int {
+        let stream = try openForReading(url)
         defer { fclose(stream) }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
@@ -193,11 +170,7 @@ extension RequestLog {
 
     /// Newline-terminated lines in a request log (an upper bound on its records), counted without decoding.
     public static func lineCount(in url: URL) throws -> Int {
-        guard let stream = fopen(url.path, "r") else {
-            throw ReportError(what: "cannot read the request log", path: url.path,
-                              reason: String(cString: strerror(errno)),
-                              fix: "pass a run directory or a requests.jsonl written by `tpbench run`")
-        }
+        let stream = try openForReading(url)
         defer { fclose(stream) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var lines = 0

@@ -1,6 +1,7 @@
 import Curl
 import Foundation
 import Metrics
+import NIOConcurrencyHelpers
 
 /// Whether and where to scrape server metrics during a run (`--metrics-url`, `--no-server-metrics`).
 public struct ServerMetricsSettings: Sendable, Equatable {
@@ -169,43 +170,42 @@ public final class MetricsScraper: @unchecked Sendable {
         let live = endpoints.indices.filter { !abandoned.contains($0) }
         guard !live.isEmpty else { return }
         let started = MonotonicClock.now()
+        // One result slot per endpoint, written on the engine thread before `group.leave()`, read after `wait()`.
+        let results = ScrapeResults(count: live.count)
         let group = DispatchGroup()
-        let collectors = live.map { index -> ScrapeCollector in
-            let collector = ScrapeCollector(group: group)
+        for (slot, index) in live.enumerated() {
             let request = TransferRequest(
                 url: endpoints[index], method: "GET", headers: headers + ["Accept: text/plain"],
                 timeouts: Timeouts(connectMs: 2_000, firstTokenMs: nil, idleMs: 3_000, totalMs: 5_000),
                 insecure: insecure)
             group.enter()
-            do {
-                let transfer = try Transfer(request: request, delegate: collector)
-                collector.transfer = transfer
-                engine.submit(transfer)
-            } catch {
-                collector.fail("\(error)")
+            engine.fetch(request, maxBytes: 16 << 20) { result in
+                results.set(slot, result)
+                group.leave()
             }
-            return collector
         }
         group.wait()
         let midpoint = started + (MonotonicClock.now() - started) / 2
-        for (index, collector) in zip(live, collectors) {
-            record(index: index, collector: collector)
+        for (slot, index) in live.enumerated() {
+            record(index: index, result: results.get(slot))
         }
         guard !latest.isEmpty else { return }
         rounds.append((midpoint, ServerSnapshot.combine(endpoints.indices.compactMap { latest[$0] })))
     }
 
-    private func record(index: Int, collector: ScrapeCollector) {
+    private func record(index: Int, result: Result<FetchedResponse, any Error>?) {
         let url = endpoints[index]
         let firstTry = latest[index] == nil && failures[index] == nil
         var problem: String?
-        if let error = collector.error {
-            problem = error
-        } else if collector.status != 200 {
-            problem = "HTTP \(collector.status)"
+        var body: [UInt8] = []
+        switch result {
+        case .success(let response) where response.status == 200: body = response.body
+        case .success(let response): problem = "HTTP \(response.status)"
+        case .failure(let error): problem = "\(error)"
+        case nil: problem = "no answer"
         }
         if problem == nil {
-            let exposition = PrometheusExposition(parsing: String(decoding: collector.body, as: UTF8.self))
+            let exposition = PrometheusExposition(parsing: String(decoding: body, as: UTF8.self))
             let snapshot = ServerSnapshot(exposition)
             if snapshot.family != nil {
                 latest[index] = snapshot
@@ -270,37 +270,14 @@ public enum ServerMetricsWindow {
     }
 }
 
-/// Collects one scrape's body on the engine thread and signals the waiting scraper thread.
-private final class ScrapeCollector: TransferDelegate, @unchecked Sendable {
-    private let group: DispatchGroup
-    private let maxBytes = 16 << 20
-    var transfer: Transfer?
-    // Written on the engine thread before `group.leave()`, read by the scraper after `group.wait()`.
-    var body: [UInt8] = []
-    var status = 0
-    var error: String?
+/// The results of one scrape round, one slot per endpoint.
+private final class ScrapeResults: @unchecked Sendable {
+    // Each slot is written once on an engine thread before `group.leave()` and read after `group.wait()`; the
+    // lock makes that ordering visible to ThreadSanitizer too.
+    private let slots: NIOLockedValueBox<[Result<FetchedResponse, any Error>?]>
 
-    init(group: DispatchGroup) { self.group = group }
+    init(count: Int) { slots = NIOLockedValueBox(Array(repeating: nil, count: count)) }
 
-    var hasFirstToken: Bool { status != 0 }
-
-    func transferDidReceiveResponse(status: Int, headers: ResponseHeaders) { self.status = status }
-
-    func transferDidReceive(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> ReceiveVerdict {
-        guard body.count + bytes.count <= maxBytes else { return .abort("metrics larger than \(maxBytes) bytes") }
-        body.append(contentsOf: bytes)
-        return .proceed
-    }
-
-    func transferDidComplete(_ outcome: TransferOutcome) {
-        transfer = nil
-        if let failure = outcome.error { error = failure.description }
-        status = outcome.httpStatus
-        group.leave()
-    }
-
-    func fail(_ message: String) {
-        error = message
-        group.leave()
-    }
+    func set(_ slot: Int, _ result: Result<FetchedResponse, any Error>) { slots.withLockedValue { $0[slot] = result } }
+    func get(_ slot: Int) -> Result<FetchedResponse, any Error>? { slots.withLockedValue { $0[slot] } }
 }
