@@ -85,11 +85,32 @@ struct JSONScanner {
                 position += 1
                 return raw
             }
-            if b == 0x5C { position += 2; continue }
+            if b == 0x5C {
+                try skipEscape()
+                continue
+            }
             if b < 0x20 { throw Malformed(offset: position, reason: "control character in string") }
             position += 1
         }
         throw Malformed(offset: position, reason: "unterminated string")
+    }
+
+    /// Moves past one escape, checking it is one JSON allows: a string read raw (text not kept, skipped values)
+    /// is as strictly checked as a decoded one.
+    private mutating func skipEscape() throws {
+        guard position + 1 < bytes.count else { throw Malformed(offset: position, reason: "unterminated string") }
+        switch bytes[position + 1] {
+        case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:
+            position += 2
+        case 0x75:
+            guard position + 6 <= bytes.count, (position + 2..<position + 6).allSatisfy({ index in
+                let c = bytes[index]
+                return (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66)
+            }) else { throw Malformed(offset: position, reason: "bad \\u escape") }
+            position += 6
+        default:
+            throw Malformed(offset: position, reason: "bad escape")
+        }
     }
 
     /// Reads a string value with escapes decoded.

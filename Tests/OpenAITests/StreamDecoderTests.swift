@@ -63,6 +63,21 @@ func invalidNumbersAreMalformed(number: String) {
     }
 }
 
+/// Bad escapes are malformed whether the text is kept or only checked for presence (the fast path).
+@Test(arguments: [#"\q"#, #"\u12"#, #"\u12G4"#, #"\x41"#], [true, false])
+func badEscapesAreMalformedWithOrWithoutText(escape: String, keepText: Bool) {
+    let json = #"{"choices":[{"delta":{"content":"a\#(escape)b"}}]}"#
+    #expect(throws: (any Error).self) {
+        try Array(json.utf8).withUnsafeBytes { try StreamChunk.decode($0, keepText: keepText) }
+    }
+}
+
+@Test func goodEscapesPassWithoutText() throws {
+    let json = #"{"choices":[{"delta":{"content":"\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE42"}}]}"#
+    let chunk = try Array(json.utf8).withUnsafeBytes { try StreamChunk.decode($0, keepText: false) }
+    #expect(chunk.carriesTokens)
+}
+
 @Test func decoderTimestampsTokenEventsAndCountsPerEventUsage() throws {
     var decoder = StreamDecoder()
     decoder.begin(status: 200, contentType: "text/event-stream")
