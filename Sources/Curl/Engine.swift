@@ -310,7 +310,10 @@ public final class Engine: @unchecked Sendable {
         var expired: [(Transfer, TransferError)] = []
         for transfer in active.values {
             let timeouts = transfer.request.timeouts
-            if let ms = timeouts.firstTokenMs, !transfer.delegate.hasFirstToken,
+            // Once a first token was seen it stays seen: remember it instead of asking the delegate every sweep
+            // (a call into another object per transfer, 20 times a second, at thousands of transfers).
+            if !transfer.sawFirstToken { transfer.sawFirstToken = transfer.delegate.hasFirstToken }
+            if let ms = timeouts.firstTokenMs, !transfer.sawFirstToken,
                now > transfer.startedAt, now - transfer.startedAt > UInt64(ms * 1_000_000) {
                 expired.append((transfer, .timeoutFirstToken))
             } else if let ms = timeouts.idleMs, transfer.responseStarted, now > transfer.lastReceiveAt,

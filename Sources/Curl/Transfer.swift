@@ -15,6 +15,8 @@ public final class Transfer: @unchecked Sendable {
     var lastReceiveAt: UInt64 = 0
     var statusCode: Int = 0
     var responseStarted = false
+    /// The delegate reported a first token (the engine's sweep caches it; it never goes back to false).
+    var sawFirstToken = false
     var abortReason: String?
     var timeoutReason: TransferError?
     var headers = ResponseHeaders()
@@ -188,17 +190,20 @@ private let transferWriteCallback: tp_data_callback = { pointer, size, count, us
     let receivedAt = tp_monotonic_ns()
     let length = size * count
     guard let userdata, let pointer else { return length }
-    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.lastReceiveAt = receivedAt
-    transfer.startResponseIfNeeded()
-    let verdict = transfer.delegate.transferDidReceive(UnsafeRawBufferPointer(start: pointer, count: length),
-                                                       receivedAt: receivedAt)
-    switch verdict {
-    case .proceed:
-        return length
-    case .abort(let reason):
-        transfer.abortReason = reason
-        return 0  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
+    // The engine keeps the transfer alive while libcurl holds its pointer, so it is used without a retain and
+    // release per buffer (they were ~2% of the engine's time at 1000 streams).
+    return Unmanaged<Transfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef { transfer in
+        transfer.lastReceiveAt = receivedAt
+        transfer.startResponseIfNeeded()
+        let verdict = transfer.delegate.transferDidReceive(UnsafeRawBufferPointer(start: pointer, count: length),
+                                                           receivedAt: receivedAt)
+        switch verdict {
+        case .proceed:
+            return length
+        case .abort(let reason):
+            transfer.abortReason = reason
+            return 0  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
+        }
     }
 }
 

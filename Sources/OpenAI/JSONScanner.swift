@@ -26,6 +26,7 @@ struct JSONScanner {
         }
     }
 
+    @inline(__always)
     mutating func skipWhitespace() {
         while position < bytes.count {
             let b = bytes[position]
@@ -33,6 +34,7 @@ struct JSONScanner {
         }
     }
 
+    @inline(__always)
     mutating func peek() throws -> UInt8 {
         skipWhitespace()
         guard position < bytes.count else { throw Malformed(offset: position, reason: "unexpected end") }
@@ -118,6 +120,15 @@ struct JSONScanner {
         let raw = try readRawString()
         if !raw.contains(0x5C) { return String(decoding: raw, as: UTF8.self) }
         return try JSONScanner.unescape(raw, offset: position)
+    }
+
+    /// Reads a string, or `null` (false), and says whether it is `literal`: no String is built unless the value has
+    /// escapes (every chunk's `"object": "chat.completion.chunk"` would otherwise be a heap string per event).
+    mutating func readOptionalStringEquals(_ literal: StaticString) throws -> Bool {
+        if try peek() == 0x6E { try skipValue(); return false }
+        let raw = try readRawString()
+        if !raw.contains(0x5C) { return raw.equals(literal) }
+        return try JSONScanner.unescape(raw, offset: position) == literal.description
     }
 
     /// Reads a string, or returns nil for `null`.

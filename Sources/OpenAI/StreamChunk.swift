@@ -36,7 +36,7 @@ public struct StreamChunk: Sendable, Equatable {
             } else if key.equals("error") {
                 chunk.errorMessage = try readError(&s)
             } else if key.equals("object") {
-                isErrorObject = (try s.readOptionalString()) == "error"
+                isErrorObject = try s.readOptionalStringEquals("error")
             } else if key.equals("message") {
                 topLevelMessage = try? s.readOptionalString()
                 if topLevelMessage == nil { try s.skipValue() }

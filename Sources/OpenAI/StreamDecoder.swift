@@ -126,8 +126,10 @@ public struct StreamDecoder: Sendable {
         if let message = chunk.errorMessage, result.errorEvent == nil { result.errorEvent = message }
         if chunk.carriesTokens {
             result.tokenEventTimes.append(receivedAt)
-            result.text += chunk.reasoning
-            result.text += chunk.content
+            if keepText {
+                result.text += chunk.reasoning
+                result.text += chunk.content
+            }
             if let cumulative = chunk.completionTokens {
                 // continuous_usage_stats: usage on every chunk gives the tokens this event carried.
                 result.tokensPerEvent.append(Int32(max(0, cumulative - lastCompletionTokens)))

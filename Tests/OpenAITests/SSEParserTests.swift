@@ -14,7 +14,8 @@ private func parse(_ pieces: [[UInt8]]) throws -> [String] {
 }
 
 /// A stream exercising the SSE spec: all three line ends, comments, multi-line data, field without space,
-/// an ignored field, multi-byte UTF-8 and an event that ends at the very last byte.
+/// an ignored field, multi-byte UTF-8 and an event that ends at the very last byte. Parsed whole, most events take
+/// the parser's no-copy path (a one-line event and its blank line in one buffer); split, they take the copying one.
 private let sample: [UInt8] = Array((
     ": ping\n"
     + "data: {\"choices\":[{\"delta\":{\"content\":\"héllo 世界 🙂\"}}]}\n\n"
@@ -22,6 +23,7 @@ private let sample: [UInt8] = Array((
     + "id: 7\rdata: carriage\r\r"
     + "data\n\n"
     + "retry: 10\n: comment only\n\n"
+    + "data: crlf\r\n\r\ndata: two\n\n"
     + "data: [DONE]\n\n"
 ).utf8)
 
@@ -30,6 +32,8 @@ private let expected = [
     "first line\nsecond line",
     "carriage",
     "",
+    "crlf",
+    "two",
     "[DONE]",
 ]
 

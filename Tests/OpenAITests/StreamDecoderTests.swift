@@ -35,6 +35,13 @@ private func decodeChunk(_ json: String) throws -> StreamChunk {
     #expect(nested.errorMessage == "boom (code 500)")
     let flat = try decodeChunk(#"{"object":"error","message":"bad","type":"BadRequestError","code":400}"#)
     #expect(flat.errorMessage == "bad")
+    // "object" is compared without building a String, unless it has escapes.
+    let escaped = try decodeChunk(#"{"object":"\u0065rror","message":"esc"}"#)
+    #expect(escaped.errorMessage == "esc")
+    let chunk = try decodeChunk(#"{"object":"chat.completion.chunk","choices":[]}"#)
+    #expect(chunk.errorMessage == nil)
+    let nullObject = try decodeChunk(#"{"object":null,"choices":[]}"#)
+    #expect(nullObject.errorMessage == nil)
 }
 
 @Test(arguments: [#"{"choices":[{"delta":{"content":"x"}}"#, #"{"a":1} x"#, "not json", #"{"a":tru}"#])
