@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "Report", dependencies: ["Metrics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(
             name: "Harness",
-            dependencies: ["LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel", "ServerMetrics"]
+            dependencies: [
+                "LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel", "ServerMetrics", "CCurl",
+            ]
         ),
         .target(
             name: "ServerMetrics",

@@ -34,6 +34,9 @@ public enum SelfBench {
         public var connectRate = 2000.0
         /// Path of a tpbench executable to run `tpbench mock` as a child process; nil runs the mock in-process.
         public var mockExecutable: String?
+        /// After each paced run, read the same streams from the same mock with `SelfBenchFloor` (the kernel's
+        /// share of a token event on this machine).
+        public var floor = false
         public init(scenarios: [Scenario]) { self.scenarios = scenarios }
 
         /// The issue-7 set: paced scenarios keep the mock near 50k events/s (what one core of a 2-core box
@@ -51,27 +54,33 @@ public enum SelfBench {
         }
     }
 
+    /// Who read the streams: tpbench's engine, or the floor reader (raw sockets, no libcurl, no parsing).
+    public enum Reader: String, Sendable, Codable {
+        case tpbench, floor
+    }
+
     /// One run of one scenario.
     public struct Measurement: Sendable, Codable, Equatable {
         public var scenario: Scenario
+        public var reader: Reader = .tpbench
         public var failures: Int
         public var events: Int
         public var wallSeconds: Double
-        /// Engine-thread CPU / token events.
+        /// Engine-thread CPU / token events (for the floor: its thread's CPU / the token events of its streams).
         public var engineCPUMicrosPerEvent: Double
         /// Whole-process CPU / token events (engines, scheduler, records; the mock only when in-process).
-        public var processCPUMicrosPerEvent: Double
+        public var processCPUMicrosPerEvent: Double?
         /// Token events / (last event − first request start).
         public var eventsPerSecond: Double
         /// Peak RSS growth during the run / streams (KiB).
-        public var memoryKiBPerStream: Double
+        public var memoryKiBPerStream: Double?
         /// Share of inter-event gaps under half the server's gap.
-        public var coalescingShare: Double
+        public var coalescingShare: Double?
         /// E2E p50 / the schedule's E2E (TTFT + (tokens − 1) × ITL).
-        public var stretch: Double
+        public var stretch: Double?
         /// TTFT − the server's scheduled TTFT, p50 and p99 (ms).
-        public var overheadMsP50: Double
-        public var overheadMsP99: Double
+        public var overheadMsP50: Double?
+        public var overheadMsP99: Double?
         public var mockLatenessP99Ms: Double?
         public var mockCPUShare: Double?
     }
@@ -85,22 +94,28 @@ public enum SelfBench {
             for scenario in settings.scenarios {
                 log("selfbench round \(round)/\(settings.repeats): \(scenario.name) (\(scenario.streams) streams × "
                     + "\(scenario.tokens) tokens, ITL \(scenario.itlMs) ms) …")
-                let m = try await measure(scenario, settings: settings)
-                log("  " + summaryLine(m))
-                results.append(m)
+                for m in try await measure(scenario, settings: settings) {
+                    log("  " + summaryLine(m))
+                    results.append(m)
+                }
             }
         }
         return results
     }
 
     static func summaryLine(_ m: Measurement) -> String {
-        String(format: "%d events, %.1f s, %.2f µs/event engine CPU, %.0f events/s, %.1f KiB/stream, "
+        if m.reader == .floor {
+            return String(format: "floor (raw sockets, no libcurl, no parsing): %d token events, %.2f µs/event "
+                          + "thread CPU, failures %d", m.events, m.engineCPUMicrosPerEvent, m.failures)
+        }
+        return String(format: "%d events, %.1f s, %.2f µs/event engine CPU, %.0f events/s, %.1f KiB/stream, "
                + "coalesced %.2f%%, stretch %.3f, overhead p50 %.2f ms, failures %d",
-               m.events, m.wallSeconds, m.engineCPUMicrosPerEvent, m.eventsPerSecond, m.memoryKiBPerStream,
-               m.coalescingShare * 100, m.stretch, m.overheadMsP50, m.failures)
+               m.events, m.wallSeconds, m.engineCPUMicrosPerEvent, m.eventsPerSecond, m.memoryKiBPerStream ?? 0,
+               (m.coalescingShare ?? 0) * 100, m.stretch ?? 0, m.overheadMsP50 ?? 0, m.failures)
     }
 
-    static func measure(_ scenario: Scenario, settings: Settings) async throws -> Measurement {
+    /// Runs one scenario: tpbench's measurement, then the floor's when asked for (same mock, same streams).
+    static func measure(_ scenario: Scenario, settings: Settings) async throws -> [Measurement] {
         let mock = try await SelfBenchMock.start(scenario: scenario, executable: settings.mockExecutable)
         var spec = WorkloadSpec()
         spec.name = "selfbench"
@@ -126,6 +141,15 @@ public enum SelfBench {
         let mockCPU = mock.cpuNanoseconds().map { $0 - (mockCPUBefore ?? 0) }
         let peakKiB = sampler.stop()
         let lateness = await mock.latenessP99Ms()
+        var floor: Measurement?
+        if settings.floor && scenario.itlMs > 0 {
+            do {
+                floor = try await measureFloor(scenario, mock: mock, settings: settings)
+            } catch {
+                try? await mock.stop()
+                throw error
+            }
+        }
         try await mock.stop()
 
         let records = output.records
@@ -151,7 +175,7 @@ public enum SelfBench {
         }
         let ideal = scenario.ttftMs + Double(max(0, scenario.tokens - 1)) * scenario.itlMs
         let window = max(1e-9, (lastEvent - firstStart) / 1000)
-        return Measurement(
+        let measurement = Measurement(
             scenario: scenario, failures: records.filter { $0.failure != nil }.count, events: events,
             wallSeconds: output.wallSeconds,
             engineCPUMicrosPerEvent: Double(engineCPU) / 1000 / Double(max(1, events)),
@@ -163,6 +187,40 @@ public enum SelfBench {
             overheadMsP50: percentile(ttftOverheads, 0.5), overheadMsP99: percentile(ttftOverheads, 0.99),
             mockLatenessP99Ms: lateness,
             mockCPUShare: mockCPU.map { Double($0) / 1e9 / max(1e-9, output.wallSeconds) })
+        return [measurement] + (floor.map { [$0] } ?? [])
+    }
+
+    /// The floor reader on the same streams: the request tpbench sent (model, prompt size, max_tokens, stream
+    /// with usage), over plain sockets with `Connection: close`.
+    static func measureFloor(_ scenario: Scenario, mock: SelfBenchMock, settings: Settings) async throws
+        -> Measurement
+    {
+        guard let port = URLComponents(string: mock.baseURL)?.port.flatMap(UInt16.init(exactly:)) else {
+            throw SelfBenchFloor.Failure(description: "no port in the mock's address \(mock.baseURL)")
+        }
+        let body: [String: Any] = [
+            "model": MockConfiguration().servedModelNames[0],
+            "messages": [["role": "user", "content": "selfbench floor reader sixteen tokens of prompt text here"]],
+            "max_tokens": scenario.tokens, "stream": true, "stream_options": ["include_usage": true],
+        ]
+        let request = SelfBenchFloor.httpRequest(
+            path: "/v1/chat/completions", body: Array(try JSONSerialization.data(withJSONObject: body)))
+        let mockCPUBefore = mock.cpuNanoseconds()
+        let ideal = (scenario.ttftMs + Double(scenario.tokens) * scenario.itlMs) / 1000
+        let result = try await SelfBenchFloor.run(
+            port: port, request: request, streams: scenario.streams, connectRate: settings.connectRate,
+            deadlineSeconds: 60 + 3 * ideal + Double(scenario.streams) / max(1, settings.connectRate))
+        let mockCPU = mock.cpuNanoseconds().map { $0 - (mockCPUBefore ?? 0) }
+        // The same denominator as tpbench's figure: token events (each stream also has role, usage and [DONE]).
+        let tokenEvents = result.completedStreams * scenario.tokens
+        return Measurement(
+            scenario: scenario, reader: .floor, failures: result.failures, events: tokenEvents,
+            wallSeconds: result.wallSeconds,
+            engineCPUMicrosPerEvent: Double(result.cpuNanoseconds) / 1000 / Double(max(1, tokenEvents)),
+            processCPUMicrosPerEvent: nil, eventsPerSecond: Double(result.events) / max(1e-9, result.wallSeconds),
+            memoryKiBPerStream: nil, coalescingShare: nil, stretch: nil, overheadMsP50: nil, overheadMsP99: nil,
+            mockLatenessP99Ms: nil,
+            mockCPUShare: mockCPU.map { Double($0) / 1e9 / max(1e-9, result.wallSeconds) })
     }
 
     static func percentile(_ values: [Double], _ q: Double) -> Double {

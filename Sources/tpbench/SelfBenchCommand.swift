@@ -25,6 +25,11 @@ struct SelfBenchCommand: AsyncParsableCommand {
     @Option(help: "New connections per second.") var connectRate = 2000.0
     @Flag(inversion: .prefixedNo, help: "Include the unpaced scenario (max events/s one engine ingests).")
     var unpaced = true
+    @Flag(help: """
+        After each paced run, read the same streams with a minimal raw-socket reader (epoll + recv, no libcurl, \
+        no parsing) and print its CPU per event: the kernel's share, which no socket client goes under.
+        """)
+    var floor = false
     @Flag(help: "Run the mock in this process instead of a child process.") var inProcessMock = false
     @Flag(help: "Print the measurements as JSON.") var json = false
 
@@ -51,6 +56,7 @@ struct SelfBenchCommand: AsyncParsableCommand {
         settings.repeats = repeats
         settings.engines = engines
         settings.connectRate = connectRate
+        settings.floor = floor
         settings.mockExecutable = inProcessMock ? nil : Self.ownExecutable()
         let quiet = json
         let measurements = try await SelfBench.run(settings) { line in
