@@ -73,21 +73,41 @@ public enum MergeSession {
             wallSeconds: runs.map(\.result.wallSeconds).max() ?? 0, workloadName: first.workloadName,
             workload: first.workload, targets: targets, environment: first.environment, records: measured,
             slo: first.summaries.first?.slo, clientHealth: nil, notes: notes)
-        // Histograms of the union must equal the sum of the shards' histograms: a check that nothing was lost.
-        for (target, metrics) in result.histograms {
-            for (metric, merged) in metrics {
-                var sum = LatencyHistogram()
-                for run in runs { if let h = run.result.histograms[target]?[metric] { sum.merge(h) } }
-                guard sum == merged else {
-                    throw MergeError(message: "the \(metric) histogram of \(target) does not equal the sum of the "
-                                     + "shards' (a result.json does not match its requests.jsonl?)")
-                }
-            }
-        }
+        try checkHistograms(merged: result, runs: runs)
         try ReportWriter.write(result: result, records: records, to: directory)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(shards).write(to: directory.appendingPathComponent("shards.json"))
         return Outcome(result: result, records: records, shards: shards)
+    }
+
+    /// Nothing lost or added: each shard's records rebuild the histograms its result.json holds (what the shard
+    /// measured while it ran), and the merged histograms are the sum of those, bucket by bucket. A shard without
+    /// result.json (killed before writing it) is checked against its rebuilt histograms only.
+    static func checkHistograms(merged: RunResult, runs: [SavedRun]) throws {
+        for run in runs {
+            guard let saved = run.savedHistograms else { continue }
+            for (target, metrics) in saved {
+                for (metric, histogram) in metrics where run.result.histograms[target]?[metric] != histogram {
+                    let rebuilt = run.result.histograms[target]?[metric]?.count ?? 0
+                    throw MergeError(message: "\(run.directory.path): the \(metric) histogram of \(target) in "
+                                     + "result.json (\(histogram.count) values) does not match what requests.jsonl "
+                                     + "rebuilds (\(rebuilt) values); was requests.jsonl edited, cut or replaced? "
+                                     + "Merge the run's original files")
+                }
+            }
+        }
+        for (target, metrics) in merged.histograms {
+            for (metric, histogram) in metrics {
+                var sum = LatencyHistogram()
+                for run in runs {
+                    if let h = (run.savedHistograms ?? run.result.histograms)[target]?[metric] { sum.merge(h) }
+                }
+                guard sum == histogram else {
+                    throw MergeError(message: "the merged \(metric) histogram of \(target) (\(histogram.count) values) "
+                                     + "does not equal the sum of the shards' (\(sum.count) values)")
+                }
+            }
+        }
     }
 }

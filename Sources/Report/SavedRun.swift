@@ -12,6 +12,9 @@ public struct SavedRun: Sendable {
     public var skippedLines: Int
     /// Where the report files go by default: the run directory, or the directory holding the file.
     public var directory: URL
+    /// The histograms as the run's result.json holds them (what the run itself measured), when there is one;
+    /// `result` is rebuilt from the records, so comparing the two checks that the log and the result agree.
+    public var savedHistograms: [String: [String: LatencyHistogram]]?
 
     static let usage = "pass a run directory (requests.jsonl with manifest.json or result.json), a result.json, "
         + "or a requests.jsonl"
@@ -53,8 +56,10 @@ public struct SavedRun: Sendable {
                          + "(the run was killed while writing).")
         }
         let result: RunResult
+        var savedHistograms: [String: [String: LatencyHistogram]]?
         if let resultURL {
             let saved = try decode(RunResult.self, from: resultURL, expectedSchema: RunResult.schemaID) { $0.schema }
+            savedHistograms = saved.histograms
             if logURL == nil {
                 result = saved
             } else {
@@ -84,7 +89,8 @@ public struct SavedRun: Sendable {
                 workload: .null, targets: [], environment: environment, records: records, slo: nil,
                 clientHealth: nil, notes: notes)
         }
-        return SavedRun(result: result, records: records, skippedLines: log?.skippedLines ?? 0, directory: directory)
+        return SavedRun(result: result, records: records, skippedLines: log?.skippedLines ?? 0, directory: directory,
+                        savedHistograms: savedHistograms)
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, from url: URL, expectedSchema: String,

@@ -18,6 +18,12 @@ struct ShardTests {
         return url
     }
 
+    func fixedMock(ttftMs: Double, itlMs: Double) async throws -> MockServer {
+        var configuration = MockConfiguration()
+        configuration.fixedLatency = .init(timeToFirstTokenMs: ttftMs, interTokenLatencyMs: itlMs)
+        return try await MockServer.start(configuration)
+    }
+
     /// Runs `count` shard processes at once (or the whole workload when count is 1) and returns their directories.
     func runShards(_ count: Int, workload: URL, url: String) throws -> [URL] {
         let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-shards-\(UUID())")
@@ -42,9 +48,7 @@ struct ShardTests {
     }
 
     @Test func closedLoopShardsMergeToTheWhole() async throws {
-        var configuration = MockConfiguration()
-        configuration.fixedLatency = .init(timeToFirstTokenMs: 40, interTokenLatencyMs: 4)
-        let mock = try await MockServer.start(configuration)
+        let mock = try await fixedMock(ttftMs: 40, itlMs: 4)
         let workload = try workloadFile("""
             name: shard-closed
             prompt: {tokens: 32}
@@ -73,10 +77,34 @@ struct ShardTests {
         try await mock.shutdown()
     }
 
+    /// A shard whose requests.jsonl lost a record no longer rebuilds the histograms its result.json holds: merge
+    /// refuses instead of reporting fewer requests as if they were all there.
+    @Test func mergeRefusesAShardWhoseLogDisagreesWithItsResult() async throws {
+        let mock = try await fixedMock(ttftMs: 10, itlMs: 2)
+        let workload = try workloadFile("""
+            name: shard-tampered
+            prompt: {tokens: 16}
+            output: {max_tokens: 5, ignore_eos: true}
+            load: {concurrency: 4, requests: 16}
+            """)
+        let directories = try runShards(2, workload: workload, url: mock.baseURLs[0])
+        try await mock.shutdown()
+        let log = directories[1].appendingPathComponent("requests.jsonl")
+        let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 8)
+        try (lines.dropLast().joined(separator: "\n") + "\n").write(to: log, atomically: true, encoding: .utf8)
+        let output = directories[0].deletingLastPathComponent().appendingPathComponent("merged")
+        do {
+            _ = try MergeSession.merge(directories, into: output)
+            Issue.record("merge accepted a shard whose requests.jsonl lost a record")
+        } catch let error as MergeSession.MergeError {
+            #expect(error.message.contains("shard-2"), "\(error.message)")
+            #expect(error.message.contains("does not match what requests.jsonl rebuilds"), "\(error.message)")
+        }
+    }
+
     @Test func openLoopShardsOfferExactlyTheSchedule() async throws {
-        var configuration = MockConfiguration()
-        configuration.fixedLatency = .init(timeToFirstTokenMs: 10, interTokenLatencyMs: 2)
-        let mock = try await MockServer.start(configuration)
+        let mock = try await fixedMock(ttftMs: 10, itlMs: 2)
         let workload = try workloadFile("""
             name: shard-open
             prompt: {tokens: 16}
