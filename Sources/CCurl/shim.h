@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #endif
 #include <sys/resource.h>
+#include <malloc.h>
 
 typedef size_t (*tp_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*tp_socket_callback)(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
@@ -80,6 +81,13 @@ static inline long tp_max_rss_kib(void) {
     struct rusage u;
     if (getrusage(RUSAGE_SELF, &u) != 0) return -1;
     return u.ru_maxrss;
+}
+
+/// Bytes the process has allocated and not freed (all malloc arenas plus mmapped blocks): memory the program holds,
+/// without what the allocator keeps for reuse, which RSS counts too.
+static inline uint64_t tp_heap_in_use_bytes(void) {
+    struct mallinfo2 m = mallinfo2();
+    return (uint64_t)m.uordblks + (uint64_t)m.hblkhd;
 }
 
 /// Raises the soft open-file limit to the hard limit; returns the resulting soft limit (or -1).

@@ -1,3 +1,4 @@
+import CCurl
 import Curl
 import Foundation
 import LoadGen
@@ -72,8 +73,12 @@ public enum SelfBench {
         public var processCPUMicrosPerEvent: Double?
         /// Token events / (last event − first request start).
         public var eventsPerSecond: Double
-        /// Peak RSS growth during the run / streams (KiB).
+        /// Peak RSS growth during the run / streams (KiB); includes what the allocator keeps for reuse, so it
+        /// depends on what ran before.
         public var memoryKiBPerStream: Double?
+        /// Peak growth of heap bytes in use (malloc's count, all arenas) / streams (KiB): what the client holds
+        /// per in-flight stream, stable from run to run.
+        public var heapKiBPerStream: Double?
         /// Share of inter-event gaps under half the server's gap.
         public var coalescingShare: Double?
         /// E2E p50 / the schedule's E2E (TTFT + (tokens − 1) × ITL).
@@ -108,10 +113,10 @@ public enum SelfBench {
             return String(format: "floor (raw sockets, no libcurl, no parsing): %d token events, %.2f µs/event "
                           + "thread CPU, failures %d", m.events, m.engineCPUMicrosPerEvent, m.failures)
         }
-        return String(format: "%d events, %.1f s, %.2f µs/event engine CPU, %.0f events/s, %.1f KiB/stream, "
-               + "coalesced %.2f%%, stretch %.3f, overhead p50 %.2f ms, failures %d",
-               m.events, m.wallSeconds, m.engineCPUMicrosPerEvent, m.eventsPerSecond, m.memoryKiBPerStream ?? 0,
-               (m.coalescingShare ?? 0) * 100, m.stretch ?? 0, m.overheadMsP50 ?? 0, m.failures)
+        return String(format: "%d events, %.1f s, %.2f µs/event engine CPU, %.0f events/s, heap %.1f KiB/stream "
+               + "(RSS %.1f), coalesced %.2f%%, stretch %.3f, overhead p50 %.2f ms, failures %d",
+               m.events, m.wallSeconds, m.engineCPUMicrosPerEvent, m.eventsPerSecond, m.heapKiBPerStream ?? 0,
+               m.memoryKiBPerStream ?? 0, (m.coalescingShare ?? 0) * 100, m.stretch ?? 0, m.overheadMsP50 ?? 0, m.failures)
     }
 
     /// Runs one scenario: tpbench's measurement, then the floor's when asked for (same mock, same streams).
@@ -130,8 +135,8 @@ public enum SelfBench {
         requestSettings.connectRate = settings.connectRate
         requestSettings.continuousUsage = false
 
-        let sampler = ResidentSampler()
-        let baselineKiB = ResidentSampler.currentKiB()
+        let sampler = MemorySampler()
+        let baseline = MemorySampler.current()
         sampler.start()
         let cpuBefore = ProcessResources.cpuNanoseconds()
         let mockCPUBefore = mock.cpuNanoseconds()
@@ -139,7 +144,7 @@ public enum SelfBench {
                                              settings: requestSettings, engineCount: settings.engines)
         let processCPU = ProcessResources.cpuNanoseconds() - cpuBefore
         let mockCPU = mock.cpuNanoseconds().map { $0 - (mockCPUBefore ?? 0) }
-        let peakKiB = sampler.stop()
+        let peak = sampler.stop()
         let lateness = await mock.latenessP99Ms()
         var floor: Measurement?
         if settings.floor && scenario.itlMs > 0 {
@@ -181,7 +186,8 @@ public enum SelfBench {
             engineCPUMicrosPerEvent: Double(engineCPU) / 1000 / Double(max(1, events)),
             processCPUMicrosPerEvent: Double(processCPU) / 1000 / Double(max(1, events)),
             eventsPerSecond: Double(events) / window,
-            memoryKiBPerStream: Double(max(0, peakKiB - baselineKiB)) / Double(scenario.streams),
+            memoryKiBPerStream: Double(max(0, peak.residentKiB - baseline.residentKiB)) / Double(scenario.streams),
+            heapKiBPerStream: Double(max(0, peak.heapKiB - baseline.heapKiB)) / Double(scenario.streams),
             coalescingShare: scenario.itlMs > 0 ? Double(coalesced) / Double(max(1, gaps)) : 0,
             stretch: ideal > 0 ? percentile(e2es, 0.5) / ideal : 0,
             overheadMsP50: percentile(ttftOverheads, 0.5), overheadMsP99: percentile(ttftOverheads, 0.99),
@@ -218,7 +224,7 @@ public enum SelfBench {
             wallSeconds: result.wallSeconds,
             engineCPUMicrosPerEvent: Double(result.cpuNanoseconds) / 1000 / Double(max(1, tokenEvents)),
             processCPUMicrosPerEvent: nil, eventsPerSecond: Double(result.events) / max(1e-9, result.wallSeconds),
-            memoryKiBPerStream: nil, coalescingShare: nil, stretch: nil, overheadMsP50: nil, overheadMsP99: nil,
+            memoryKiBPerStream: nil, heapKiBPerStream: nil, coalescingShare: nil, stretch: nil, overheadMsP50: nil, overheadMsP99: nil,
             mockLatenessP99Ms: nil,
             mockCPUShare: mockCPU.map { Double($0) / 1e9 / max(1e-9, result.wallSeconds) })
     }
@@ -230,26 +236,33 @@ public enum SelfBench {
     }
 }
 
-/// Samples the process's resident set every 50 ms on its own thread and keeps the peak.
-final class ResidentSampler: @unchecked Sendable {
+/// Samples the process's resident set and heap in use every 50 ms on its own thread and keeps the peaks.
+final class MemorySampler: @unchecked Sendable {
+    struct Sample {
+        var residentKiB: Int
+        var heapKiB: Int
+    }
+
     private let lock = NSLock()
-    private var peak = 0
+    private var peak = Sample(residentKiB: 0, heapKiB: 0)
     private var running = true
     private let done = DispatchSemaphore(value: 0)
 
-    /// Current RSS from /proc/self/statm (the peak from getrusage never goes down, so deltas need this).
-    static func currentKiB() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+    /// Current RSS from /proc/self/statm (the peak from getrusage never goes down, so deltas need this) and heap
+    /// bytes in use from malloc.
+    static func current() -> Sample {
+        var resident = 0
+        if let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
+            let fields = text.split(separator: " ")
+            if fields.count > 1, let pages = Int(fields[1]) { resident = pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024 }
+        }
+        return Sample(residentKiB: resident, heapKiB: Int(tp_heap_in_use_bytes() / 1024))
     }
 
     func start() {
         let thread = Thread { [self] in
             while lock.withLock({ running }) {
-                let now = Self.currentKiB()
-                lock.withLock { peak = max(peak, now) }
+                record(Self.current())
                 usleep(50_000)
             }
             done.signal()
@@ -257,10 +270,18 @@ final class ResidentSampler: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops sampling and returns the peak (KiB).
-    func stop() -> Int {
+    private func record(_ sample: Sample) {
+        lock.withLock {
+            peak.residentKiB = max(peak.residentKiB, sample.residentKiB)
+            peak.heapKiB = max(peak.heapKiB, sample.heapKiB)
+        }
+    }
+
+    /// Stops sampling and returns the peaks.
+    func stop() -> Sample {
         lock.withLock { running = false }
         done.wait()
-        return max(lock.withLock { peak }, Self.currentKiB())
+        record(Self.current())
+        return lock.withLock { peak }
     }
 }

@@ -29,7 +29,8 @@ public struct StreamDecoder: Sendable {
         self.keepText = keepText
         parser = SSEParser(maxEventBytes: maxEventBytes)
         maxBodyBytes = maxEventBytes
-        result.tokenEventTimes.reserveCapacity(256)
+        // Room for a short answer's events; longer ones grow it (by doubling) as they arrive.
+        result.tokenEventTimes.reserveCapacity(64)
     }
 
     /// Whether a token-carrying event has arrived.

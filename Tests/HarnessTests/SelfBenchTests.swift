@@ -63,7 +63,11 @@ struct SelfBenchTests {
         let stretch = try #require(client.stretch)
         #expect(stretch > 0.99 && stretch < 1.1, "stretch \(stretch)")
         #expect(client.engineCPUMicrosPerEvent > 0 && floor.engineCPUMicrosPerEvent > 0)
-        #expect(floor.stretch == nil && floor.memoryKiBPerStream == nil)
+        #expect(floor.stretch == nil && floor.memoryKiBPerStream == nil && floor.heapKiBPerStream == nil)
+        // 40 streams in flight hold libcurl's 4 KiB receive buffer, parser and record buffers each: more than
+        // 4 KiB per stream of heap, and (issue 7's bound) well under 20 KiB when nothing else runs.
+        let heap = try #require(client.heapKiBPerStream)
+        #expect(heap > 4 && heap < 64, "heap \(heap) KiB per stream")
         let table = SelfBenchTable.render(measurements)
         #expect(table.contains("40 × 40 tok @ 10 ms, floor (raw sockets)"))
         #expect(table.contains("40 streams: tpbench "))
