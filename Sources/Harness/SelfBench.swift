@@ -76,8 +76,9 @@ public enum SelfBench {
         /// Peak RSS growth during the run / streams (KiB); includes what the allocator keeps for reuse, so it
         /// depends on what ran before.
         public var memoryKiBPerStream: Double?
-        /// Peak growth of heap bytes in use (malloc's count, all arenas) / streams (KiB): what the client holds
-        /// per in-flight stream, stable from run to run.
+        /// Growth of heap bytes in use (malloc's count, all arenas) when the first stream ends, i.e. with every
+        /// stream in flight and nearly all its events in, / streams (KiB): what the client holds per in-flight
+        /// stream, stable from run to run. Records waiting to be written after a burst of endings are not in it.
         public var heapKiBPerStream: Double?
         /// Share of inter-event gaps under half the server's gap.
         public var coalescingShare: Double?
@@ -136,12 +137,14 @@ public enum SelfBench {
         requestSettings.continuousUsage = false
 
         let sampler = MemorySampler()
-        let baseline = MemorySampler.current()
+        let baselineResidentKiB = MemorySampler.residentKiB()
+        let baselineHeapKiB = MemorySampler.heapKiB()
         sampler.start()
         let cpuBefore = ProcessResources.cpuNanoseconds()
         let mockCPUBefore = mock.cpuNanoseconds()
         let output = try await Benchmark.run(workload: spec, target: Target(name: "mock", baseURLs: [mock.baseURL]),
-                                             settings: requestSettings, engineCount: settings.engines)
+                                             settings: requestSettings, engineCount: settings.engines,
+                                             onRecord: { _ in sampler.firstStreamEnded() })
         let processCPU = ProcessResources.cpuNanoseconds() - cpuBefore
         let mockCPU = mock.cpuNanoseconds().map { $0 - (mockCPUBefore ?? 0) }
         let peak = sampler.stop()
@@ -186,8 +189,8 @@ public enum SelfBench {
             engineCPUMicrosPerEvent: Double(engineCPU) / 1000 / Double(max(1, events)),
             processCPUMicrosPerEvent: Double(processCPU) / 1000 / Double(max(1, events)),
             eventsPerSecond: Double(events) / window,
-            memoryKiBPerStream: Double(max(0, peak.residentKiB - baseline.residentKiB)) / Double(scenario.streams),
-            heapKiBPerStream: Double(max(0, peak.heapKiB - baseline.heapKiB)) / Double(scenario.streams),
+            memoryKiBPerStream: Double(max(0, peak.residentKiB - baselineResidentKiB)) / Double(scenario.streams),
+            heapKiBPerStream: peak.inFlightHeapKiB.map { Double(max(0, $0 - baselineHeapKiB)) / Double(scenario.streams) },
             coalescingShare: scenario.itlMs > 0 ? Double(coalesced) / Double(max(1, gaps)) : 0,
             stretch: ideal > 0 ? percentile(e2es, 0.5) / ideal : 0,
             overheadMsP50: percentile(ttftOverheads, 0.5), overheadMsP99: percentile(ttftOverheads, 0.99),
@@ -236,33 +239,35 @@ public enum SelfBench {
     }
 }
 
-/// Samples the process's resident set and heap in use every 50 ms on its own thread and keeps the peaks.
+/// Samples the process's resident set every 50 ms on its own thread and keeps the peak; reads the heap in use
+/// (malloc's count) once, when the first stream ends, which is when every stream is in flight with nearly all its
+/// events. Not periodically: mallinfo2 walks every arena under its lock, which would stall the engine's mallocs.
 final class MemorySampler: @unchecked Sendable {
-    struct Sample {
-        var residentKiB: Int
-        var heapKiB: Int
+    struct Peaks {
+        var residentKiB = 0
+        /// Heap in use when the first stream ended (nil until then).
+        var inFlightHeapKiB: Int?
     }
 
     private let lock = NSLock()
-    private var peak = Sample(residentKiB: 0, heapKiB: 0)
+    private var peak = Peaks()
     private var running = true
     private let done = DispatchSemaphore(value: 0)
 
-    /// Current RSS from /proc/self/statm (the peak from getrusage never goes down, so deltas need this) and heap
-    /// bytes in use from malloc.
-    static func current() -> Sample {
-        var resident = 0
-        if let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
-            let fields = text.split(separator: " ")
-            if fields.count > 1, let pages = Int(fields[1]) { resident = pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024 }
-        }
-        return Sample(residentKiB: resident, heapKiB: Int(tp_heap_in_use_bytes() / 1024))
+    /// Current RSS from /proc/self/statm (the peak from getrusage never goes down, so deltas need this).
+    static func residentKiB() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
     }
+
+    static func heapKiB() -> Int { Int(tp_heap_in_use_bytes() / 1024) }
 
     func start() {
         let thread = Thread { [self] in
             while lock.withLock({ running }) {
-                record(Self.current())
+                recordResident()
                 usleep(50_000)
             }
             done.signal()
@@ -270,18 +275,23 @@ final class MemorySampler: @unchecked Sendable {
         thread.start()
     }
 
-    private func record(_ sample: Sample) {
-        lock.withLock {
-            peak.residentKiB = max(peak.residentKiB, sample.residentKiB)
-            peak.heapKiB = max(peak.heapKiB, sample.heapKiB)
-        }
+    private func recordResident() {
+        let now = Self.residentKiB()
+        lock.withLock { peak.residentKiB = max(peak.residentKiB, now) }
+    }
+
+    /// Called as records arrive: the first one takes the in-flight heap reading.
+    func firstStreamEnded() {
+        guard lock.withLock({ peak.inFlightHeapKiB == nil }) else { return }
+        let heap = Self.heapKiB()
+        lock.withLock { if peak.inFlightHeapKiB == nil { peak.inFlightHeapKiB = heap } }
     }
 
     /// Stops sampling and returns the peaks.
-    func stop() -> Sample {
+    func stop() -> Peaks {
         lock.withLock { running = false }
         done.wait()
-        record(Self.current())
+        recordResident()
         return lock.withLock { peak }
     }
 }

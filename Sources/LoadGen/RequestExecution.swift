@@ -28,7 +28,10 @@ final class RequestExecution: TransferDelegate {
         self.replica = replica
         self.intendedStartNs = intendedStartNs
         self.epochNs = epochNs
-        self.prepared = prepared
+        // The record needs the request's settings, not its body: the transfer holds the one copy of that.
+        var settings = prepared
+        settings.body = []
+        self.prepared = settings
         self.keepText = keepText
         // Text is only collected when a record keeps it or a schema check reads it: otherwise each event is
         // scanned for token-bearing fields without unescaping or copying its text.
@@ -80,7 +83,7 @@ final class RequestExecution: TransferDelegate {
             intendedStartMs: intendedStartNs.map { milliseconds($0, since: epochNs) },
             startMs: milliseconds(startedAt, since: epochNs),
             e2eMs: milliseconds(outcome.finishedAt, since: startedAt),
-            tokenEventOffsetsMs: decoded.tokenEventTimes.map { milliseconds($0, since: startedAt) },
+            tokenEventOffsetsMs: decoded.tokenEventTimes.values.map { milliseconds($0, since: startedAt) },
             tokensPerEvent: decoded.exactTokensPerEvent?.map(Int.init),
             promptTokens: decoded.promptTokens,
             outputTokens: usageTokens ?? decoded.tokenEventTimes.count,

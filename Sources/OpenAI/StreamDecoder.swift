@@ -65,6 +65,8 @@ public struct StreamDecoder: Sendable {
             defer { swap(&parser, &self.parser) }
             do {
                 try parser.feed(bytes) { event in try self.handleEvent(event, receivedAt: receivedAt) }
+                // Only a stream without any event reports them; 150 bytes per stream add up at 10,000 streams.
+                if result.eventCount > 0 && !leadingBytes.isEmpty { leadingBytes = [] }
             } catch let failure as SSEParser.Failure {
                 guard case .eventTooLarge(let limit) = failure else { throw failure }
                 result.failure = .eventTooLarge(limit: limit)
@@ -165,7 +167,7 @@ public struct DecodedResponse: Sendable, Equatable {
     /// False when the server answered with one JSON document instead of an event stream.
     public var streamed = true
     /// Receive time (monotonic ns) of every event that carried at least one token.
-    public var tokenEventTimes: [UInt64] = []
+    public var tokenEventTimes = EventTimes()
     /// Tokens carried by each token event, when the server reported usage per chunk (`continuous_usage_stats`).
     public var tokensPerEvent: [Int32] = []
     public var tokensPerEventComplete = true

@@ -96,10 +96,10 @@ func badEscapesAreMalformedWithOrWithoutText(escape: String, keepText: Bool) {
         "data: [DONE]",
     ]
     for (i, event) in events.enumerated() {
-        try Array((event + "\n\n").utf8).withUnsafeBytes { try decoder.feed($0, receivedAt: UInt64(i) * 10) }
+        try Array((event + "\n\n").utf8).withUnsafeBytes { try decoder.feed($0, receivedAt: UInt64(i) * 10_000) }
     }
     let result = decoder.finish()
-    #expect(result.tokenEventTimes == [10, 20])
+    #expect(result.tokenEventTimes.values == [10_000, 20_000])
     #expect(result.exactTokensPerEvent == [2, 1])
     #expect(result.text == "abc")
     #expect(result.completionTokens == 3)
@@ -117,7 +117,7 @@ func badEscapesAreMalformedWithOrWithoutText(escape: String, keepText: Bool) {
     try bytes[20...].withUnsafeBytes { try decoder.feed($0, receivedAt: 9) }
     let result = decoder.finish()
     #expect(!result.streamed)
-    #expect(result.tokenEventTimes == [9])
+    #expect(result.tokenEventTimes.values == [9])
     #expect(result.text == "hi there")
     #expect(result.completionTokens == 2)
 }
@@ -142,4 +142,20 @@ func badEscapesAreMalformedWithOrWithoutText(escape: String, keepText: Bool) {
     #expect(throws: StreamDecoder.Failure.self) {
         try Array(("data: " + deep + "\n\n").utf8).withUnsafeBytes { try decoder.feed($0, receivedAt: 1) }
     }
+}
+
+/// Event times keep 4 bytes each (µs after the first) and switch to nanoseconds past UInt32's range.
+@Test func eventTimesAreCompactAndSurviveLongStreams() {
+    var times = EventTimes()
+    let start: UInt64 = 5_000_000_123
+    times.append(start)
+    times.append(start + 20_000_456)  // 20.000456 ms later: kept to the microsecond
+    #expect(times.values == [start, start + 20_000_000])
+    #expect(times.last == start + 20_000_000)
+    let beyond = start + (UInt64(UInt32.max) + 5) * 1000  // 71.6 minutes after the first event
+    times.append(beyond)
+    #expect(times.count == 3)
+    #expect(times.values == [start, start + 20_000_000, beyond])
+    times.append(beyond + 7)
+    #expect(times.values.last == beyond + 7 && times.last == beyond + 7)
 }

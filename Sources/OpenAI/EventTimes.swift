@@ -1,0 +1,40 @@
+/// Receive times of a stream's token events, 4 bytes each: microseconds after the first event.
+///
+/// A record needs every event's time, so this is per-stream memory that grows with the answer: 500 tokens took 4 KiB
+/// as `UInt64` nanoseconds and take 2 KiB here, at a precision (1 µs) finer than any figure derived from them.
+/// A stream still running 71 minutes after its first event (past `UInt32` µs) switches to nanoseconds.
+public struct EventTimes: Sendable, Equatable {
+    private var origin: UInt64 = 0
+    private var offsetsUs: [UInt32] = []
+    private var wide: [UInt64]?
+
+    public init() {}
+
+    public var count: Int { wide?.count ?? offsetsUs.count }
+    public var isEmpty: Bool { count == 0 }
+
+    mutating func reserveCapacity(_ count: Int) { offsetsUs.reserveCapacity(count) }
+
+    /// Appends a monotonic time in nanoseconds (not before the first one).
+    public mutating func append(_ time: UInt64) {
+        if wide != nil {
+            wide?.append(time)
+        } else if offsetsUs.isEmpty {
+            origin = time
+            offsetsUs.append(0)
+        } else {
+            let micros = time >= origin ? (time - origin) / 1000 : 0
+            if micros <= UInt64(UInt32.max) {
+                offsetsUs.append(UInt32(micros))
+            } else {
+                wide = values + [time]
+                offsetsUs = []
+            }
+        }
+    }
+
+    /// The times in monotonic nanoseconds (the first exact, the others to the microsecond).
+    public var values: [UInt64] { wide ?? offsetsUs.map { origin + UInt64($0) * 1000 } }
+
+    public var last: UInt64? { wide?.last ?? offsetsUs.last.map { origin + UInt64($0) * 1000 } }
+}
