@@ -10,16 +10,28 @@ public func fuzzSSE(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let split = Int(bytes[0]) % size
     let body = UnsafeRawBufferPointer(rebasing: bytes[1...])
     let cut = min(split, body.count)
-    var parser = SSEParser(maxEventBytes: 4096)
-    var events = 0
-    do {
-        try parser.feed(UnsafeRawBufferPointer(rebasing: body[..<cut])) { event in
-            precondition(event.count <= 4096)
-            events += 1
+    // Differential: the whole body in one buffer (most events take the no-copy path) and the same body split in
+    // two (lines across the cut take the copying path) must give the same events and the same failure.
+    func parse(_ pieces: [UnsafeRawBufferPointer]) -> (events: [[UInt8]], failed: Bool, pending: Bool) {
+        var parser = SSEParser(maxEventBytes: 4096)
+        var events: [[UInt8]] = []
+        var failed = false
+        do {
+            for piece in pieces {
+                try parser.feed(piece) { event in
+                    precondition(event.count <= 4096)
+                    events.append(Array(event))
+                }
+            }
+        } catch {
+            failed = true
         }
-        try parser.feed(UnsafeRawBufferPointer(rebasing: body[cut...])) { _ in events += 1 }
-    } catch {}
-    _ = parser.finish()
+        return (events, failed, parser.finish())
+    }
+    let whole = parse([body])
+    let split = parse([UnsafeRawBufferPointer(rebasing: body[..<cut]), UnsafeRawBufferPointer(rebasing: body[cut...])])
+    precondition(whole.events == split.events && whole.failed == split.failed, "framing depends on the split")
+    precondition(whole.failed || whole.pending == split.pending)
     for keepText in [true, false] {
         var decoder = StreamDecoder(maxEventBytes: 4096, keepText: keepText)
         decoder.begin(status: bytes[0] & 1 == 0 ? 200 : 500, contentType: "text/event-stream")
