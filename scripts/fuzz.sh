@@ -23,10 +23,17 @@ corpus_name() {
     esac
 }
 
+mkdir -p "$scratch"
 for target in "${targets[@]}"; do
     echo "== building $target"
-    swift build -c debug --scratch-path "$scratch" --product "$target" \
-        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -E "error|warning: |Compiling $target|Build" || true
+    # A target that does not build must stop the run: fuzzing a stale binary would report on old code.
+    if ! swift build -c debug --scratch-path "$scratch" --product "$target" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library > "$scratch/build-$target.log" 2>&1; then
+        grep -E "error" "$scratch/build-$target.log" | head -20
+        echo "!! $target did not build (log: Fuzz/$scratch/build-$target.log)"
+        exit 1
+    fi
+    grep -E "warning: " "$scratch/build-$target.log" | grep -v "Cannot export local symbol" || true
 done
 
 status=0

@@ -29,9 +29,9 @@ public func fuzzSSE(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         return (events, failed, parser.finish())
     }
     let whole = parse([body])
-    let split = parse([UnsafeRawBufferPointer(rebasing: body[..<cut]), UnsafeRawBufferPointer(rebasing: body[cut...])])
-    precondition(whole.events == split.events && whole.failed == split.failed, "framing depends on the split")
-    precondition(whole.failed || whole.pending == split.pending)
+    let halves = parse([UnsafeRawBufferPointer(rebasing: body[..<cut]), UnsafeRawBufferPointer(rebasing: body[cut...])])
+    precondition(whole.events == halves.events && whole.failed == halves.failed, "framing depends on the split")
+    precondition(whole.failed || whole.pending == halves.pending)
     for keepText in [true, false] {
         var decoder = StreamDecoder(maxEventBytes: 4096, keepText: keepText)
         decoder.begin(status: bytes[0] & 1 == 0 ? 200 : 500, contentType: "text/event-stream")
