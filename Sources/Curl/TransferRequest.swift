@@ -7,7 +7,8 @@ public struct TransferRequest: Sendable {
 
     public var url: String
     public var method: String
-    /// Request body, copied into libcurl when the transfer starts (so the caller's buffer need not outlive it).
+    /// Request body. `Transfer` moves it into a buffer of its own, which libcurl reads in place, and drops it from
+    /// its copy of the request (so the caller's array need not outlive the transfer).
     public var body: [UInt8]?
     /// Extra header lines, e.g. "Content-Type: application/json". Never logged: may carry the API key.
     public var headers: [String]

@@ -82,8 +82,8 @@ public enum MergeSession {
     }
 
     /// Nothing lost or added: each shard's records rebuild the histograms its result.json holds (what the shard
-    /// measured while it ran), and the merged histograms are the sum of those, bucket by bucket. A shard without
-    /// result.json (killed before writing it) is checked against its rebuilt histograms only.
+    /// measured while it ran; a shard killed before writing it has only its records), and the merged histograms
+    /// are the sum of the shards', bucket by bucket.
     static func checkHistograms(merged: RunResult, runs: [SavedRun]) throws {
         for run in runs {
             guard let saved = run.savedHistograms else { continue }
@@ -100,9 +100,7 @@ public enum MergeSession {
         for (target, metrics) in merged.histograms {
             for (metric, histogram) in metrics {
                 var sum = LatencyHistogram()
-                for run in runs {
-                    if let h = (run.savedHistograms ?? run.result.histograms)[target]?[metric] { sum.merge(h) }
-                }
+                for run in runs { if let h = run.result.histograms[target]?[metric] { sum.merge(h) } }
                 guard sum == histogram else {
                     throw MergeError(message: "the merged \(metric) histogram of \(target) (\(histogram.count) values) "
                                      + "does not equal the sum of the shards' (\(sum.count) values)")

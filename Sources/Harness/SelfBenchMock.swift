@@ -1,7 +1,6 @@
 import Curl
 import Foundation
 import LatencyModel
-import LoadGen
 import MockServer
 import ServerMetrics
 

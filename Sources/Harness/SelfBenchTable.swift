@@ -35,10 +35,10 @@ public enum SelfBenchTable {
             for (_, value, spec) in columns {
                 let values = runs.compactMap(value).sorted()
                 guard !values.isEmpty else { cells.append("–"); continue }
-                let median = values[values.count / 2]
+                let middle = median(values)
                 cells.append(values.count > 1
-                    ? "\(format(median, spec)) [\(format(values.first!, spec))–\(format(values.last!, spec))]"
-                    : format(median, spec))
+                    ? "\(format(middle, spec)) [\(format(values.first!, spec))–\(format(values.last!, spec))]"
+                    : format(middle, spec))
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }

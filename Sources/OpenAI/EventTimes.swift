@@ -34,7 +34,9 @@ public struct EventTimes: Sendable, Equatable {
     }
 
     /// The times in monotonic nanoseconds (the first exact, the others to the microsecond).
-    public var values: [UInt64] { wide ?? offsetsUs.map { origin + UInt64($0) * 1000 } }
+    public var values: [UInt64] { wide ?? offsetsUs.map(time) }
 
-    public var last: UInt64? { wide?.last ?? offsetsUs.last.map { origin + UInt64($0) * 1000 } }
+    public var last: UInt64? { wide?.last ?? offsetsUs.last.map(time) }
+
+    private func time(_ offsetUs: UInt32) -> UInt64 { origin + UInt64(offsetUs) * 1000 }
 }

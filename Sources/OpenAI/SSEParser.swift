@@ -131,18 +131,14 @@ public struct SSEParser: Sendable {
             hasData = false
             return
         }
-        if line[0] == 0x3A { return }  // ":" comment, e.g. keep-alive pings
-        // Split "field: value"; only "data" matters for OpenAI streams ("event", "id", "retry" are ignored).
-        var colon = 0
-        while colon < line.count && line[colon] != 0x3A { colon += 1 }
-        let isData = colon == 4 && line[0] == 0x64 && line[1] == 0x61 && line[2] == 0x74 && line[3] == 0x61
-        guard isData else { return }
-        var valueStart = colon < line.count ? colon + 1 : line.count
-        if valueStart < line.count && line[valueStart] == 0x20 { valueStart += 1 }
-        if data.count + (line.count - valueStart) + 1 > maxEventBytes {
+        // Only "data" matters for OpenAI streams: comments (":" pings) and "event", "id", "retry" are ignored.
+        // A bare "data" line (no colon) is a data line with an empty value.
+        let bareData = line.equals("data") ? UnsafeRawBufferPointer(rebasing: line[4...]) : nil
+        guard let value = Self.dataValue(line) ?? bareData else { return }
+        if data.count + value.count + 1 > maxEventBytes {
             throw Failure.eventTooLarge(limit: maxEventBytes)
         }
-        data.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[valueStart...]))
+        data.append(contentsOf: value)
         data.append(0x0A)
         hasData = true
     }
