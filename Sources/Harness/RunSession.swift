@@ -33,6 +33,10 @@ public enum RunSession {
         /// off: records then live only in requests.jsonl and the summary is gathered as they finish, so a run of
         /// any length holds flat memory.
         public var keepRecords = true
+        /// Refuse to send the load when more than 1 % of the prompts missed their token target (`--strict`).
+        public var strictCalibration = false
+        /// Calibration progress (prompts done, prompts in all), for the console.
+        public var onCalibration: @Sendable (Int, Int) -> Void = { _, _ in }
 
         public init(settings: RequestSettings = RequestSettings(), engines: Int = 1,
                     commandLine: [String] = CommandLine.arguments,
@@ -86,6 +90,7 @@ public enum RunSession {
         let output = try await Benchmark.run(
             workload: workload, target: target, settings: options.settings, engineCount: options.engines,
             shard: options.shard, startAt: options.startAt, keepRecords: options.keepRecords,
+            strictCalibration: options.strictCalibration, onCalibration: options.onCalibration,
             onRecord: { record in
                 do { try log.append(record) } catch { writeFailure.set("\(error)") }
                 onRecord(record)
@@ -97,6 +102,7 @@ public enum RunSession {
         try? log.close()
         let serverSide = await scraper?.finish(epochNs: output.epochNs)
         description.serverModels = output.serverModels
+        description.calibration = output.calibration
         // The epoch on the wall clock (ms), so `tpbench merge` can put shards on one timeline.
         let epochUnixMs = Date().timeIntervalSince1970 * 1000 - Double(MonotonicClock.now() &- output.epochNs) / 1e6
         description.labels["epoch_unix_ms"] = String(format: "%.3f", epochUnixMs)

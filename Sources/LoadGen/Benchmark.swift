@@ -16,7 +16,8 @@ public struct RunOutput: Sendable {
     public var summary: TargetSummary
     public var engineStatistics: [EngineStatistics]
     public var wallSeconds: Double
-    public var calibrationNote: String
+    public var calibration: CalibrationSummary
+    public var calibrationNote: String { calibration.note }
     public var serverModels: [String]?
     /// Open-loop arrivals that were due but could not be sent before the end (concurrency ceiling).
     public var unsentArrivals: Int
@@ -49,6 +50,8 @@ public enum Benchmark {
     ///   - startAt: wall-clock time to start the load at (after probing and calibration), so shards start together.
     public static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, engineCount: Int = 1,
                            shard: Shard = .whole, startAt: Date? = nil, keepRecords: Bool = true,
+                           strictCalibration: Bool = false,
+                           onCalibration: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
                            onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                            onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
@@ -65,7 +68,10 @@ public enum Benchmark {
                                                            settings: settings)
         let poolSize = min(PromptBuilder.maxPoolSize, wholePlan.maxRequests ?? PromptBuilder.maxPoolSize)
         let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
-                                                 base: target.baseURLs[0], engine: engines[0], settings: settings)
+                                                 base: target.baseURLs[0], engine: engines[0], settings: settings,
+                                                 progress: onCalibration)
+        // A load whose prompts are not the lengths asked for is not the experiment asked for.
+        if strictCalibration && pool.calibration.missFraction > 0.01 { throw CalibrationMissed(summary: pool.calibration) }
         let schema = try workload.output.jsonSchema.map { try JSONSchema($0) }
         let wholeFactory = requestFactory(workload: workload, model: model, pool: pool, schema: schema,
                                           continuousUsage: settings.continuousUsage)
@@ -100,7 +106,7 @@ public enum Benchmark {
         let wall = Double(MonotonicClock.now() - started) / 1e9
         return RunOutput(model: model, records: records, aggregate: aggregate, summary: aggregate.builder.summary,
                          engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
-                         calibrationNote: pool.calibrationNote, serverModels: serverModels,
+                         calibration: pool.calibration, serverModels: serverModels,
                          unsentArrivals: runner.unsentArrivals, epochNs: started)
     }
 
@@ -123,7 +129,7 @@ public enum Benchmark {
     static func resolveModel(_ requested: String?, target: Target, engine: Engine,
                              settings: RequestSettings) async throws -> (String, [String]?) {
         let base = target.baseURLs[0]
-        let probeTimeouts = Timeouts(connectMs: 5_000, firstTokenMs: nil, idleMs: 10_000, totalMs: 15_000)
+        let probeTimeouts = TokenCounter.probeTimeouts(settings.timeouts)
         do {
             let ids = try await HTTPFetch.modelIDs(base: base, engine: engine, headers: settings.headers,
                                                    insecure: settings.insecure, timeouts: probeTimeouts)

@@ -94,6 +94,8 @@ public struct TargetDescription: Sendable, Codable, Equatable {
     public var labels: [String: String]
     /// Model ids from `GET /v1/models`.
     public var serverModels: [String]?
+    /// How the prompts' lengths were obtained and how many missed their target (absent in older results).
+    public var calibration: CalibrationSummary?
 
     public init(name: String, baseURLs: [String], tensorParallel: Int? = nil, gpus: Int? = nil, gpu: String? = nil,
                 interconnect: String? = nil, costPerGPUHour: Double? = nil, costPerHour: Double? = nil,

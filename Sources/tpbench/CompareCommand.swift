@@ -97,6 +97,9 @@ struct CompareCommand: AsyncParsableCommand {
                                             peakConcurrency: LoadPlan(spec.load).peakConcurrency),
                                          onStart: { interrupts.watch($0) }, serverMetrics: serverMetrics.settings)
         options.keepRecords = false
+        options.strictCalibration = strict
+        let calibration = CalibrationProgress()
+        if !quiet { options.onCalibration = { calibration.update($0, $1) } }
         let annotate = try interconnect.annotator()
         do {
             let outcome = try await CompareSession.run(

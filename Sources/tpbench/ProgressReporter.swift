@@ -82,3 +82,23 @@ final class ProgressReporter: Sendable {
         FileHandle.standardError.write(Data(out.utf8))
     }
 }
+
+/// "calibrating prompts 37/500" on stderr while prompts are counted by the server's tokenizer: a line every
+/// 2 s (and at the end), redrawn in place on a terminal.
+final class CalibrationProgress: Sendable {
+    private let last = NIOLockedValueBox<Date>(.distantPast)
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+
+    func update(_ done: Int, _ total: Int) {
+        let now = Date()
+        let due = last.withLockedValue { last -> Bool in
+            guard done == total || now.timeIntervalSince(last) >= (isTerminal ? 0.2 : 2) else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let line = "calibrating prompts against the server's tokenizer \(done)/\(total)"
+        let end = done == total ? "\n" : ""
+        FileHandle.standardError.write(Data((isTerminal ? "\r\(line)\u{1B}[K\(end)" : "\(line)\n").utf8))
+    }
+}

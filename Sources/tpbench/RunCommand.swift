@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Number of client engine threads (default: one per 2500 streams, at most the core count).")
     var engines: Int?
 
-    @Flag(help: "Exit with status 1 when the client itself was the limit (busy engine, late loop, growing send lag).")
+    @Flag(help: "Exit with status 1 when the client itself was the limit (busy engine, late loop, growing send lag), and refuse to send the load (exit 1) when more than 1% of the calibrated prompts missed their token target.")
     var strict = false
 
     @Flag(help: "Print the summary as JSON instead of a table.")
@@ -115,6 +115,9 @@ struct RunCommand: AsyncParsableCommand {
                 progress?.start(runner: runner)
             }, serverMetrics: serverMetrics.settings)
         options.keepRecords = false
+        options.strictCalibration = strict
+        let calibration = CalibrationProgress()
+        if !(quiet || json) { options.onCalibration = { calibration.update($0, $1) } }
         options.shard = try shard.map(Shard.parse) ?? .whole
         options.startAt = startAt.flatMap(parseStartTime)
         let outcome: RunSession.Outcome
