@@ -109,6 +109,11 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "RealServerTests",
+            dependencies: ["Harness", "LoadGen", "Metrics", "ServerMetrics", "Workload", "Curl", "JSONSchema"],
+            exclude: ["llamacpp_like_server.py"]
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "LoadGen", "Metrics", "Report", "TestSupport", "Curl", "OpenAI",

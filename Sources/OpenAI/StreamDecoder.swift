@@ -134,13 +134,15 @@ public struct StreamDecoder: Sendable {
                 result.text += chunk.content
             }
             if let cumulative = chunk.completionTokens {
-                // continuous_usage_stats: usage on every chunk gives the tokens this event carried.
-                result.tokensPerEvent.append(Int32(max(0, cumulative - lastCompletionTokens)))
+                // continuous_usage_stats: usage on every chunk gives the tokens this event carried, including
+                // those of chunks before it whose delta was empty (a byte-level BPE token that ends inside a UTF-8
+                // character is sent as an empty delta; its text comes with the next token).
+                result.tokensPerEvent.append(Int32(clamping: max(0, cumulative - lastCompletionTokens)))
+                lastCompletionTokens = cumulative
             } else {
                 result.tokensPerEventComplete = false
             }
         }
-        if let cumulative = chunk.completionTokens { lastCompletionTokens = cumulative }
         if let reason = chunk.finishReason { result.finishReason = reason }
         if let prompt = chunk.promptTokens { result.promptTokens = prompt }
         if let completion = chunk.completionTokens { result.completionTokens = completion }
@@ -189,8 +191,16 @@ public struct DecodedResponse: Sendable, Equatable {
     public init() {}
 
     /// Per-event token counts, if every token event had one.
+    /// Tokens counted after the last token event (empty deltas at the end of the stream) are added to that
+    /// event, so the counts add up to the server's completion_tokens.
     public var exactTokensPerEvent: [Int32]? {
-        tokensPerEventComplete && tokensPerEvent.count == tokenEventTimes.count && !tokensPerEvent.isEmpty
-            ? tokensPerEvent : nil
+        guard tokensPerEventComplete && tokensPerEvent.count == tokenEventTimes.count && !tokensPerEvent.isEmpty
+        else { return nil }
+        var counts = tokensPerEvent
+        let counted = counts.reduce(0) { $0 + Int($1) }
+        if let total = completionTokens, total > counted {
+            counts[counts.count - 1] = Int32(clamping: Int(counts[counts.count - 1]) + (total - counted))
+        }
+        return counts
     }
 }

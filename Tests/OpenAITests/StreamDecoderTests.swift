@@ -85,6 +85,28 @@ func badEscapesAreMalformedWithOrWithoutText(escape: String, keepText: Bool) {
     #expect(chunk.carriesTokens)
 }
 
+@Test func tokensOfEmptyDeltasAreCarriedByTheNextEventAndTheLast() throws {
+    // Seen on real vLLM with a byte-level BPE: a token that ends inside a UTF-8 character is sent as an empty delta
+    // (with its usage); the next event's text includes it. Trailing empties count toward the last event.
+    var decoder = StreamDecoder()
+    decoder.begin(status: 200, contentType: "text/event-stream")
+    let events = [
+        #"data: {"choices":[{"delta":{"role":"assistant","content":""}}],"usage":{"prompt_tokens":3,"completion_tokens":0}}"#,
+        #"data: {"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#,
+        #"data: {"choices":[{"delta":{"content":""}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+        #"data: {"choices":[{"delta":{"content":"é"}}],"usage":{"prompt_tokens":3,"completion_tokens":3}}"#,
+        #"data: {"choices":[{"delta":{"content":""},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#,
+        "data: [DONE]",
+    ]
+    for (i, event) in events.enumerated() {
+        try Array((event + "\n\n").utf8).withUnsafeBytes { try decoder.feed($0, receivedAt: UInt64(i) * 10_000) }
+    }
+    let result = decoder.finish()
+    #expect(result.tokenEventTimes.values == [10_000, 30_000])
+    #expect(result.exactTokensPerEvent == [1, 3], "2 tokens in the second event, the trailing one added to it")
+    #expect(result.completionTokens == 4)
+}
+
 @Test func decoderTimestampsTokenEventsAndCountsPerEventUsage() throws {
     var decoder = StreamDecoder()
     decoder.begin(status: 200, contentType: "text/event-stream")

@@ -9,7 +9,8 @@ It mimics what tpbench has to cope with on a real llama-server (seen on llama.cp
 - `POST /detokenize` takes `{"tokens": [...]}` and answers `{"content": "..."}`;
 - a streamed chat completion's first chunk has `delta: {"role": "assistant", "content": null}`; with
   `stream_options.include_usage` the last chunk before `[DONE]` has `choices: []` and the usage;
-- `Keep-Alive: timeout=5`: a connection idle for 5 s is closed by the server.
+- `Keep-Alive: timeout=5`: a connection idle for 5 s is closed by the server (the retry of a request sent on such a
+  connection is tested against scripted servers in Tests/ReliabilityTests).
 Prompt tokens are counted as the real server does: the chat template rendered, then tokenized with special tokens.
 
 Usage: llamacpp_like_server.py MODEL_DIR [--port 0] [--itl-ms 2] [--ttft-ms 10]
