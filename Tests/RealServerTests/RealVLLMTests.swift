@@ -122,7 +122,7 @@ struct RealVLLMTests {
         #expect(sent.within == 4, "usage.prompt_tokens: \(sent.counts)")
     }
 
-    @Test func calibrationOffSaysSoAndStrictRefusesMissedPrompts() async throws {
+    @Test func calibrationOffSaysSoAndMissesAreCountedAndRefusedUnderStrict() async throws {
         var spec = tinyWorkload(requests: 2)
         spec.prompt.calibrate = false
         let output = try await Benchmark.run(workload: spec, target: Target(name: "vllm", baseURLs: [url]),
@@ -133,6 +133,21 @@ struct RealVLLMTests {
         // One word is not one token here: uncalibrated prompts miss, and the records show by how much.
         let sent = withinOne(output.records)
         #expect(sent.within < 2, "uncalibrated prompts of 128 words: \(sent.counts)")
+
+        // Targets below the chat template's own length cannot be met: every prompt misses, the summary says by
+        // how much, and --strict refuses to send the load.
+        var tiny = tinyWorkload(promptTokens: 4, requests: 2)
+        tiny.prompt.system = "You are a careful assistant who answers briefly."
+        let missed = try await Benchmark.run(workload: tiny, target: Target(name: "vllm", baseURLs: [url]),
+                                             settings: RequestSettings())
+        #expect(missed.calibration.missed == missed.calibration.prompts)
+        #expect(missed.calibration.worstMiss > 1)
+        #expect(missed.calibrationNote.contains("missed by more than 1 token"), "\(missed.calibrationNote)")
+        await #expect(throws: CalibrationMissed.self) {
+            _ = try await Benchmark.run(workload: tiny, target: Target(name: "vllm", baseURLs: [url]),
+                                        settings: RequestSettings(), strictCalibration: true,
+                                        onRecord: { _ in Issue.record("--strict sent a request") })
+        }
     }
 
     @Test func structuredOutputsAreValidatedAsReceived() async throws {
