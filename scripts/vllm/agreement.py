@@ -50,7 +50,7 @@ def prompt_tokens_total(url):
 
 def run_vllm_bench(url, args, out_dir):
     before = prompt_tokens_total(url)
-    cmd = ["taskset", "-c", "1", f"{VENV}/bin/python", "-m", "vllm.entrypoints.cli.main", "bench", "serve",
+    cmd = ["taskset", "-c", "1", f"{VENV}/bin/python", os.path.join(ROOT, "scripts/vllm/vllm_cli.py"), "bench", "serve",
            "--backend", "openai-chat", "--endpoint", "/v1/chat/completions", "--base-url", url,
            "--model", "tiny-llama", "--tokenizer", MODEL, "--dataset-name", "random",
            "--random-input-len", str(args.input_len), "--random-output-len", "64", "--random-range-ratio", "0",
