@@ -37,7 +37,14 @@ struct HarnessTests {
         #expect(counts.count == 200)
         let exact = counts.filter { abs($0 - 1000) <= 1 }.count
         #expect(Double(exact) / Double(counts.count) >= 0.99, "within ±1: \(exact) of \(counts.count); \(counts.prefix(10))")
-        #expect(output.calibrationNote.contains("/tokenize"))
+        // The mock speaks vLLM's dialect and counts one word as one token: every word passes the vocabulary check
+        // in one request, and every prompt is exact.
+        #expect(output.calibration.mode == .calibrated)
+        #expect(output.calibration.dialect == "vllm")
+        #expect(output.calibration.singleTokenWords == PromptSynthesizer.vocabulary.count)
+        #expect(output.calibration.vocabularyCalls == 2)
+        #expect(output.calibration.exact == output.calibration.prompts)
+        #expect(output.calibrationNote.contains("vllm dialect"))
     }
 
     @Test func savedResultsCompareToTheSameNumbers() async throws {
