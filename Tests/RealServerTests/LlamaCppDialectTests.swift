@@ -73,6 +73,7 @@ struct LlamaCppDialectTests {
         let ttft = try #require(output.summary.ttftMs)
         #expect(ttft.p50 >= 10 && ttft.p50 < 60, "TTFT p50 \(ttft.p50)")
         let itl = try #require(output.summary.itlEventMs)
-        #expect(itl.p50 >= 2 && itl.p50 < 8, "ITL p50 \(itl.p50)")
+        // Gaps jitter around the 2 ms sleep (a late write makes the next gap short), so the median may sit just under it.
+        #expect(itl.p50 > 1.5 && itl.p50 < 8, "ITL p50 \(itl.p50)")
     }
 }

@@ -58,6 +58,9 @@ def tokenize(text, add_special):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: with Nagle on, each small chunk waits for the client's delayed ACK and tokens arrive bunched
+    # (seen: ITL p50 0.001 ms for a 2 ms schedule), which would test the server's socket, not tpbench.
+    disable_nagle_algorithm = True
     timeout = 5  # Keep-Alive: timeout=5 -- an idle connection is closed after 5 s
 
     def log_message(self, *args):
