@@ -41,6 +41,14 @@ extension Timeouts {
         self.init(connectMs: spec.connectS * 1000, firstTokenMs: spec.firstTokenS * 1000, idleMs: spec.idleS * 1000,
                   totalMs: spec.totalS * 1000)
     }
+
+    /// What a probe (`/v1/models`, token counting) may take: the run's connect timeout, and at most 30 s in all
+    /// (or the run's total, if that is shorter).
+    public static func probe(_ run: Timeouts) -> Timeouts {
+        let total = min(run.totalMs ?? 30_000, 30_000)
+        return Timeouts(connectMs: run.connectMs.map { min($0, total) } ?? 10_000, firstTokenMs: nil,
+                        idleMs: total, totalMs: total)
+    }
 }
 
 public enum Benchmark {
@@ -129,7 +137,7 @@ public enum Benchmark {
     static func resolveModel(_ requested: String?, target: Target, engine: Engine,
                              settings: RequestSettings) async throws -> (String, [String]?) {
         let base = target.baseURLs[0]
-        let probeTimeouts = TokenCounter.probeTimeouts(settings.timeouts)
+        let probeTimeouts = Timeouts.probe(settings.timeouts)
         do {
             let ids = try await HTTPFetch.modelIDs(base: base, engine: engine, headers: settings.headers,
                                                    insecure: settings.insecure, timeouts: probeTimeouts)

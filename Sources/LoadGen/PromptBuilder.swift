@@ -71,17 +71,52 @@ public enum PromptBuilder {
         let seed: UInt64
         let system: String?
         let prefixTokens: Int
-        var vocabulary: [String]
-        var prefix: String? {
-            prefixTokens > 0 ? PromptSynthesizer.words(seed: seed, stream: .max, count: prefixTokens,
-                                                      vocabulary: vocabulary) : nil
+        let vocabulary: [String]
+        /// The shared prefix, built once (it is the same words for every prompt).
+        let prefix: String?
+
+        init(seed: UInt64, system: String?, prefixTokens: Int, vocabulary: [String]) {
+            self.seed = seed
+            self.system = system
+            self.prefixTokens = prefixTokens
+            self.vocabulary = vocabulary
+            prefix = prefixTokens > 0
+                ? PromptSynthesizer.words(seed: seed, stream: .max, count: prefixTokens, vocabulary: vocabulary) : nil
         }
 
-        func prompt(index: Int, words: Int, prefix: String? = nil) -> PromptContent {
+        /// The same workload's prompts drawn from another word list.
+        func with(vocabulary: [String]) -> Synthesizer {
+            Synthesizer(seed: seed, system: system, prefixTokens: prefixTokens, vocabulary: vocabulary)
+        }
+
+        func prompt(index: Int, words: Int) -> PromptContent {
             let unique = PromptSynthesizer.words(seed: seed, stream: UInt64(index), count: max(1, words),
                                                  vocabulary: vocabulary)
-            let shared = prefix ?? self.prefix
-            return .text(system: system, user: shared.map { "\($0) \(unique)" } ?? unique)
+            return .text(system: system, user: prefix.map { "\($0) \(unique)" } ?? unique)
+        }
+    }
+
+    /// `body(0..<count)` with at most `calibrationConcurrency` in flight, results in index order; `finished` is
+    /// told how many are done after each one.
+    static func concurrentMap<T: Sendable>(_ count: Int, finished: (Int) -> Void = { _ in },
+                                           _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            var next = 0
+            var results = [T?](repeating: nil, count: count)
+            var done = 0
+            func add() {
+                let index = next
+                next += 1
+                group.addTask { (index, try await body(index)) }
+            }
+            for _ in 0..<min(calibrationConcurrency, count) { add() }
+            while let (index, result) = try await group.next() {
+                results[index] = result
+                done += 1
+                finished(done)
+                if next < count { add() }
+            }
+            return results.map { $0! }
         }
     }
 
@@ -96,7 +131,7 @@ public enum PromptBuilder {
     /// all of them are; otherwise one per word.
     static func singleTokenWords(counter: TokenCounter, calls: CallCounter) async throws -> [String] {
         let vocabulary = PromptSynthesizer.vocabulary
-        func count(_ user: String) async throws -> Int {
+        @Sendable func count(_ user: String) async throws -> Int {
             calls.add()
             return try await counter.count(.text(system: nil, user: user))
         }
@@ -104,24 +139,11 @@ public enum PromptBuilder {
         let base = try await count(lead)
         let all = try await count(([lead] + vocabulary).joined(separator: " "))
         if all - base == vocabulary.count { return vocabulary }
-        return try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
-            var next = 0
-            var keep = Array(repeating: false, count: vocabulary.count)
-            func add() {
-                let index = next
-                next += 1
-                group.addTask { (index, try await count(lead + " " + vocabulary[index]) - base == 1) }
-            }
-            for _ in 0..<min(calibrationConcurrency, vocabulary.count) { add() }
-            while let (index, single) = try await group.next() {
-                keep[index] = single
-                if next < vocabulary.count { add() }
-            }
-            return vocabulary.indices.filter { keep[$0] }.map { vocabulary[$0] }
-        }
+        let single = try await concurrentMap(vocabulary.count) { try await count(lead + " " + vocabulary[$0]) - base == 1 }
+        return vocabulary.indices.filter { single[$0] }.map { vocabulary[$0] }
     }
 
-    /// Calibrates each prompt until the server's count is within ±1 of its target, with at most
+    /// Calibrates each prompt toward the exact count (within ±1 counts as calibrated), with at most
     /// `maxCallsPerPrompt` requests per prompt; misses are counted, never hidden.
     static func calibrate(targets: [Int], synthesizer: Synthesizer, counter: TokenCounter,
                           progress: @escaping @Sendable (Int, Int) -> Void) async throws -> PromptPool {
@@ -133,65 +155,46 @@ public enum PromptBuilder {
         // Tokens per word: 1 with the filtered vocabulary; measured over the whole vocabulary otherwise.
         var ratio = 1.0
         if single.count >= minSingleTokenWords {
-            synthesizer.vocabulary = single
+            synthesizer = synthesizer.with(vocabulary: single)
         } else {
             let sample = PromptSynthesizer.words(seed: synthesizer.seed, stream: .max - 1, count: 400)
             calls.add(2)
             let many = try await counter.count(.text(system: nil, user: sample))
-            let one = try await counter.count(.text(system: nil, user: "the"))
+            let one = try await counter.count(.text(system: nil, user: PromptSynthesizer.vocabulary[0]))
             ratio = max(0.25, Double(many - one) / 399)
         }
-        let prefix = synthesizer.prefix
         let prefixTokens = synthesizer.prefixTokens
         // The template's overhead, learned from the first prompt.
         let firstWords = max(1, targets[0] - prefixTokens)
         calls.add()
-        let firstCount = try await counter.count(synthesizer.prompt(index: 0, words: firstWords, prefix: prefix))
+        let firstCount = try await counter.count(synthesizer.prompt(index: 0, words: firstWords))
         let overhead = Double(firstCount) - Double(firstWords + prefixTokens) * ratio
         let frozen = synthesizer
         let tokensPerWord = ratio
-        let done = CallCounter()
-        let results = try await withThrowingTaskGroup(of: (Int, PromptContent, Int).self) { group in
-            var next = 0
-            var collected: [(Int, PromptContent, Int)] = []
-            collected.reserveCapacity(targets.count)
-            func add() {
-                let index = next
-                next += 1
-                group.addTask {
-                    let target = targets[index]
-                    var words = max(1, Int(((Double(target) - overhead) / tokensPerWord).rounded()) - prefixTokens)
-                    var tried: [Int: Int] = [:]
-                    var best: (words: Int, count: Int)?
-                    for _ in 0..<maxCallsPerPrompt {
-                        calls.add()
-                        let count = try await counter.count(frozen.prompt(index: index, words: words, prefix: prefix))
-                        tried[words] = count
-                        if best == nil || abs(count - target) < abs(best!.count - target) { best = (words, count) }
-                        // Aim for the exact count; ±1 is what counts as calibrated.
-                        if count == target { break }
-                        var step = Int((Double(target - count) / tokensPerWord).rounded())
-                        if step == 0 { step = target > count ? 1 : -1 }
-                        var candidate = max(1, words + step)
-                        // Stepping back onto a tried length would loop: walk on by single words instead.
-                        while tried[candidate] != nil && candidate != 1 { candidate += step > 0 ? 1 : -1 }
-                        if tried[candidate] != nil { break }
-                        words = candidate
-                    }
-                    let chosen = best!
-                    return (index, frozen.prompt(index: index, words: chosen.words, prefix: prefix), chosen.count)
-                }
+        let results = try await concurrentMap(targets.count, finished: { progress($0, targets.count) }) { index in
+            let target = targets[index]
+            var words = max(1, Int(((Double(target) - overhead) / tokensPerWord).rounded()) - prefixTokens)
+            var tried: Set<Int> = []
+            var best: (words: Int, count: Int)?
+            for _ in 0..<maxCallsPerPrompt {
+                calls.add()
+                let count = try await counter.count(frozen.prompt(index: index, words: words))
+                tried.insert(words)
+                if best.map({ abs(count - target) < abs($0.count - target) }) ?? true { best = (words, count) }
+                // Aim for the exact count; ±1 is what counts as calibrated.
+                if count == target { break }
+                var step = Int((Double(target - count) / tokensPerWord).rounded())
+                if step == 0 { step = target > count ? 1 : -1 }
+                var candidate = max(1, words + step)
+                // Stepping back onto a tried length would loop: walk on by single words instead.
+                while tried.contains(candidate) && candidate != 1 { candidate += step > 0 ? 1 : -1 }
+                if tried.contains(candidate) { break }
+                words = candidate
             }
-            for _ in 0..<min(calibrationConcurrency, targets.count) { add() }
-            while let result = try await group.next() {
-                collected.append(result)
-                done.add()
-                progress(done.value, targets.count)
-                if next < targets.count { add() }
-            }
-            return collected.sorted { $0.0 < $1.0 }
+            let chosen = best!  // the loop counts at least once
+            return (frozen.prompt(index: index, words: chosen.words), chosen.count)
         }
-        let errors = results.map { $0.2 - targets[$0.0] }
+        let errors = results.indices.map { results[$0].1 - targets[$0] }
         let misses = errors.filter { abs($0) > 1 }
         var summary = CalibrationSummary(mode: .calibrated, dialect: counter.dialect.rawValue, prompts: targets.count)
         summary.missed = misses.count
@@ -202,7 +205,7 @@ public enum PromptBuilder {
         summary.exact = errors.filter { $0 == 0 }.count
         summary.seconds = Date().timeIntervalSince(started)
         summary.singleTokenWords = single.count
-        return PromptPool(prompts: results.map(\.1), requestedTokens: targets,
+        return PromptPool(prompts: results.map(\.0), requestedTokens: targets,
                           datasetMaxTokens: Array(repeating: nil, count: targets.count), calibration: summary)
     }
 }

@@ -14,9 +14,6 @@ public enum TokenizeDialect: String, Sendable, CaseIterable {
     /// Hugging Face TGI: `POST /tokenize {inputs}` → `[{id, text, …}]`; chat via `POST /chat_tokenize`
     /// → `{tokenize_response: [...]}`.
     case tgi
-
-    /// The order `TokenCounter.detect` tries them in.
-    static let probeOrder: [TokenizeDialect] = [.vllm, .llamaCpp, .tgi]
 }
 
 /// Counts prompt tokens the way the server will, with its own tokenizer and chat template.
@@ -37,22 +34,14 @@ public struct TokenCounter: Sendable {
         public var description: String { reason }
     }
 
-    /// The timeouts a probe runs under: the user's connect timeout and at most 30 s in all (or the user's total,
-    /// if that is shorter).
-    public static func probeTimeouts(_ user: Timeouts) -> Timeouts {
-        let total = min(user.totalMs ?? 30_000, 30_000)
-        return Timeouts(connectMs: user.connectMs.map { min($0, total) } ?? 10_000, firstTokenMs: nil,
-                        idleMs: total, totalMs: total)
-    }
-
-    /// Finds the first dialect the server answers sensibly, or nil with each dialect's reason.
+    /// Finds the first dialect (in declaration order) the server answers sensibly, or nil with each one's reason.
     public static func detect(base: String, model: String, api: WorkloadSpec.API, engine: Engine,
                               settings: RequestSettings) async -> (TokenCounter?, [String]) {
         let probe = PromptContent.text(system: nil, user: "Count the tokens of this short sentence, please.")
         var reasons: [String] = []
-        for dialect in TokenizeDialect.probeOrder {
+        for dialect in TokenizeDialect.allCases {
             let counter = TokenCounter(dialect: dialect, base: base, model: model, api: api, engine: engine,
-                                       settings: settings, timeouts: probeTimeouts(settings.timeouts))
+                                       settings: settings, timeouts: .probe(settings.timeouts))
             do {
                 _ = try await counter.count(probe)
                 return (counter, reasons)
@@ -106,17 +95,16 @@ public struct TokenCounter: Sendable {
             }
             n = tokens.count
         case .tgi:
-            let answer: JSONValue
             switch api {
             case .chat:
-                answer = try await post("/chat_tokenize", JSONObject([("model", .string(model)),
+                let answer = try await post("/chat_tokenize", JSONObject([("model", .string(model)),
                                                                       ("messages", prompt.messagesJSON)]))
                 guard case .object(let o) = answer, case .array(let tokens)? = o["tokenize_response"] else {
                     throw Unusable(reason: "POST /chat_tokenize answered without tokenize_response")
                 }
                 n = tokens.count
             case .completions:
-                answer = try await post("/tokenize", JSONObject([("inputs", .string(prompt.promptText))]))
+                let answer = try await post("/tokenize", JSONObject([("inputs", .string(prompt.promptText))]))
                 guard case .array(let tokens) = answer else {
                     throw Unusable(reason: "POST /tokenize answered without a token array")
                 }
