@@ -24,6 +24,7 @@ static inline CURLcode tp_easy_setopt_prereq_callback(CURL *h, tp_prereq_callbac
 }
 
 static inline CURLcode tp_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
+static inline const curl_version_info_data *tp_version_info(void) { return curl_version_info(CURLVERSION_NOW); }
 
 static inline CURLcode tp_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode tp_easy_setopt_off(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
@@ -115,7 +116,8 @@ static inline int tp_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64
     ev.events = events;
     ev.data.u64 = data;
     int cop = op == 0 ? EPOLL_CTL_ADD : (op == 1 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL);
-    return epoll_ctl(epfd, cop, fd, &ev);
+    /* 0, or -errno: the caller sees why without reading a thread-local errno through Swift. */
+    return epoll_ctl(epfd, cop, fd, &ev) == 0 ? 0 : -errno;
 }
 
 /// Waits for events; copies them into `out` (the kernel struct is packed on x86_64, ours is not).

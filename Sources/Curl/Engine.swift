@@ -32,7 +32,9 @@ public final class Engine: @unchecked Sendable {
 
     // Engine-thread state (touched only by the loop thread).
     private var active: [ObjectIdentifier: Transfer] = [:]
-    private var registeredSockets: Set<Int32> = []
+    private var watcher: SocketWatcher
+    /// Transfers whose socket epoll refused to watch, failed once libcurl's call returns.
+    private var unwatchable: [(Transfer, String)] = []
     private var timerDeadline: UInt64?
     private var running = true
     private var thread: pthread_t?
@@ -47,6 +49,9 @@ public final class Engine: @unchecked Sendable {
 
     private let statistics = NIOLockedValueBox<EngineStatistics>(EngineStatistics())
 
+    /// HTTP/2 streams libcurl puts on one connection before it opens another (its default, stated).
+    public static let maxStreamsPerConnection = 100
+
     public init(index: Int = 0) throws {
         _ = Engine.globalInit
         guard let multi = curl_multi_init() else { throw EngineError.curl("curl_multi_init failed") }
@@ -54,6 +59,7 @@ public final class Engine: @unchecked Sendable {
         self.multi = multi
         epollFD = tp_epoll_create()
         wakeFD = tp_eventfd_create()
+        watcher = SocketWatcher(epollFD: epollFD)
         guard epollFD >= 0, wakeFD >= 0 else {
             curl_multi_cleanup(multi)
             throw EngineError.system("epoll/eventfd creation failed (errno \(errno))")
@@ -66,6 +72,7 @@ public final class Engine: @unchecked Sendable {
         _ = tp_multi_setopt_timer_callback(multi, engineTimerCallback)
         _ = tp_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0)
         _ = tp_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 0)
+        _ = tp_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, Engine.maxStreamsPerConnection)
         startThread()
     }
 
@@ -159,7 +166,7 @@ public final class Engine: @unchecked Sendable {
                 let now = tp_monotonic_ns()
                 let waitNs = deadline > now ? deadline - now : 0
                 // Round up so we never wake before curl's deadline and spin.
-                timeoutMs = min(timeoutMs, Int32((waitNs + 999_999) / 1_000_000))
+                timeoutMs = SaturatingTime.epollTimeoutMs(waitingNanoseconds: waitNs, cap: timeoutMs)
             }
             if active.isEmpty && timerDeadline == nil { timeoutMs = -1 }
             let count = events.withUnsafeMutableBufferPointer { buffer in
@@ -187,6 +194,7 @@ public final class Engine: @unchecked Sendable {
                 pending.recordLoopLag(nanoseconds: afterWait - deadline)
                 curl_multi_socket_action(multi, tp_socket_timeout(), 0, &stillRunning)
             }
+            failUnwatchable()
             readCompletions()
             if afterWait &- lastSweep >= sweepIntervalNs {
                 lastSweep = afterWait
@@ -314,10 +322,10 @@ public final class Engine: @unchecked Sendable {
             // (a call into another object per transfer, 20 times a second, at thousands of transfers).
             if !transfer.sawFirstToken { transfer.sawFirstToken = transfer.delegate.hasFirstToken }
             if let ms = timeouts.firstTokenMs, !transfer.sawFirstToken,
-               now > transfer.startedAt, now - transfer.startedAt > UInt64(ms * 1_000_000) {
+               now > transfer.startedAt, now - transfer.startedAt > SaturatingTime.nanoseconds(milliseconds: ms) {
                 expired.append((transfer, .timeoutFirstToken))
             } else if let ms = timeouts.idleMs, transfer.responseStarted, now > transfer.lastReceiveAt,
-                      now - transfer.lastReceiveAt > UInt64(ms * 1_000_000) {
+                      now - transfer.lastReceiveAt > SaturatingTime.nanoseconds(milliseconds: ms) {
                 expired.append((transfer, .timeoutIdle))
             }
         }
@@ -326,22 +334,32 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - curl callbacks (engine thread)
 
-    fileprivate func socketCallback(socket: curl_socket_t, what: Int32) {
+    fileprivate func socketCallback(easy: UnsafeMutableRawPointer?, socket: curl_socket_t, what: Int32) {
         if what == CURL_POLL_REMOVE {
-            if registeredSockets.remove(socket) != nil { _ = tp_epoll_ctl(epollFD, 2, socket, 0, 0) }
+            watcher.unwatch(socket)
             return
         }
         var events: UInt32 = 0
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= tp_epoll_in() }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= tp_epoll_out() }
-        let data = UInt64(UInt32(bitPattern: socket))
-        if registeredSockets.contains(socket) {
-            _ = tp_epoll_ctl(epollFD, 1, socket, events, data)
-        } else {
-            registeredSockets.insert(socket)
-            if tp_epoll_ctl(epollFD, 0, socket, events, data) != 0 {
-                _ = tp_epoll_ctl(epollFD, 1, socket, events, data)
-            }
+        let code = watcher.watch(socket, events: events)
+        guard code != 0, let easy else { return }
+        // Never watched means never woken: fail the transfer now (after this libcurl call returns) instead.
+        var privatePointer: UnsafeMutableRawPointer?
+        _ = tp_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &privatePointer)
+        guard let privatePointer else { return }
+        let transfer = Unmanaged<Transfer>.fromOpaque(privatePointer).takeUnretainedValue()
+        unwatchable.append((transfer, SocketWatcher.describe(socket: socket, errno: code)))
+    }
+
+    /// Fails the transfers whose socket could not be watched (collected during libcurl's callbacks, where a
+    /// handle cannot be removed).
+    private func failUnwatchable() {
+        guard !unwatchable.isEmpty else { return }
+        let failed = unwatchable
+        unwatchable = []
+        for (transfer, message) in failed {
+            finish(transfer, error: transfer.responseStarted ? .transport(code: -1, message: message) : .connect(message))
         }
     }
 
@@ -349,14 +367,14 @@ public final class Engine: @unchecked Sendable {
         if timeoutMs < 0 {
             timerDeadline = nil
         } else {
-            timerDeadline = tp_monotonic_ns() + UInt64(timeoutMs) * 1_000_000
+            timerDeadline = SaturatingTime.deadline(after: timeoutMs, from: tp_monotonic_ns())
         }
     }
 }
 
-private let engineSocketCallback: tp_socket_callback = { _, socket, what, userp, _ in
+private let engineSocketCallback: tp_socket_callback = { easy, socket, what, userp, _ in
     guard let userp else { return 0 }
-    Unmanaged<Engine>.fromOpaque(userp).takeUnretainedValue().socketCallback(socket: socket, what: what)
+    Unmanaged<Engine>.fromOpaque(userp).takeUnretainedValue().socketCallback(easy: easy, socket: socket, what: what)
     return 0
 }
 

@@ -70,7 +70,13 @@ public final class Transfer: @unchecked Sendable {
         try check(tp_easy_setopt_prereq_callback(easy, transferPrereqCallback), CURLOPT_PREREQFUNCTION)
         switch request.httpVersion {
         case .http1: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
-        case .http2: try set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2_0))
+        case .http2:
+            // Cleartext HTTP/2 needs prior knowledge: CURL_HTTP_VERSION_2_0 on http:// tries an h2c upgrade and
+            // quietly stays on HTTP/1.1 when the server ignores it. On https:// ALPN chooses (h2, else 1.1).
+            let cleartext = request.url.lowercased().hasPrefix("http://")
+            try set(CURLOPT_HTTP_VERSION, Int(cleartext ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : CURL_HTTP_VERSION_2TLS))
+            // Wait for a connection that can multiplex rather than open one per stream while the first connects.
+            try set(CURLOPT_PIPEWAIT, 1)
         }
         if request.insecure {
             try set(CURLOPT_SSL_VERIFYPEER, 0)
@@ -80,8 +86,8 @@ public final class Transfer: @unchecked Sendable {
             try set(CURLOPT_FRESH_CONNECT, 1)
             try set(CURLOPT_FORBID_REUSE, 1)
         }
-        if let ms = request.timeouts.connectMs { try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(ms))) }
-        if let ms = request.timeouts.totalMs { try set(CURLOPT_TIMEOUT_MS, max(1, Int(ms))) }
+        if let ms = request.timeouts.connectMs { try set(CURLOPT_CONNECTTIMEOUT_MS, SaturatingTime.curlMilliseconds(ms)) }
+        if let ms = request.timeouts.totalMs { try set(CURLOPT_TIMEOUT_MS, SaturatingTime.curlMilliseconds(ms)) }
         if request.method == "GET" {
             try set(CURLOPT_HTTPGET, 1)
         } else if let body {
@@ -136,6 +142,16 @@ public final class Transfer: @unchecked Sendable {
             timings.firstByteUs = Int64(value)
         }
         if tp_easy_getinfo_off(easy, CURLINFO_TOTAL_TIME_T, &value) == CURLE_OK { timings.totalUs = Int64(value) }
+        var version: Int = 0
+        if tp_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK {
+            switch version {
+            case Int(CURL_HTTP_VERSION_1_0): timings.httpVersion = "1.0"
+            case Int(CURL_HTTP_VERSION_1_1): timings.httpVersion = "1.1"
+            case Int(CURL_HTTP_VERSION_2_0): timings.httpVersion = "2"
+            case Int(CURL_HTTP_VERSION_3): timings.httpVersion = "3"
+            default: break
+            }
+        }
         var connects: Int = 0
         if tp_easy_getinfo_long(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK { timings.reusedConnection = connects == 0 }
         return timings
@@ -152,11 +168,13 @@ public final class Transfer: @unchecked Sendable {
     }
 
     fileprivate func consumeHeader(_ line: UnsafeRawBufferPointer) {
-        // Only two headers matter; compare case-insensitively without building Strings for the others.
+        // Only three headers matter; compare case-insensitively without building Strings for the others.
         if line.count > 13, hasPrefix(line, "content-type:") {
             headers.contentType = headerValue(line, after: 13)
         } else if line.count > 12, hasPrefix(line, "retry-after:") {
             headers.retryAfter = headerValue(line, after: 12)
+        } else if line.count > 15, hasPrefix(line, "content-length:") {
+            headers.contentLength = headerValue(line, after: 15)
         } else if line.count > 5, hasPrefix(line, "http/") {
             // A new status line (e.g. after a 100 Continue or redirect) resets what we collected.
             headers = ResponseHeaders()
@@ -174,7 +192,8 @@ public final class Transfer: @unchecked Sendable {
     }
 
     private func headerValue(_ line: UnsafeRawBufferPointer, after offset: Int) -> String {
-        let value = String(decoding: line[offset...], as: UTF8.self)
+        let end = min(line.count, offset + ResponseHeaders.maxValueBytes)
+        let value = String(decoding: line[offset..<end], as: UTF8.self)
         return value.trimmingWhitespace()
     }
 }

@@ -36,6 +36,8 @@ public struct TransferTimings: Sendable, Equatable, Codable {
     public var totalUs: Int64 = 0
     /// True when the request went over a connection that was already open.
     public var reusedConnection: Bool = false
+    /// The HTTP version the response came over ("1.1", "2"); nil when no response started.
+    public var httpVersion: String?
     public init() {}
 }
 
@@ -54,8 +56,35 @@ public struct TransferOutcome: Sendable {
 public struct ResponseHeaders: Sendable, Equatable {
     public var contentType: String?
     public var retryAfter: String?
-    public init(contentType: String? = nil, retryAfter: String? = nil) {
+    /// Content-Length as sent (libcurl itself rejects one that is not a number); nil without one.
+    public var contentLength: String?
+    public init(contentType: String? = nil, retryAfter: String? = nil, contentLength: String? = nil) {
         self.contentType = contentType
         self.retryAfter = retryAfter
+        self.contentLength = contentLength
+    }
+
+    /// Content-Length as a byte count: nil when absent, not a plain non-negative integer, or beyond Int64.
+    public var declaredLength: Int64? {
+        guard let text = contentLength, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(text)
+    }
+
+    /// The longest header value kept (a hostile server may send 100 KB lines; what is kept ends up in messages).
+    public static let maxValueBytes = 256
+}
+
+/// Retry-After (RFC 9110 §10.2.3) read for a failure message: delay-seconds or an HTTP-date, anything else said
+/// to be ignored. Never a number that could overflow: the seconds are bounded by a year.
+public enum RetryAfter {
+    public static func describe(_ raw: String) -> String {
+        let value = raw.prefix(64)
+        if !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            if let seconds = Int(value), seconds <= 31_536_000 { return "retry after \(seconds) s" }
+            return "Retry-After \(value) s is beyond a year: ignored"
+        }
+        // An HTTP-date: "Wed, 21 Oct 2026 07:28:00 GMT".
+        if value.hasSuffix("GMT"), value.count >= 20 { return "retry after \(value)" }
+        return "Retry-After '\(value)' is neither seconds nor an HTTP date: ignored"
     }
 }

@@ -3,7 +3,7 @@ import Metrics
 import Workload
 
 /// A pass/fail condition on a run's summary, as k6 thresholds are: `ttft_p95_ms>800` fails the run when TTFT p95
-/// exceeds 800 ms. Given as `--fail-on "ttft_p95_ms>800,error_rate>0.01"`.
+/// exceeds 800 ms. Given as `--fail-on "ttft_p95_ms>800,failure_pct>1"`.
 public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     public enum Comparison: String, Sendable, CaseIterable {
         case greaterOrEqual = ">="
@@ -24,9 +24,13 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
         for metric in ["ttft", "itl_event", "itl_token", "tpot", "e2e"] {
             for p in ["p50", "p90", "p95", "p99", "p99_9", "max", "mean"] { names.append("\(metric)_\(p)_ms") }
         }
-        return names + ["error_rate", "requests_per_s", "output_tokens_per_s", "goodput_rps", "slo_attainment",
-                        "schema_valid_rate", "failed"]
+        return names + ["failure_pct", "requests_per_s", "output_tokens_per_s", "goodput_rps", "slo_attainment_pct",
+                        "schema_valid_pct", "failed"]
     }()
+
+    /// Names of earlier versions, whose values were fractions where the same quantity elsewhere was a percentage.
+    static let renamedMetrics = ["error_rate": "failure_pct", "failure_rate": "failure_pct",
+                                 "schema_valid_rate": "schema_valid_pct", "slo_attainment": "slo_attainment_pct"]
 
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public let text: String
@@ -47,6 +51,11 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
             guard let range = text.range(of: comparison.rawValue) else { continue }
             let metric = String(text[..<range.lowerBound]).trimmingCharacters(in: .whitespaces)
             let value = String(text[range.upperBound...]).trimmingCharacters(in: .whitespaces)
+            if let renamed = renamedMetrics[metric] {
+                throw ParseError(text: text, problem: "'\(metric)' (a fraction) is now '\(renamed)' (percent), the "
+                                 + "unit of the same name in compare.csv and the reports: \(metric)\(comparison.rawValue)0.01 "
+                                 + "is \(renamed)\(comparison.rawValue)1")
+            }
             guard metricNames.contains(metric) else {
                 let guess = suggestion(for: metric, among: metricNames).map { " (did you mean '\($0)'?)" } ?? ""
                 throw ParseError(text: text, problem: "unknown metric '\(metric)'\(guess)")
@@ -62,12 +71,12 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     /// The summary's value of this threshold's metric (nil when unavailable).
     public func value(in s: TargetSummary) -> Double? {
         switch metric {
-        case "error_rate": return s.errorRate
+        case "failure_pct": return s.errorRate * 100
         case "requests_per_s": return s.requestsPerSecond
         case "output_tokens_per_s": return s.outputTokensPerSecond
         case "goodput_rps": return s.goodputRPS
-        case "slo_attainment": return s.sloAttainment
-        case "schema_valid_rate": return s.schema?.validRate
+        case "slo_attainment_pct": return s.sloAttainment * 100
+        case "schema_valid_pct": return s.schema.map { $0.validRate * 100 }
         case "failed": return Double(s.failed)
         default: break
         }

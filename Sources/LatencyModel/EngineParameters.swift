@@ -48,7 +48,7 @@ public struct EngineParameters: Sendable, Equatable, Codable {
 
     /// Checks that the configuration can run at all; returns a sentence for the user when it cannot.
     public func validationProblem() -> String? {
-        if tensorParallel < 1 { return "tensor parallel size must be at least 1 (got \(tensorParallel))" }
+        if !(1...1024).contains(tensorParallel) { return "tensor parallel size must be in 1...1024 (got \(tensorParallel))" }
         if model.attentionHeads % tensorParallel != 0 {
             return "\(model.name) has \(model.attentionHeads) attention heads, not divisible by TP=\(tensorParallel)"
         }
@@ -57,9 +57,13 @@ public struct EngineParameters: Sendable, Equatable, Codable {
         if !(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1) {
             return "gpu_memory_utilization must be in (0, 1] (got \(gpuMemoryUtilization))"
         }
-        if maxNumBatchedTokens < 1 || maxNumSeqs < 1 {
-            return "max_num_batched_tokens and max_num_seqs must be positive"
+        if !(1...16_777_216).contains(maxNumBatchedTokens) || !(1...1_048_576).contains(maxNumSeqs) {
+            return "max_num_batched_tokens must be in 1...16777216 and max_num_seqs in 1...1048576"
         }
+        if !(cpuOverhead >= 0 && cpuOverhead <= 10) || !(syncOverhead >= 0 && syncOverhead <= 10) {
+            return "the per-step CPU and sync overheads must be in 0...10000 ms"
+        }
+        if !(stepJitter >= 0 && stepJitter <= 1) { return "step jitter must be in 0...1 (got \(stepJitter))" }
         if kvBlocks * blockSize < model.maxModelLength / 64 {
             let gb = (model.weightBytes / Double(tensorParallel) / 1e9 * 10).rounded() / 10
             return "\(model.name) needs \(gb) GB of weights per GPU at TP=\(tensorParallel); "

@@ -63,6 +63,7 @@ public enum Benchmark {
                            onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                            onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
+        try checkHTTPVersion(urls: target.baseURLs, settings: settings)
         let wholePlan = LoadPlan(workload.load)
         let plan = wholePlan.sharded(shard)
         // This process opens only its shard's connections (the capacity error suggests sharding to get under it).
@@ -116,6 +117,19 @@ public enum Benchmark {
                          engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
                          calibration: pool.calibration, serverModels: serverModels,
                          unsentArrivals: runner.unsentArrivals, epochNs: started)
+    }
+
+    /// Refuses a cleartext HTTP/2 run this libcurl cannot carry (see `LibCurl.reusesPriorKnowledgeConnections`):
+    /// every request after a connection's first would fail, and the run would measure libcurl's bug.
+    static func checkHTTPVersion(urls: [String], settings: RequestSettings) throws {
+        guard settings.httpVersion == .http2, !settings.freshConnectionPerRequest,
+              !LibCurl.reusesPriorKnowledgeConnections,
+              let cleartext = urls.first(where: { $0.lowercased().hasPrefix("http://") }) else { return }
+        throw ValidationFailure(
+            "--http2 on \(cleartext) needs cleartext HTTP/2 (prior knowledge), and libcurl \(LibCurl.version) fails "
+                + "every request after the first on such a connection (curl issue 10634, fixed in 7.89.0). Use an "
+                + "https:// URL (HTTP/2 by ALPN works), add --new-connection-per-request (one stream per "
+                + "connection), or run with a libcurl of 7.89.0 or later")
     }
 
     /// Request i: prompt i of the pool (cycling), a seeded output length, and the workload's options.

@@ -119,6 +119,8 @@ public final class LoadRunner: @unchecked Sendable {
         /// Most requests ever in flight: a start above it needs a new connection (the pool holds at most that many).
         var peakInFlight = 0
         let freshConnections = settings.freshConnectionPerRequest
+        // HTTP/2 multiplexes: a new connection is needed once per `streamsPerConnection` streams, not per stream.
+        let streamsPerConnection = settings.httpVersion == .http2 && !freshConnections ? Engine.maxStreamsPerConnection : 1
         let maxRequests = plan.maxRequests ?? .max
         let duration = plan.durationS ?? .infinity
 
@@ -150,7 +152,12 @@ public final class LoadRunner: @unchecked Sendable {
             // the start needs a new connection.
             var pacedUntil: UInt64? = nil
             func mayStart() -> Bool {
-                guard freshConnections || inFlight >= peakInFlight else { return true }
+                let needsConnection = freshConnections
+                    || (inFlight >= peakInFlight && inFlight % streamsPerConnection == 0)
+                guard needsConnection else {
+                    peakInFlight = max(peakInFlight, inFlight + 1)
+                    return true
+                }
                 if let next = pacer.take(now: MonotonicClock.now()) {
                     pacedUntil = next
                     return false

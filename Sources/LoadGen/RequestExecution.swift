@@ -35,14 +35,15 @@ final class RequestExecution: TransferDelegate {
         self.keepText = keepText
         // Text is only collected when a record keeps it or a schema check reads it: otherwise each event is
         // scanned for token-bearing fields without unescaping or copying its text.
-        self.decoder = StreamDecoder(maxEventBytes: maxEventBytes, keepText: keepText || prepared.schema != nil)
+        self.decoder = StreamDecoder(maxEventBytes: maxEventBytes, keepText: keepText || prepared.schema != nil,
+                                     maxTokens: prepared.requestedMaxTokens)
         self.onComplete = onComplete
     }
 
     var hasFirstToken: Bool { decoder.hasFirstToken }
 
     func transferDidReceiveResponse(status: Int, headers: ResponseHeaders) {
-        decoder.begin(status: status, contentType: headers.contentType)
+        decoder.begin(status: status, contentType: headers.contentType, declaredLength: headers.declaredLength)
         retryAfter = headers.retryAfter
     }
 
@@ -76,7 +77,7 @@ final class RequestExecution: TransferDelegate {
                        prepared: PreparedRequest, keepText: Bool, retryAfter: String? = nil) -> RequestRecord {
         let status = outcome.httpStatus != 0 ? outcome.httpStatus : decoded.httpStatus
         var (failure, message) = classify(outcome: outcome, decoded: decoded, status: status)
-        if let retryAfter, status >= 400 { message = (message ?? "HTTP \(status)") + " (retry after \(retryAfter))" }
+        if let retryAfter, status >= 400 { message = (message ?? "HTTP \(status)") + " (\(RetryAfter.describe(retryAfter)))" }
         let usageTokens = decoded.completionTokens
         var record = RequestRecord(
             id: id, target: target, replica: replica,
@@ -104,6 +105,7 @@ final class RequestExecution: TransferDelegate {
         record.tlsMs = timings.tlsUs > 0 ? Double(timings.tlsUs) / 1000 : nil
         record.firstByteMs = timings.firstByteUs > 0 ? Double(timings.firstByteUs) / 1000 : nil
         record.reusedConnection = timings.reusedConnection
+        record.httpVersion = timings.httpVersion
         if outcome.retries > 0 { record.retries = outcome.retries }
         if keepText { record.outputText = decoded.text }
         if failure == nil, let schema = prepared.schema {
@@ -143,7 +145,11 @@ final class RequestExecution: TransferDelegate {
             }
         }
         if status < 200 || status >= 300 { return httpFailure(status: status, decoded: decoded) }
-        if case .malformedEvent(let detail) = decoded.failure { return (.malformedEvent, detail) }
+        switch decoded.failure {
+        case .malformedEvent(let detail): return (.malformedEvent, detail)
+        case .eventTooLarge(let limit): return (.eventTooLarge, "response beyond the \(limit)-byte bound")
+        case nil: break
+        }
         if let message = decoded.errorEvent { return (.errorEvent, message) }
         if decoded.streamed && !decoded.sawDone && decoded.finishReason == nil {
             return (.truncated, "stream ended without [DONE] or a finish_reason")

@@ -32,6 +32,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     public var tlsMs: Double?
     public var firstByteMs: Double?
     public var reusedConnection: Bool?
+    /// The HTTP version the answer came over ("1.1", "2"); nil when none started (or in older records).
+    public var httpVersion: String?
     /// The generated text, kept only when needed (schema validation, `--save-outputs`).
     public var outputText: String?
     /// Structured-output check of a successful response against the request's JSON schema (nil: no schema).

@@ -46,6 +46,8 @@ public struct TargetSummary: Sendable, Codable, Equatable {
     public var requestedPromptTokensMean: Double?
     /// Mean `max_tokens` the workload asked for.
     public var requestedMaxTokensMean: Double?
+    /// Requests by the HTTP version their answer came over ("1.1", "2"); nil in results from before it was recorded.
+    public var httpVersions: [String: Int]? = nil
 
     public var errorRate: Double { requests == 0 ? 0 : Double(failed) / Double(requests) }
 }

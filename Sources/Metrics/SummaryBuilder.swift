@@ -33,6 +33,7 @@ public struct SummaryBuilder: Sendable {
     private var connect: SampleSet
     private var good = 0
     private var perReplica: [String: Int] = [:]
+    private var httpVersions: [String: Int] = [:]
     private var series = TimeSeriesBuilder()
     private var schemaCounts: [SchemaVerdict: Int] = [:]
     private var schemaSamples: [(id: Int, text: String)] = []
@@ -53,6 +54,7 @@ public struct SummaryBuilder: Sendable {
         firstStartMs = min(firstStartMs, record.startMs)
         lastEndMs = max(lastEndMs, record.endMs)
         perReplica[record.replica, default: 0] += 1
+        if let version = record.httpVersion { httpVersions[version, default: 0] += 1 }
         series.add(record)
         if let lag = record.sendLagMs { sendLag.add(lag) }
         if record.reusedConnection == false, let ms = record.connectMs { connect.add(ms) }
@@ -154,7 +156,8 @@ public struct SummaryBuilder: Sendable {
             requestsPerReplica: perReplica,
             connectMs: connect.distribution,
             requestedPromptTokensMean: mean(requestedPrompt),
-            requestedMaxTokensMean: mean(requestedMax)
+            requestedMaxTokensMean: mean(requestedMax),
+            httpVersions: httpVersions.isEmpty ? nil : httpVersions
         )
     }
 

@@ -10,7 +10,9 @@ final class ActiveRequest: @unchecked Sendable {
     let request: CompletionRequest
     let channel: Channel
     /// The socket end of the channel's pipeline, for pre-framed chunks (see `EmissionBatch`).
-    let raw: RawChunkWriter
+    /// The connection's socket-end writer on HTTP/1.1; nil on an HTTP/2 stream, whose bytes go through the stream
+    /// channel (the HTTP/2 codec frames them).
+    let raw: RawChunkWriter?
     let keepAlive: Bool
     let responseID: String
     let created: Int
@@ -44,7 +46,7 @@ final class ActiveRequest: @unchecked Sendable {
     }
 
     init(
-        id: Int, request: CompletionRequest, channel: Channel, raw: RawChunkWriter, keepAlive: Bool, arrivalNanos: UInt64,
+        id: Int, request: CompletionRequest, channel: Channel, raw: RawChunkWriter?, keepAlive: Bool, arrivalNanos: UInt64,
         maxModelLength: Int, tokenizer: MockTokenizer, outputLength: MockConfiguration.OutputLength?,
         rng: inout SplitMix64
     ) {

@@ -19,6 +19,9 @@ struct EmissionBatch {
         /// Start of the framed chunk (after the size line is right-aligned into the reserved space).
         var start: Int
         var end: Int
+        /// The events' bytes without the chunk framing (what an HTTP/2 stream sends as DATA).
+        var payloadStart: Int
+        var payloadEnd: Int
         /// Scheduled time of the stream's earliest event in this batch, for the lateness histogram.
         let deadline: UInt64
         /// The stream ended: send the encoder's `.end` after the chunk.
@@ -42,7 +45,8 @@ struct EmissionBatch {
         let header = buffer.writerIndex
         buffer.writeRepeatingByte(UInt8(ascii: "0"), count: Self.headerBytes)
         openHeader = header
-        entries.append(Entry(request: request, start: header, end: header, deadline: deadline))
+        entries.append(Entry(request: request, start: header, end: header, payloadStart: header + Self.headerBytes,
+                             payloadEnd: header + Self.headerBytes, deadline: deadline))
     }
 
     /// Frames the open chunk; drops it when nothing was written (e.g. a multi-token event still filling up).
@@ -62,6 +66,7 @@ struct EmissionBatch {
         }
         entries[entries.count - 1].start = start
         entries[entries.count - 1].end = buffer.writerIndex
+        entries[entries.count - 1].payloadEnd = header + Self.headerBytes + payload
         entries[entries.count - 1].last = last
         entries[entries.count - 1].closeAfter = closeAfter
     }

@@ -194,9 +194,17 @@ extension Engine {
     func flush(_ batch: inout EmissionBatch) {
         for entry in batch.entries {
             let active = entry.request
-            if entry.end > entry.start,
-               let bytes = batch.buffer.getSlice(at: entry.start, length: entry.end - entry.start) {
-                active.raw.writeFramed(bytes, flush: !entry.last)
+            if let raw = active.raw {
+                if entry.end > entry.start,
+                   let bytes = batch.buffer.getSlice(at: entry.start, length: entry.end - entry.start) {
+                    raw.writeFramed(bytes, flush: !entry.last)
+                }
+            } else if entry.payloadEnd > entry.payloadStart,
+                      let bytes = batch.buffer.getSlice(at: entry.payloadStart, length: entry.payloadEnd - entry.payloadStart) {
+                // HTTP/2: the stream channel's codec turns the body part into DATA frames.
+                let write = active.channel.write(HTTPServerResponsePart.body(.byteBuffer(bytes)))
+                if !entry.last { active.channel.flush() }
+                _ = write
             }
             if entry.last {
                 let done = active.channel.writeAndFlush(HTTPServerResponsePart.end(nil))

@@ -49,7 +49,7 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Takes over answering a generation request. Returns the id to report a disconnect with.
-    func submit(_ request: CompletionRequest, channel: Channel, raw: RawChunkWriter, keepAlive: Bool) -> Int? {
+    func submit(_ request: CompletionRequest, channel: Channel, raw: RawChunkWriter?, keepAlive: Bool) -> Int? {
         eventLoop.preconditionInEventLoop()
         if dead {
             HTTPResponder.send(channel, error: Self.engineDeadError, keepAlive: keepAlive)

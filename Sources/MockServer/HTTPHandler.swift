@@ -9,13 +9,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static let maxBodyBytes = 32 << 20
     private let engine: Engine
-    private let raw: RawChunkWriter
+    /// nil on an HTTP/2 stream (see `ActiveRequest.raw`).
+    private let raw: RawChunkWriter?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
     private var currentRequestID: Int?
 
-    init(engine: Engine, raw: RawChunkWriter) {
+    init(engine: Engine, raw: RawChunkWriter?) {
         self.engine = engine
         self.raw = raw
     }
@@ -61,7 +62,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func route(_ head: HTTPRequestHead, _ body: [UInt8], channel: Channel) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        let keepAlive = head.isKeepAlive
+        // An HTTP/2 stream has no keep-alive of its own (NIO reads a 2.0 head as "close"): the connection stays, and a
+        // Connection header would be a protocol error there.
+        let keepAlive = head.version.major >= 2 || head.isKeepAlive
         let config = engine.config
         switch (head.method, path) {
         case (.GET, "/health"):

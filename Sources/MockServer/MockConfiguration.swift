@@ -79,10 +79,9 @@ public struct MockConfiguration: Sendable {
     public func validationProblem() -> String? {
         if fixedLatency == nil, let problem = engine.validationProblem() { return problem }
         if let f = fixedLatency {
-            if f.timeToFirstTokenMs < 0 || f.interTokenLatencyMs < 0 || f.timeToFirstTokenStdMs < 0
-                || f.interTokenLatencyStdMs < 0
-            {
-                return "--ttft-ms, --itl-ms and their std must be zero or positive"
+            for value in [f.timeToFirstTokenMs, f.interTokenLatencyMs, f.timeToFirstTokenStdMs, f.interTokenLatencyStdMs]
+            where !(0...3_600_000).contains(value) {
+                return "--ttft-ms, --itl-ms and their std must be in 0...3600000 ms (an hour), got \(value)"
             }
         }
         for (name, p) in [
@@ -92,9 +91,21 @@ public struct MockConfiguration: Sendable {
             return "\(name) is a probability and must be between 0 and 1 (got \(p))"
         }
         if ![429, 503].contains(faults.rejectStatus) { return "--reject-status must be 429 or 503" }
-        if faults.slowStartMs < 0 { return "--slow-start must be zero or positive milliseconds" }
-        if tokensPerEvent < 1 { return "--tokens-per-event must be at least 1" }
-        if !(timeScale > 0) { return "--time-scale must be positive (got \(timeScale))" }
+        if !(0...3_600_000).contains(faults.slowStartMs) {
+            return "--slow-start must be in 0...3600000 ms (an hour), got \(faults.slowStartMs)"
+        }
+        if !(1...4096).contains(tokensPerEvent) { return "--tokens-per-event must be in 1...4096, got \(tokensPerEvent)" }
+        if !(timeScale > 0 && timeScale <= 1000) { return "--time-scale must be in (0, 1000], got \(timeScale)" }
+        if let n = faults.rejectWhenWaitingOver, !(0...10_000_000).contains(n) {
+            return "--reject-when-waiting-over must be in 0...10000000, got \(n)"
+        }
+        if let n = faults.engineDeathAfter, !(0...100_000_000).contains(n) {
+            return "--engine-death-after must be in 0...100000000, got \(n)"
+        }
+        if let length = outputLength, !(length.mean > 0 && length.mean <= 1_048_576 && length.standardDeviation >= 0
+                                         && length.standardDeviation <= 1_048_576) {
+            return "--output-len-mean must be in (0, 1048576] tokens and its std in 0...1048576"
+        }
         if replicas < 1 || replicas > 64 { return "--replicas must be between 1 and 64 (got \(replicas))" }
         if port < 0 || port + replicas - 1 > 65535 { return "--port \(port) leaves no room for \(replicas) replicas" }
         if servedModelNames.isEmpty { return "at least one served model name is needed" }

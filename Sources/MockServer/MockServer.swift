@@ -4,6 +4,7 @@ import Glibc
 import LatencyModel
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 
 /// A vLLM look-alike on loopback: R independent engines (replicas) on consecutive ports.
@@ -83,11 +84,25 @@ public final class MockServer: Sendable {
             .childChannelInitializer { channel in
                 // The group has one loop, so every connection lands on the engine's loop.
                 channel.eventLoop.makeCompletedFuture {
-                    // The raw writer sits at the socket end, before the encoder, so framed chunks skip it.
-                    let raw = RawChunkWriter()
-                    try channel.pipeline.syncOperations.addHandler(raw)
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine, raw: raw))
+                    try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(
+                        http1: { channel in
+                            // The raw writer sits at the socket end, before the encoder, so framed chunks skip it.
+                            let raw = RawChunkWriter()
+                            try channel.pipeline.syncOperations.addHandler(raw)
+                            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                            try channel.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine, raw: raw))
+                        },
+                        http2: { channel in
+                            // h2c with prior knowledge: each stream gets the HTTP/1 view of its frames and a handler.
+                            _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                                mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
+                            ) { stream in
+                                stream.eventLoop.makeCompletedFuture {
+                                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                    try stream.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine, raw: nil))
+                                }
+                            }
+                        }))
                 }
             }
     }

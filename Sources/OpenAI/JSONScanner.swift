@@ -195,6 +195,21 @@ struct JSONScanner {
         return Int(value)
     }
 
+    /// Reads a count (a token count, an index): nil for `null`; a whole number of magnitude below 1e15, else a
+    /// `Malformed` naming `field`, so a fraction or an absurd number from the wire is an error, never a value.
+    mutating func readCount(_ field: StaticString) throws -> Int? {
+        let first = try peek()
+        if first == 0x6E { try skipValue(); return nil }
+        let start = position
+        let isNumber = first == 0x2D || (first >= 0x30 && first <= 0x39)
+        let value = isNumber ? try readOptionalInt() : nil
+        if !isNumber { try skipValue() }
+        if let value { return value }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<min(position, start + 40)]),
+                          as: UTF8.self)
+        throw Malformed(offset: start, reason: "\(field) is \(text), " + (isNumber ? "not a whole number below 1e15" : "not a number"))
+    }
+
     /// Skips any value, checking its syntax.
     mutating func skipValue() throws {
         let b = try peek()

@@ -9,6 +9,8 @@ public struct StreamChunk: Sendable, Equatable {
     public var completionTokens: Int?
     /// An in-band error (`{"error": {...}}` or `{"object": "error", ...}`).
     public var errorMessage: String?
+    /// A `choices[].index` other than 0, in an answer to a request for one choice.
+    public var otherChoiceIndex: Int?
     /// Set when decoding without text: a generated-text field was non-empty (its text was not kept).
     public var sawTokenText = false
     /// Whether `content`/`reasoning` are filled; without text the scan only notes that text was there.
@@ -58,6 +60,9 @@ public struct StreamChunk: Sendable, Equatable {
                 if try s.peek() == 0x22 { try self.readText(&s, into: \.content) } else { try s.skipValue() }
             } else if key.equals("finish_reason") {
                 if let reason = try s.readOptionalString() { self.finishReason = reason }
+            } else if key.equals("index") {
+                // tpbench asks for one choice (n = 1): any other index is a server answering something else.
+                if let index = try s.readCount("choices[].index"), index != 0 { self.otherChoiceIndex = index }
             } else {
                 try s.skipValue()
             }
@@ -89,9 +94,9 @@ public struct StreamChunk: Sendable, Equatable {
         if try s.peek() != 0x7B { try s.skipValue(); return }
         try s.forEachMember { s, key in
             if key.equals("prompt_tokens") {
-                self.promptTokens = try s.readOptionalInt()
+                self.promptTokens = try s.readCount("usage.prompt_tokens")
             } else if key.equals("completion_tokens") {
-                self.completionTokens = try s.readOptionalInt()
+                self.completionTokens = try s.readCount("usage.completion_tokens")
             } else {
                 try s.skipValue()
             }

@@ -15,6 +15,8 @@ public struct StreamDecoder: Sendable {
     private var body: [UInt8] = []
     private let maxBodyBytes: Int
     private var lastCompletionTokens = 0
+    /// The highest cumulative completion count any chunk reported (usage-only chunks too): counts never go back.
+    private var highestCompletionTokens = 0
     private var lastReceivedAt: UInt64 = 0
     /// Whether generated text is collected (outputs kept, schema checked); otherwise events are only counted.
     private let keepText: Bool
@@ -22,11 +24,32 @@ public struct StreamDecoder: Sendable {
     /// page, a proxy's text) is then reported with what it was instead of as a silently empty stream.
     private var leadingBytes: [UInt8] = []
     private var contentType = ""
+    private var declaredTooLarge = false
 
     private enum Mode { case undetermined, sse, json, errorBody }
 
-    public init(maxEventBytes: Int = 16 << 20, keepText: Bool = true) {
+    /// The most tokens a response may report or carry in events: the request's max_tokens plus
+    /// `tokenSlack(for:)`, or `absoluteTokenLimit` when the request set none. Beyond it the response is
+    /// `malformed-event`: a count from the wire sizes per-event arrays, so it must not be believed unbounded.
+    private let tokenLimit: Int
+    /// The text kept per response (outputs, schema check), as the event bound: beyond it, `event-too-large`.
+    private let maxTextBytes: Int
+
+    /// Completion tokens a response may report without a max_tokens: 1,048,576 (8 MiB of event times).
+    public static let absoluteTokenLimit = 1 << 20
+    /// Prompt tokens a response may report: 2^30 (no model has a context near it).
+    public static let promptTokenLimit = 1 << 30
+    /// Allowance over max_tokens for servers that count a stop token or the like: 16 tokens plus 10%.
+    public static func tokenSlack(for maxTokens: Int) -> Int { 16 + maxTokens / 10 }
+
+    public init(maxEventBytes: Int = 16 << 20, keepText: Bool = true, maxTokens: Int? = nil) {
         self.keepText = keepText
+        if let maxTokens, maxTokens >= 0 {
+            tokenLimit = min(Self.absoluteTokenLimit, maxTokens + Self.tokenSlack(for: maxTokens))
+        } else {
+            tokenLimit = Self.absoluteTokenLimit
+        }
+        maxTextBytes = maxEventBytes
         parser = SSEParser(maxEventBytes: maxEventBytes)
         maxBodyBytes = maxEventBytes
         // Room for a short answer's events; longer ones grow it (by doubling) as they arrive.
@@ -37,7 +60,9 @@ public struct StreamDecoder: Sendable {
     public var hasFirstToken: Bool { !result.tokenEventTimes.isEmpty }
 
     /// Records the status line; decides how to read the body.
-    public mutating func begin(status: Int, contentType: String?) {
+    /// - Parameter declaredLength: the Content-Length; a JSON body declared beyond the bound fails at its first
+    ///   byte instead of after the bound's worth of them.
+    public mutating func begin(status: Int, contentType: String?, declaredLength: Int64? = nil) {
         result.httpStatus = status
         let type = contentType?.lowercased() ?? ""
         self.contentType = type
@@ -46,6 +71,7 @@ public struct StreamDecoder: Sendable {
         } else if type.hasPrefix("application/json") {
             mode = .json
             result.streamed = false
+            if let declaredLength, declaredLength > Int64(maxBodyBytes) { declaredTooLarge = true }
         } else {
             // text/event-stream, or a server that forgot the header: try SSE.
             mode = .sse
@@ -74,7 +100,7 @@ public struct StreamDecoder: Sendable {
             }
         case .json, .errorBody:
             let room = maxBodyBytes - body.count
-            if room <= 0 {
+            if room <= 0 || declaredTooLarge {
                 if mode == .json {
                     result.failure = .eventTooLarge(limit: maxBodyBytes)
                     throw Failure.eventTooLarge(limit: maxBodyBytes)
@@ -122,10 +148,41 @@ public struct StreamDecoder: Sendable {
             if result.failure == nil { result.failure = failure }
             throw failure
         }
-        apply(chunk, receivedAt: receivedAt)
+        do {
+            try apply(chunk, receivedAt: receivedAt)
+        } catch {
+            if result.failure == nil { result.failure = error }
+            throw error
+        }
     }
 
-    private mutating func apply(_ chunk: StreamChunk, receivedAt: UInt64) {
+    /// Checks what the chunk claims against what is possible before believing it (the numbers size arrays).
+    private func check(_ chunk: StreamChunk) throws(Failure) {
+        if let index = chunk.otherChoiceIndex {
+            throw .malformedEvent("choices[].index is \(index) in the answer to a request for one choice")
+        }
+        if let prompt = chunk.promptTokens, prompt < 0 || prompt > Self.promptTokenLimit {
+            throw .malformedEvent("usage.prompt_tokens is \(prompt), outside 0...\(Self.promptTokenLimit)")
+        }
+        if let completion = chunk.completionTokens {
+            if completion < 0 || completion > tokenLimit {
+                throw .malformedEvent("usage.completion_tokens is \(completion), outside 0...\(tokenLimit) "
+                                      + "(max_tokens plus slack)")
+            }
+            if completion < highestCompletionTokens {
+                throw .malformedEvent("usage.completion_tokens went back from \(highestCompletionTokens) to \(completion)")
+            }
+        }
+        if chunk.carriesTokens && result.tokenEventTimes.count >= tokenLimit {
+            throw .malformedEvent("more than \(tokenLimit) token events (max_tokens plus slack)")
+        }
+        if keepText && result.text.utf8.count + chunk.content.utf8.count + chunk.reasoning.utf8.count > maxTextBytes {
+            throw .eventTooLarge(limit: maxTextBytes)
+        }
+    }
+
+    private mutating func apply(_ chunk: StreamChunk, receivedAt: UInt64) throws(Failure) {
+        try check(chunk)
         if let message = chunk.errorMessage, result.errorEvent == nil { result.errorEvent = message }
         if chunk.carriesTokens {
             result.tokenEventTimes.append(receivedAt)
@@ -145,7 +202,10 @@ public struct StreamDecoder: Sendable {
         }
         if let reason = chunk.finishReason { result.finishReason = reason }
         if let prompt = chunk.promptTokens { result.promptTokens = prompt }
-        if let completion = chunk.completionTokens { result.completionTokens = completion }
+        if let completion = chunk.completionTokens {
+            result.completionTokens = completion
+            highestCompletionTokens = completion
+        }
     }
 
     private mutating func decodeWholeBody() {
@@ -153,8 +213,10 @@ public struct StreamDecoder: Sendable {
         do {
             let chunk = try body.withUnsafeBytes { try StreamChunk.decode($0) }
             result.eventCount = 1
-            apply(chunk, receivedAt: lastReceivedAt)
             result.sawDone = chunk.finishReason != nil || chunk.carriesTokens
+            try apply(chunk, receivedAt: lastReceivedAt)
+        } catch let failure as Failure {
+            result.failure = failure
         } catch let error as JSONScanner.Malformed {
             result.failure = .malformedEvent("\(error.reason) at byte \(error.offset) of the response body")
         } catch {

@@ -88,8 +88,8 @@ public struct Comparison: Sendable, Codable, Equatable {
         Metric(key: "requests_per_s", label: "throughput", unit: "req/s", lowerIsBetter: false),
         Metric(key: "output_tokens_per_s", label: "output throughput", unit: "tok/s", lowerIsBetter: false),
         Metric(key: "goodput_rps", label: "goodput", unit: "req/s", lowerIsBetter: false),
-        Metric(key: "failure_rate", label: "failure rate", unit: "%", lowerIsBetter: true),
-        Metric(key: "schema_valid_rate", label: "schema-valid", unit: "%", lowerIsBetter: false),
+        Metric(key: "failure_pct", label: "failures", unit: "%", lowerIsBetter: true),
+        Metric(key: "schema_valid_pct", label: "schema-valid", unit: "%", lowerIsBetter: false),
     ]
 
     static func value(_ key: String, of s: TargetSummary) -> Double? {
@@ -109,8 +109,8 @@ public struct Comparison: Sendable, Codable, Equatable {
         case "requests_per_s": return s.requestsPerSecond
         case "output_tokens_per_s": return s.outputTokensPerSecond
         case "goodput_rps": return s.goodputRPS
-        case "failure_rate": return s.errorRate * 100
-        case "schema_valid_rate": return s.schema.map { $0.validRate * 100 }
+        case "failure_pct": return s.errorRate * 100
+        case "schema_valid_pct": return s.schema.map { $0.validRate * 100 }
         default: return nil
         }
     }

@@ -66,7 +66,7 @@ public enum ComparisonReport {
     public static func headlineTable(_ c: Comparison) -> String {
         var table = MarkdownTable(["metric"] + c.deployments.map(\.name))
         let keys = ["ttft_p50_ms", "itl_event_p50_ms", "tpot_p50_ms", "e2e_p50_ms", "requests_per_s",
-                    "output_tokens_per_s", "goodput_rps", "failure_rate"]
+                    "output_tokens_per_s", "goodput_rps", "failure_pct"]
         for metric in c.metrics where keys.contains(metric.key) {
             guard c.deployments.contains(where: { $0.cells[metric.key] != nil }) else { continue }
             table.add(["\(metric.label) (\(metric.unit))"] + c.deployments.map { d in

@@ -88,6 +88,10 @@ public enum MarkdownReport {
             rates.add(["goodput [^goodput]", Format.number(s.goodputRPS, digits: 2) + " req/s"])
             rates.add(["SLO attainment [^goodput]", Format.percent(s.sloAttainment) + " of requests"])
             rates.add(["error rate", Format.percent(s.errorRate) + " (\(s.failed) of \(s.requests))"])
+            if let versions = s.httpVersions {
+                rates.add(["HTTP version", versions.sorted { $0.key < $1.key }
+                    .map { "HTTP/\($0.key) (\($0.value) requests)" }.joined(separator: ", ")])
+            }
             if let cost = result.targets.first(where: { $0.name == s.target })?.hourlyCost {
                 let runCost = cost * s.durationS / 3600
                 rates.add(["cost per 1000 requests [^cost]",

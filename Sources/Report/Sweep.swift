@@ -189,13 +189,13 @@ public enum SweepReport {
 
     static func csv(_ sweep: Sweep) -> String {
         var lines = ["deployment,\(sweep.dimension.rawValue),requests_per_s,output_tokens_per_s,ttft_p50_ms,ttft_p95_ms,"
-                     + "itl_p50_ms,e2e_p95_ms,failure_rate,knee"]
+                     + "itl_p50_ms,e2e_p95_ms,failure_pct,knee"]
         for curve in sweep.curves {
             for p in curve.points {
                 func f(_ v: Double?) -> String { v.map { $0.isFinite ? String($0) : "" } ?? "" }
                 lines.append([CSVField.escape(curve.deployment), f(p.level), f(p.requestsPerSecond),
                               f(p.outputTokensPerSecond), f(p.ttftP50Ms), f(p.ttftP95Ms), f(p.itlP50Ms), f(p.e2eP95Ms),
-                              f(p.failureRate), curve.knee?.level == p.level ? "yes" : ""].joined(separator: ","))
+                              f(p.failureRate * 100), curve.knee?.level == p.level ? "yes" : ""].joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"

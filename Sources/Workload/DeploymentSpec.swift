@@ -103,12 +103,12 @@ public enum DeploymentLoader {
             }
             let spec = DeploymentSpec(
                 name: name ?? "deployment-\(i + 1)", urls: urls,
-                tensorParallel: reader.int(f["tensor_parallel"], "\(path).tensor_parallel", min: 1),
-                gpus: reader.int(f["gpus"], "\(path).gpus", min: 1),
+                tensorParallel: reader.int(f["tensor_parallel"], "\(path).tensor_parallel", in: Limits.gpus),
+                gpus: reader.int(f["gpus"], "\(path).gpus", in: Limits.gpus),
                 gpu: reader.string(f["gpu"], "\(path).gpu"),
                 interconnect: reader.string(f["interconnect"], "\(path).interconnect"),
-                costPerGPUHour: reader.double(f["cost_per_gpu_hour"], "\(path).cost_per_gpu_hour", nonNegative: true),
-                costPerHour: reader.double(f["cost_per_hour"], "\(path).cost_per_hour", nonNegative: true),
+                costPerGPUHour: reader.double(f["cost_per_gpu_hour"], "\(path).cost_per_gpu_hour", in: Limits.costPerHour),
+                costPerHour: reader.double(f["cost_per_hour"], "\(path).cost_per_hour", in: Limits.costPerHour),
                 labels: labels)
             if result.contains(where: { $0.name == spec.name }) {
                 reader.fail("\(path).name", item, "'\(spec.name)' is used twice; names must be unique")

@@ -56,7 +56,7 @@ struct NodeReader {
         return s.string
     }
 
-    mutating func int(_ node: Node?, _ path: String, min: Int? = nil) -> Int? {
+    mutating func int(_ node: Node?, _ path: String, min: Int? = nil, in range: ClosedRange<Int>? = nil) -> Int? {
         guard let node else { return nil }
         guard let value = node.int, case .scalar(let s) = node, s.style == .plain else {
             fail(path, node, "must be a whole number, got \(describe(node))")
@@ -66,10 +66,15 @@ struct NodeReader {
             fail(path, node, "must be ≥ \(min), got \(value)")
             return nil
         }
+        if let range, !range.contains(value) {
+            fail(path, node, "must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+            return nil
+        }
         return value
     }
 
-    mutating func double(_ node: Node?, _ path: String, positive: Bool = false, nonNegative: Bool = false) -> Double? {
+    mutating func double(_ node: Node?, _ path: String, positive: Bool = false, nonNegative: Bool = false,
+                         in range: ClosedRange<Double>? = nil) -> Double? {
         guard let node else { return nil }
         guard let value = node.float ?? node.int.map(Double.init), case .scalar(let s) = node, s.style == .plain,
               value.isFinite else {
@@ -82,6 +87,11 @@ struct NodeReader {
         }
         if nonNegative && value < 0 {
             fail(path, node, "must be ≥ 0, got \(formatNumber(value))")
+            return nil
+        }
+        if let range, !range.contains(value) {
+            fail(path, node, "must be in \(Limits.describe(range.lowerBound))...\(Limits.describe(range.upperBound)), "
+                 + "got \(formatNumber(value))")
             return nil
         }
         return value
@@ -97,7 +107,17 @@ struct NodeReader {
     }
 
     /// Seconds, from a number or a string like "500ms", "30s", "5m", "1h".
-    mutating func duration(_ node: Node?, _ path: String) -> Double? {
+    mutating func duration(_ node: Node?, _ path: String, in range: ClosedRange<Double> = Limits.durationS) -> Double? {
+        guard let node, let seconds = unboundedDuration(node, path) else { return nil }
+        guard range.contains(seconds) else {
+            fail(path, node, "must be in \(Limits.describe(range.lowerBound))...\(Limits.describe(range.upperBound)) s, "
+                 + "got \(formatNumber(seconds)) s")
+            return nil
+        }
+        return seconds
+    }
+
+    private mutating func unboundedDuration(_ node: Node?, _ path: String) -> Double? {
         guard let node else { return nil }
         if let number = node.float ?? node.int.map(Double.init), case .scalar(let s) = node, s.style == .plain {
             guard number > 0, number.isFinite else {

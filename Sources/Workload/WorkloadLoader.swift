@@ -57,17 +57,17 @@ public enum WorkloadLoader {
         if let node = fields["output"] { readOutput(node, into: &spec.output, reader: &reader, base: baseDirectory) }
         if let node = fields["load"] { readLoad(node, into: &spec.load, reader: &reader) }
         if let node = fields["slo"], let f = reader.mapping(node, "slo", allowed: ["ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"]) {
-            spec.slo.ttftMs = reader.double(f["ttft_ms"], "slo.ttft_ms", positive: true)
-            spec.slo.itlMs = reader.double(f["itl_ms"], "slo.itl_ms", positive: true)
-            spec.slo.tpotMs = reader.double(f["tpot_ms"], "slo.tpot_ms", positive: true)
-            spec.slo.e2eMs = reader.double(f["e2e_ms"], "slo.e2e_ms", positive: true)
+            spec.slo.ttftMs = reader.double(f["ttft_ms"], "slo.ttft_ms", in: Limits.sloMs)
+            spec.slo.itlMs = reader.double(f["itl_ms"], "slo.itl_ms", in: Limits.sloMs)
+            spec.slo.tpotMs = reader.double(f["tpot_ms"], "slo.tpot_ms", in: Limits.sloMs)
+            spec.slo.e2eMs = reader.double(f["e2e_ms"], "slo.e2e_ms", in: Limits.sloMs)
         }
         if let node = fields["timeouts"],
            let f = reader.mapping(node, "timeouts", allowed: ["connect", "first_token", "idle", "total"]) {
-            if let v = reader.duration(f["connect"], "timeouts.connect") { spec.timeouts.connectS = v }
-            if let v = reader.duration(f["first_token"], "timeouts.first_token") { spec.timeouts.firstTokenS = v }
-            if let v = reader.duration(f["idle"], "timeouts.idle") { spec.timeouts.idleS = v }
-            if let v = reader.duration(f["total"], "timeouts.total") { spec.timeouts.totalS = v }
+            if let v = reader.duration(f["connect"], "timeouts.connect", in: Limits.timeoutS) { spec.timeouts.connectS = v }
+            if let v = reader.duration(f["first_token"], "timeouts.first_token", in: Limits.timeoutS) { spec.timeouts.firstTokenS = v }
+            if let v = reader.duration(f["idle"], "timeouts.idle", in: Limits.timeoutS) { spec.timeouts.idleS = v }
+            if let v = reader.duration(f["total"], "timeouts.total", in: Limits.timeoutS) { spec.timeouts.totalS = v }
         }
         if let node = fields["extra_body"] {
             if case .object(let object)? = reader.json(node, "extra_body") {
@@ -80,13 +80,13 @@ public enum WorkloadLoader {
 
     static func readTokenCount(_ node: Node, _ path: String, reader: inout NodeReader) -> TokenCount? {
         if case .scalar = node {
-            return reader.int(node, path, min: 1).map { .fixed($0) }
+            return reader.int(node, path, in: Limits.tokens).map { .fixed($0) }
         }
         guard let f = reader.mapping(node, path, allowed: ["mean", "stddev", "min", "max", "uniform"]) else { return nil }
         if let uniform = f["uniform"] {
             guard case .sequence(let seq) = uniform, seq.count == 2,
-                  let a = reader.int(seq[0], "\(path).uniform[0]", min: 1),
-                  let b = reader.int(seq[1], "\(path).uniform[1]", min: 1) else {
+                  let a = reader.int(seq[0], "\(path).uniform[0]", in: Limits.tokens),
+                  let b = reader.int(seq[1], "\(path).uniform[1]", in: Limits.tokens) else {
                 reader.fail("\(path).uniform", uniform, "must be a list of two whole numbers [low, high]")
                 return nil
             }
@@ -96,13 +96,13 @@ public enum WorkloadLoader {
             }
             return .uniform(a, b)
         }
-        guard let mean = reader.double(f["mean"], "\(path).mean", positive: true) else {
+        guard let mean = reader.double(f["mean"], "\(path).mean", in: 1...Double(Limits.tokens.upperBound)) else {
             if f["mean"] == nil { reader.fail(path, node, "needs mean (and optional stddev, min, max) or uniform: [a, b]") }
             return nil
         }
-        let stddev = reader.double(f["stddev"], "\(path).stddev", nonNegative: true) ?? 0
-        let low = reader.int(f["min"], "\(path).min", min: 1) ?? 1
-        let high = reader.int(f["max"], "\(path).max", min: 1) ?? Int(mean + 6 * stddev + 1)
+        let stddev = reader.double(f["stddev"], "\(path).stddev", in: 0...Double(Limits.tokens.upperBound)) ?? 0
+        let low = reader.int(f["min"], "\(path).min", in: Limits.tokens) ?? 1
+        let high = reader.int(f["max"], "\(path).max", in: Limits.tokens) ?? min(Limits.tokens.upperBound, Int(mean + 6 * stddev + 1))
         guard low <= high else {
             reader.fail(path, node, "min (\(low)) must not exceed max (\(high))")
             return nil
@@ -115,7 +115,7 @@ public enum WorkloadLoader {
                                      allowed: ["tokens", "system", "prefix_tokens", "dataset", "calibrate"]) else { return }
         if let t = f["tokens"], let count = readTokenCount(t, "prompt.tokens", reader: &reader) { prompt.tokens = count }
         prompt.system = reader.string(f["system"], "prompt.system")
-        if let p = reader.int(f["prefix_tokens"], "prompt.prefix_tokens", min: 0) { prompt.prefixTokens = p }
+        if let p = reader.int(f["prefix_tokens"], "prompt.prefix_tokens", in: Limits.optionalTokens) { prompt.prefixTokens = p }
         if let c = reader.bool(f["calibrate"], "prompt.calibrate") { prompt.calibrate = c }
         if let d = f["dataset"], let path = reader.string(d, "prompt.dataset") {
             let resolved = resolve(path, base: base)
@@ -136,9 +136,9 @@ public enum WorkloadLoader {
         if let t = f["max_tokens"], let count = readTokenCount(t, "output.max_tokens", reader: &reader) {
             output.maxTokens = count
         }
-        output.minTokens = reader.int(f["min_tokens"], "output.min_tokens", min: 0)
+        output.minTokens = reader.int(f["min_tokens"], "output.min_tokens", in: Limits.optionalTokens)
         output.ignoreEOS = reader.bool(f["ignore_eos"], "output.ignore_eos")
-        if let t = f["temperature"], let value = reader.double(t, "output.temperature", nonNegative: true) {
+        if let t = f["temperature"], let value = reader.double(t, "output.temperature", in: Limits.temperature) {
             output.temperature = value
         }
         if let s = f["json_schema"] { readSchema(s, into: &output, reader: &reader, base: base) }
@@ -177,23 +177,23 @@ public enum WorkloadLoader {
         let allowed = ["concurrency", "rate", "arrival", "burstiness", "ramp_up", "stages", "requests", "duration",
                        "warmup", "cooldown"]
         guard let f = reader.mapping(node, "load", allowed: allowed) else { return }
-        load.concurrency = reader.int(f["concurrency"], "load.concurrency", min: 1)
-        load.rate = reader.double(f["rate"], "load.rate", positive: true)
+        load.concurrency = reader.int(f["concurrency"], "load.concurrency", in: Limits.concurrency)
+        load.rate = reader.double(f["rate"], "load.rate", in: Limits.rate)
         if let a = f["arrival"], let text = reader.string(a, "load.arrival") {
             if let arrival = LoadSpec.Arrival(rawValue: text) { load.arrival = arrival } else {
                 reader.fail("load.arrival", a, "must be constant, poisson or gamma, got '\(text)'")
             }
         }
-        if let b = reader.double(f["burstiness"], "load.burstiness", positive: true) { load.burstiness = b }
-        load.requests = reader.int(f["requests"], "load.requests", min: 1)
+        if let b = reader.double(f["burstiness"], "load.burstiness", in: Limits.burstiness) { load.burstiness = b }
+        load.requests = reader.int(f["requests"], "load.requests", in: Limits.requests)
         load.durationS = reader.duration(f["duration"], "load.duration")
         if let c = f["cooldown"], let s = reader.duration(c, "load.cooldown") { load.cooldownS = s }
         if let w = f["warmup"] {
             if case .mapping = w, let wf = reader.mapping(w, "load.warmup", allowed: ["requests", "duration"]) {
-                load.warmupRequests = reader.int(wf["requests"], "load.warmup.requests", min: 0) ?? 0
+                load.warmupRequests = reader.int(wf["requests"], "load.warmup.requests", in: Limits.warmupRequests) ?? 0
                 load.warmupS = reader.duration(wf["duration"], "load.warmup.duration") ?? 0
             } else if w.int != nil {
-                load.warmupRequests = reader.int(w, "load.warmup", min: 0) ?? 0
+                load.warmupRequests = reader.int(w, "load.warmup", in: Limits.warmupRequests) ?? 0
             } else if case .scalar = w {
                 load.warmupS = reader.duration(w, "load.warmup") ?? 0
             } else {
@@ -201,8 +201,8 @@ public enum WorkloadLoader {
             }
         }
         if let r = f["ramp_up"], let rf = reader.mapping(r, "load.ramp_up", allowed: ["from", "to", "duration"]) {
-            let from = reader.double(rf["from"], "load.ramp_up.from", nonNegative: true)
-            let to = reader.double(rf["to"], "load.ramp_up.to", positive: true)
+            let from = reader.double(rf["from"], "load.ramp_up.from", in: 0...Limits.rate.upperBound)
+            let to = reader.double(rf["to"], "load.ramp_up.to", in: Limits.rate)
             let duration = reader.duration(rf["duration"], "load.ramp_up.duration")
             if let from, let to, let duration {
                 load.rampUp = LoadSpec.Ramp(from: from, to: to, durationS: duration)
@@ -218,8 +218,8 @@ public enum WorkloadLoader {
             for (i, item) in seq.enumerated() {
                 let path = "load.stages[\(i)]"
                 guard let sf = reader.mapping(item, path, allowed: ["rate", "concurrency", "duration"]) else { continue }
-                let rate = reader.double(sf["rate"], "\(path).rate", positive: true)
-                let concurrency = reader.int(sf["concurrency"], "\(path).concurrency", min: 1)
+                let rate = reader.double(sf["rate"], "\(path).rate", in: Limits.rate)
+                let concurrency = reader.int(sf["concurrency"], "\(path).concurrency", in: Limits.concurrency)
                 let duration = reader.duration(sf["duration"], "\(path).duration")
                 if (sf["rate"] == nil) == (sf["concurrency"] == nil) {
                     reader.fail(path, item, "needs exactly one of rate or concurrency")

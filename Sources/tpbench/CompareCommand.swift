@@ -116,7 +116,7 @@ struct CompareCommand: AsyncParsableCommand {
             throw exit
         } catch {
             printError("\(error)")
-            throw ExitCode(error is TargetUnreachable ? 3 : 1)
+            throw ExitCode(error is TargetUnreachable ? 3 : error is ValidationFailure ? 2 : 1)
         }
     }
 

@@ -49,16 +49,12 @@ struct ConnectionOptions: ParsableArguments {
     var routing: RequestSettings.Routing = .leastOutstanding
 
     func validate() throws {
-        guard connectRate > 0, connectRate.isFinite else {
-            throw ValidationError("--connect-rate must be a positive number of connections per second, got \(connectRate)")
-        }
+        try checkRange { try Limits.check("--connect-rate", connectRate, in: Limits.connectRate, unit: " connections/s") }
         if apiKey != nil && apiKeyFile != nil { throw ValidationError("give --api-key or --api-key-file, not both") }
         if apiKeyFile != nil { _ = try resolvedAPIKey() }
         for (name, value) in [("--connect-timeout", connectTimeout), ("--first-token-timeout", firstTokenTimeout),
                               ("--idle-timeout", idleTimeout), ("--total-timeout", totalTimeout)] {
-            if let value, !(value > 0) || !value.isFinite {
-                throw ValidationError("\(name) must be a positive number of seconds, got \(value)")
-            }
+            try checkRange { try Limits.check(name, value, in: Limits.timeoutS, unit: " s") }
         }
     }
 
@@ -105,6 +101,11 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 extension RequestSettings.Routing: ExpressibleByArgument {}
+
+/// Limits' range checks as argument-parser validation errors: exit 2 with the usage line, like any bad flag.
+func checkRange(_ body: () throws -> Void) throws {
+    do { try body() } catch let failure as ValidationFailure { throw ValidationError(failure.description) }
+}
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))

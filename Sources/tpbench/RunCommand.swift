@@ -117,7 +117,15 @@ struct RunCommand: AsyncParsableCommand {
         options.keepRecords = false
         options.strictCalibration = strict
         let calibration = CalibrationProgress()
-        if !(quiet || json) { options.onCalibration = { calibration.update($0, $1) } }
+        if !(quiet || json) {
+            options.onCalibration = { calibration.update($0, $1) }
+            // Say what is waited for before the first byte of load: a probe of a hung server is not silence.
+            var timeouts = spec.timeouts
+            connection.apply(to: &timeouts)
+            let probe = Timeouts.probe(Timeouts(timeouts))
+            printError("probing \(urls[0]): GET /v1/models" + (spec.prompt.calibrate ? ", then token counting" : "")
+                       + " (each probe waits at most \(Limits.describe((probe.totalMs ?? 0) / 1000)) s)")
+        }
         options.shard = try shard.map(Shard.parse) ?? .whole
         options.startAt = startAt.flatMap(parseStartTime)
         let outcome: RunSession.Outcome
@@ -128,7 +136,8 @@ struct RunCommand: AsyncParsableCommand {
             progress?.stop()
             printError("\(error)")
             // A dataset is read once the model is known; its problems are still bad input.
-            throw ExitCode(error is TargetUnreachable || error is ProbeError ? 3 : error is DatasetError ? 2 : 1)
+            throw ExitCode(error is TargetUnreachable || error is ProbeError ? 3
+                           : error is DatasetError || error is ValidationFailure ? 2 : 1)
         }
         progress?.stop()
         let output = outcome.output

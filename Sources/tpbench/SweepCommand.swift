@@ -55,16 +55,19 @@ struct SweepCommand: AsyncParsableCommand {
             throw ValidationError("give exactly one of --concurrency-levels or --rates")
         }
         _ = try levels()
-        guard requestsPerLevel >= 1 else { throw ValidationError("--requests-per-level must be ≥ 1") }
-        guard secondsPerLevel > 0 else { throw ValidationError("--seconds-per-level must be > 0") }
+        try checkRange { try Limits.check("--requests-per-level", requestsPerLevel, in: Limits.requests) }
+        try checkRange { try Limits.check("--seconds-per-level", secondsPerLevel, in: Limits.durationS, unit: " s") }
         try connection.validate()
     }
 
     func levels() throws -> [Double] {
         let text = concurrencyLevels ?? rates ?? ""
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("levels must be positive numbers separated by commas, got '\(text)'")
+        let range = concurrencyLevels != nil ? Double(Limits.concurrency.lowerBound)...Double(Limits.concurrency.upperBound)
+            : Limits.rate
+        guard !values.isEmpty, values.allSatisfy({ $0.map { range.contains($0) } ?? false }) else {
+            throw ValidationError("levels must be numbers in \(Limits.describe(range.lowerBound))..."
+                                  + "\(Limits.describe(range.upperBound)) separated by commas, got '\(text)'")
         }
         return values.compactMap { $0 }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import Workload
 
 @main
 struct TPBench: AsyncParsableCommand {
@@ -11,7 +12,7 @@ struct TPBench: AsyncParsableCommand {
         version: TPBenchInfo.version,
         subcommands: [
             RunCommand.self, CompareCommand.self, SweepCommand.self, DemoCommand.self, MockCommand.self,
-            ReportCommand.self, MergeCommand.self, NCCLCommand.self, SelfBenchCommand.self,
+            ReportCommand.self, MergeCommand.self, NCCLCommand.self, SelfBenchCommand.self, WorkloadsCommand.self,
         ]
     )
 
@@ -25,6 +26,10 @@ struct TPBench: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let failure as ValidationFailure {
+            // A number outside its documented range (Limits): the same exit as any other bad input.
+            FileHandle.standardError.write(Data("Error: \(failure.description)\n".utf8))
+            Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {

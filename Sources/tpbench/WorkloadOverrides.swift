@@ -42,15 +42,13 @@ struct WorkloadOverrides: ParsableArguments {
     var seed: UInt64?
 
     func validate() throws {
-        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1, got \(concurrency)") }
-        if let rate, !(rate > 0) || !rate.isFinite { throw ValidationError("--rate must be > 0, got \(rate)") }
-        if let requests, requests < 1 { throw ValidationError("--requests must be at least 1, got \(requests)") }
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be > 0 seconds, got \(duration)") }
-        if let promptTokens, promptTokens < 1 {
-            throw ValidationError("--prompt-tokens must be at least 1, got \(promptTokens)")
-        }
-        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
-        if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+        try checkRange { try Limits.check("--concurrency", concurrency, in: Limits.concurrency) }
+        try checkRange { try Limits.check("--rate", rate, in: Limits.rate, unit: " requests/s") }
+        try checkRange { try Limits.check("--requests", requests, in: Limits.requests) }
+        try checkRange { try Limits.check("--duration", duration, in: Limits.durationS, unit: " s") }
+        try checkRange { try Limits.check("--prompt-tokens", promptTokens, in: Limits.tokens) }
+        try checkRange { try Limits.check("--max-tokens", maxTokens, in: Limits.tokens) }
+        try checkRange { try Limits.check("--warmup", warmup, in: Limits.warmupRequests) }
         if let extraBody {
             do { _ = try RequestBodyBuilder.parseExtraBody(extraBody) } catch { throw ValidationError("\(error)") }
         }

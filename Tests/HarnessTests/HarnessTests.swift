@@ -108,9 +108,9 @@ struct HarnessTests {
         #expect(value(nvlink, "itl_event_p50_ms") < value(tp1, "itl_event_p50_ms"))
         #expect(tp1.projection?.replicas == 4 && pcie.projection?.replicas == 1)
         #expect(tp1.costPer1kRequests != nil)
-        #expect(value(tp1, "failure_rate") == 0)
+        #expect(value(tp1, "failure_pct") == 0)
         // 60 tokens cannot hold the extraction record: every answer is cut at max_tokens, and says so.
-        #expect(value(tp1, "schema_valid_rate") == 0)
+        #expect(value(tp1, "schema_valid_pct") == 0)
     }
 
     @Test func seedWorkloadAnswersAreSchemaValid() async throws {

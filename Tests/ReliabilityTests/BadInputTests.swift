@@ -24,6 +24,9 @@ struct BadInputTests {
         write("schema-notjson.json", "{ this is not json")
         write("schema-notjson.yaml", "name: t\noutput:\n  json_schema: schema-notjson.json\nload: {requests: 2}\n")
         write("huge.yaml", "name: t\nload:\n  concurrency: 1e400\n")
+        write("range-concurrency.yaml", "name: t\nload:\n  concurrency: 1000000\n  requests: 5\n")
+        write("range-timeout.yaml", "name: t\ntimeouts:\n  total: 1e300\nload: {requests: 2}\n")
+        write("range-tokens.yaml", "name: t\nprompt: {tokens: 5000000}\nload: {requests: 2}\n")
         write("deploy-syntax.yaml", "deployments: [\n")
         write("deploy-nourl.yaml", "deployments:\n  - name: a\n  - name: b\n    url: http://127.0.0.1:9\n")
         write("deploy-badurl.yaml", "deployments:\n  - name: a\n    url: ftp://x\n  - name: b\n    url: http://127.0.0.1:9\n")
@@ -64,6 +67,22 @@ struct BadInputTests {
         (["run"] + url + ["--idle-timeout", "inf"], 2, "--idle-timeout"),
         (["run"] + url + ["--concurrency", "99999999999999999999999"], 2, "concurrency"),
         (["run"] + url + ["--fail-on", "ttft_p95_ms>>3"], 2, "ttft_p95_ms>>3"),
+        // every number has a documented range (Limits); out of it is exit 2 naming the range
+        (["run"] + url + ["--connect-timeout", "1e300"], 2, "--connect-timeout must be in 0.001...86400 s"),
+        (["run"] + url + ["--total-timeout", "90000"], 2, "--total-timeout must be in 0.001...86400 s"),
+        (["run"] + url + ["--rate", "1e9"], 2, "--rate must be in"),
+        (["run"] + url + ["--max-tokens", "2000000"], 2, "--max-tokens must be in 1...1048576"),
+        (["run"] + url + ["--concurrency", "100001"], 2, "--concurrency must be in 1...100000"),
+        (["run"] + url + ["--duration", "1e12"], 2, "--duration must be in 0.001...2592000 s"),
+        (["run"] + url + ["--connect-rate", "1e30"], 2, "--connect-rate must be in"),
+        (["run"] + url + ["--fail-on", "error_rate>0.01"], 2, "is now 'failure_pct' (percent)"),
+        (["run"] + url + ["--workload", path("range-concurrency.yaml")], 2, "load.concurrency: must be in 1...100000"),
+        (["run"] + url + ["--workload", path("range-timeout.yaml")], 2, "timeouts.total: must be in 0.001...86400 s"),
+        (["run"] + url + ["--workload", path("range-tokens.yaml")], 2, "prompt.tokens: must be in 1...1048576"),
+        (["mock", "--time-scale", "1e9"], 2, "--time-scale must be in (0, 1000]"),
+        (["mock", "--tokens-per-event", "100000"], 2, "--tokens-per-event must be in 1...4096"),
+        (["mock", "--ttft-ms", "1e300", "--itl-ms", "1"], 2, "must be in 0...3600000 ms"),
+        (["workloads", "write", "no-such-workload"], 2, "no-such-workload"),
         (["mock", "--port", "70000"], 2, "70000"),
         (["mock", "--error-rate", "1.5"], 2, "--error-rate"),
         (["mock", "--tp", "0"], 2, "tp"),

@@ -1,0 +1,45 @@
+import CCurl
+import Foundation
+
+/// The engine's epoll registrations: which sockets libcurl asked it to watch, kept in step with the kernel.
+///
+/// The two can disagree: a socket closed and its descriptor number reused before libcurl says CURL_POLL_REMOVE
+/// left the kernel without the registration (close drops it) while the set still has it, and the reverse after a
+/// failed removal. So a MOD that finds nothing (ENOENT) becomes an ADD, an ADD that finds one (EEXIST) becomes a
+/// MOD, and any other failure is returned so the engine fails that transfer instead of never hearing from it.
+struct SocketWatcher {
+    let epollFD: Int32
+    private(set) var registered: Set<Int32> = []
+
+    init(epollFD: Int32) { self.epollFD = epollFD }
+
+    /// Watches `socket` for `events` (epoll flags), tagged with the socket number. Returns 0 or the errno of the
+    /// operation that failed.
+    mutating func watch(_ socket: Int32, events: UInt32) -> Int32 {
+        let data = UInt64(UInt32(bitPattern: socket))
+        var result: Int32
+        if registered.contains(socket) {
+            result = tp_epoll_ctl(epollFD, 1, socket, events, data)
+            if result == -ENOENT { result = tp_epoll_ctl(epollFD, 0, socket, events, data) }
+        } else {
+            result = tp_epoll_ctl(epollFD, 0, socket, events, data)
+            if result == -EEXIST { result = tp_epoll_ctl(epollFD, 1, socket, events, data) }
+        }
+        if result == 0 {
+            registered.insert(socket)
+        } else {
+            registered.remove(socket)
+        }
+        return -result
+    }
+
+    /// Stops watching `socket` (a socket already closed has no registration left; that is not an error).
+    mutating func unwatch(_ socket: Int32) {
+        if registered.remove(socket) != nil { _ = tp_epoll_ctl(epollFD, 2, socket, 0, 0) }
+    }
+
+    /// "epoll_ctl on socket 12 failed: Bad file descriptor (errno 9)".
+    static func describe(socket: Int32, errno code: Int32) -> String {
+        "epoll_ctl on socket \(socket) failed: \(String(cString: strerror(code))) (errno \(code))"
+    }
+}
