@@ -7,10 +7,13 @@
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <errno.h>
 #ifdef __linux__
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #endif
 #include <sys/resource.h>
 #include <malloc.h>
@@ -24,6 +27,33 @@ static inline CURLcode tp_easy_setopt_prereq_callback(CURL *h, tp_prereq_callbac
 }
 
 static inline CURLcode tp_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
+/* A non-blocking CLOCK_MONOTONIC timerfd, armed at absolute nanosecond deadlines (the ground-truth server). */
+static inline int tp_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+static inline int tp_timerfd_arm(int fd, uint64_t deadline_ns) {
+    struct itimerspec spec = {{0, 0}, {0, 0}};
+    spec.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+    spec.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1; /* 0 disarms */
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+static inline void tp_timerfd_drain(int fd) { uint64_t n; (void)read(fd, &n, sizeof n); }
+/* Pins the calling thread to one CPU (0 or -errno); the ground-truth server keeps off the client's core. */
+#include <sys/syscall.h>
+static inline int tp_pin_current_thread(int cpu) {
+    unsigned long mask[16] = {0};
+    if (cpu < 0 || cpu >= (int)(8 * sizeof mask)) return -EINVAL;
+    mask[cpu / (8 * sizeof(unsigned long))] |= 1UL << (cpu % (8 * sizeof(unsigned long)));
+    return syscall(SYS_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -errno;
+}
+/* accept(2) of a non-blocking, close-on-exec socket (accept4 needs _GNU_SOURCE, which Swift's Glibc lacks). */
+static inline int tp_accept_nonblocking(int fd) {
+    int client = accept(fd, NULL, NULL);
+    if (client >= 0) {
+        fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK);
+        fcntl(client, F_SETFD, FD_CLOEXEC);
+    }
+    return client;
+}
 static inline const curl_version_info_data *tp_version_info(void) { return curl_version_info(CURLVERSION_NOW); }
 
 static inline CURLcode tp_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }

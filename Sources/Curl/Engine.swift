@@ -33,6 +33,8 @@ public final class Engine: @unchecked Sendable {
     // Engine-thread state (touched only by the loop thread).
     private var active: [ObjectIdentifier: Transfer] = [:]
     private var watcher: SocketWatcher
+    /// The current wake-up's stamp (see `loop`), read by every transfer's write callback on this thread.
+    private let wakeStamp: UnsafeMutablePointer<UInt64>
     /// Transfers whose socket epoll refused to watch, failed once libcurl's call returns.
     private var unwatchable: [(Transfer, String)] = []
     private var timerDeadline: UInt64?
@@ -60,8 +62,10 @@ public final class Engine: @unchecked Sendable {
         epollFD = tp_epoll_create()
         wakeFD = tp_eventfd_create()
         watcher = SocketWatcher(epollFD: epollFD)
+        wakeStamp = .allocate(capacity: 1)
+        wakeStamp.initialize(to: tp_monotonic_ns())
+        // Every stored property is set, so a throw here runs deinit, which cleans up (once).
         guard epollFD >= 0, wakeFD >= 0 else {
-            curl_multi_cleanup(multi)
             throw EngineError.system("epoll/eventfd creation failed (errno \(errno))")
         }
         _ = tp_epoll_ctl(epollFD, 0, wakeFD, tp_epoll_in(), wakeToken)
@@ -80,6 +84,7 @@ public final class Engine: @unchecked Sendable {
         curl_multi_cleanup(multi)
         close(epollFD)
         close(wakeFD)
+        wakeStamp.deallocate()
     }
 
     private static let globalInit: Void = {
@@ -172,6 +177,11 @@ public final class Engine: @unchecked Sendable {
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 tp_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeoutMs)
             }
+            // Every byte read in this wake-up is stamped with the moment epoll_wait returned: the earliest the client
+            // can know it had arrived. Reading the clock in each write callback instead charged the k-th ready
+            // socket with the processing of the k−1 before it (up to ~3 ms at 1000 streams).
+            let ready = tp_monotonic_ns()
+            wakeStamp.pointee = ready
             if count > 0 {
                 for i in 0..<Int(count) {
                     let event = events[i]
@@ -189,9 +199,11 @@ public final class Engine: @unchecked Sendable {
                 }
             }
             let afterWait = tp_monotonic_ns()
+            if count > 0 { pending.recordBatch(nanoseconds: afterWait - ready) }
             if let deadline = timerDeadline, afterWait >= deadline {
                 timerDeadline = nil
                 pending.recordLoopLag(nanoseconds: afterWait - deadline)
+                wakeStamp.pointee = afterWait
                 curl_multi_socket_action(multi, tp_socket_timeout(), 0, &stillRunning)
             }
             failUnwatchable()
@@ -220,6 +232,7 @@ public final class Engine: @unchecked Sendable {
             shared.loopLagSamples += local.loopLagSamples
             shared.loopLagMaxNanoseconds = max(shared.loopLagMaxNanoseconds, local.loopLagMaxNanoseconds)
             for i in shared.loopLagBuckets.indices { shared.loopLagBuckets[i] += local.loopLagBuckets[i] }
+            shared.mergeBatches(local)
         }
     }
 
@@ -245,6 +258,7 @@ public final class Engine: @unchecked Sendable {
         let stopping = inbox.withLockedValue { $0.stopping }
         transfer.startedAt = tp_monotonic_ns()
         transfer.lastReceiveAt = transfer.startedAt
+        transfer.wakeStamp = wakeStamp
         if stopping || !running {
             complete(transfer, error: .cancelled, httpStatus: 0, timings: TransferTimings())
             return

@@ -17,6 +17,8 @@ public final class Transfer: @unchecked Sendable {
     /// Monotonic ns when the transfer was handed to libcurl (t0 of every latency).
     public internal(set) var startedAt: UInt64 = 0
     var lastReceiveAt: UInt64 = 0
+    /// The engine's stamp of the wake-up being processed: the receive time of every buffer libcurl hands over in it.
+    var wakeStamp: UnsafeMutablePointer<UInt64>?
     var statusCode: Int = 0
     var responseStarted = false
     /// The delegate reported a first token (the engine's sweep caches it; it never goes back to false).
@@ -207,14 +209,15 @@ extension String {
     }
 }
 
-/// libcurl's write callback: stamps the buffer with the monotonic clock before doing anything else.
+/// libcurl's write callback: stamps the buffer with its wake-up's time (when epoll_wait returned), then decodes it.
 private let transferWriteCallback: tp_data_callback = { pointer, size, count, userdata in
-    let receivedAt = tp_monotonic_ns()
     let length = size * count
     guard let userdata, let pointer else { return length }
     // The engine keeps the transfer alive while libcurl holds its pointer, so it is used without a retain and
     // release per buffer (they were ~2% of the engine's time at 1000 streams).
     return Unmanaged<Transfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef { transfer in
+        // Never before the transfer started (a stamp from the wake-up that started it).
+        let receivedAt = max(transfer.startedAt, transfer.wakeStamp?.pointee ?? tp_monotonic_ns())
         transfer.lastReceiveAt = receivedAt
         transfer.startResponseIfNeeded()
         let verdict = transfer.delegate.transferDidReceive(UnsafeRawBufferPointer(start: pointer, count: length),
@@ -241,7 +244,7 @@ private let transferHeaderCallback: tp_data_callback = { pointer, size, count, u
     let length = size * count
     guard let userdata, let pointer else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.lastReceiveAt = tp_monotonic_ns()
+    transfer.lastReceiveAt = max(transfer.startedAt, transfer.wakeStamp?.pointee ?? tp_monotonic_ns())
     let line = UnsafeRawBufferPointer(start: pointer, count: length)
     if length <= 2 {
         // The blank line ending the header block: a final (non-1xx) response has begun.

@@ -8,14 +8,21 @@ public enum ClientHealthAssessment {
     public static let engineBusyThreshold = 0.85
     /// Loop lag p99 above this (µs) means timers fired late.
     public static let loopLagThresholdUs: UInt64 = 5_000
+    /// Timestamps uncertain by more than this (ms, p99) make tail percentiles partly client time.
+    public static let timestampUncertaintyThresholdMs = 0.5
 
     public static func assess(output: RunOutput, cpuNanoseconds: UInt64) -> ClientHealth {
         let wallNs = max(1, output.wallSeconds * 1e9)
         let engines = output.engineStatistics.enumerated().map { index, stats in
             ClientHealth.EngineHealth(index: index, cpuShare: Double(stats.cpuNanoseconds) / wallNs,
                                       loopLagP99Us: stats.loopLagUpperBoundMicros(quantile: 0.99),
-                                      loopLagMaxUs: stats.loopLagMaxNanoseconds / 1000, socketEvents: stats.socketEvents)
+                                      loopLagMaxUs: stats.loopLagMaxNanoseconds / 1000, socketEvents: stats.socketEvents,
+                                      timestampUncertaintyP99Us: stats.timestampUncertaintyMicros(quantile: 0.99),
+                                      timestampUncertaintyMaxUs: Double(stats.batchMaxNanoseconds) / 1000)
         }
+        var allWakeUps = EngineStatistics()
+        for stats in output.engineStatistics { allWakeUps.mergeBatches(stats) }
+        let uncertaintyMs = allWakeUps.batchSamples > 0 ? allWakeUps.timestampUncertaintyMicros(quantile: 0.99) / 1000 : nil
         let events = output.aggregate.tokenEvents
         var warnings: [String] = []
         for engine in engines where engine.cpuShare > engineBusyThreshold {
@@ -26,6 +33,12 @@ public enum ClientHealthAssessment {
             warnings.append("client engine \(engine.index) ran its timers late (loop lag p99 ≤ \(engine.loopLagP99Us) µs): "
                             + "latencies may include client delay")
         }
+        if let uncertaintyMs, uncertaintyMs > timestampUncertaintyThresholdMs {
+            warnings.append(String(format: "timestamps uncertain by up to %.2f ms (p99 of the client's wake-ups, above "
+                                   + "the %.1f ms goal): tail percentiles such as ITL p99 include that much client "
+                                   + "time; add --engines or a client machine", uncertaintyMs,
+                                   timestampUncertaintyThresholdMs))
+        }
         if let lag = output.summary.sendLagMs, output.unsentArrivals == 0, lag.p99 > 50 {
             warnings.append(String(format: "requests left the client late (send lag p99 %.0f ms) without a concurrency "
                                    + "ceiling: the client could not keep the schedule", lag.p99))
@@ -35,9 +48,11 @@ public enum ClientHealthAssessment {
                                    + "requests, %.1f ms in the last): the client fell behind its schedule",
                                    growth.first, growth.last))
         }
-        return ClientHealth(engines: engines, processCPUShare: Double(cpuNanoseconds) / wallNs,
-                            maxResidentMiB: Double(ProcessResources.maxResidentKiB()) / 1024,
-                            eventsPerSecond: Double(events) / max(1e-9, output.wallSeconds), warnings: warnings)
+        var health = ClientHealth(engines: engines, processCPUShare: Double(cpuNanoseconds) / wallNs,
+                                  maxResidentMiB: Double(ProcessResources.maxResidentKiB()) / 1024,
+                                  eventsPerSecond: Double(events) / max(1e-9, output.wallSeconds), warnings: warnings)
+        health.timestampUncertaintyP99Ms = uncertaintyMs
+        return health
     }
 
     /// Median send lag (start − intended start) of the first and last quarter of open-loop requests, when it grew

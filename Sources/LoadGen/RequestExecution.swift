@@ -96,9 +96,14 @@ final class RequestExecution: TransferDelegate {
             failure: failure,
             failureMessage: message,
             streamed: decoded.streamed)
-        // End of stream is when the last byte arrived, not when the engine noticed the transfer was done.
-        if failure == nil, let last = decoded.tokenEventTimes.last, !decoded.streamed {
-            record.e2eMs = milliseconds(last, since: startedAt)
+        // End of an answer is when its last event (a stream's [DONE]) or last byte (a JSON body) arrived, stamped
+        // like every event, not when the engine finished processing the transfer (after its whole wake-up).
+        if failure == nil {
+            if !decoded.streamed, let last = decoded.tokenEventTimes.last {
+                record.e2eMs = milliseconds(last, since: startedAt)
+            } else if decoded.streamed, let last = decoded.lastEventTime, last >= startedAt {
+                record.e2eMs = milliseconds(last, since: startedAt)
+            }
         }
         let timings = outcome.timings
         record.connectMs = timings.connectUs > 0 ? Double(timings.connectUs) / 1000 : nil

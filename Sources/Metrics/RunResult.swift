@@ -146,13 +146,20 @@ public struct ClientHealth: Sendable, Codable, Equatable {
         public var loopLagP99Us: UInt64
         public var loopLagMaxUs: UInt64
         public var socketEvents: UInt64
+        /// p99 and max of the engine's wake-up durations (epoll_wait's return, which stamps every byte of the
+        /// wake-up, to the end of its processing): how far any timestamp may be off. Nil in older results.
+        public var timestampUncertaintyP99Us: Double?
+        public var timestampUncertaintyMaxUs: Double?
 
-        public init(index: Int, cpuShare: Double, loopLagP99Us: UInt64, loopLagMaxUs: UInt64, socketEvents: UInt64) {
+        public init(index: Int, cpuShare: Double, loopLagP99Us: UInt64, loopLagMaxUs: UInt64, socketEvents: UInt64,
+                    timestampUncertaintyP99Us: Double? = nil, timestampUncertaintyMaxUs: Double? = nil) {
             self.index = index
             self.cpuShare = cpuShare
             self.loopLagP99Us = loopLagP99Us
             self.loopLagMaxUs = loopLagMaxUs
             self.socketEvents = socketEvents
+            self.timestampUncertaintyP99Us = timestampUncertaintyP99Us
+            self.timestampUncertaintyMaxUs = timestampUncertaintyMaxUs
         }
     }
 
@@ -162,6 +169,8 @@ public struct ClientHealth: Sendable, Codable, Equatable {
     public var maxResidentMiB: Double
     /// Token events parsed per second of wall time.
     public var eventsPerSecond: Double
+    /// p99 over every engine's wake-ups of how far a timestamp may be off (ms); nil in older results.
+    public var timestampUncertaintyP99Ms: Double? = nil
     public var warnings: [String]
 
     public init(engines: [EngineHealth], processCPUShare: Double, maxResidentMiB: Double, eventsPerSecond: Double,

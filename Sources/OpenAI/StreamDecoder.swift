@@ -135,6 +135,7 @@ public struct StreamDecoder: Sendable {
 
     private mutating func handleEvent(_ data: UnsafeRawBufferPointer, receivedAt: UInt64) throws {
         result.eventCount += 1
+        result.lastEventTime = receivedAt
         if data.equals("[DONE]") {
             result.sawDone = true
             return
@@ -237,6 +238,8 @@ public struct DecodedResponse: Sendable, Equatable {
     public var tokensPerEventComplete = true
     /// All SSE events, including role-only, usage-only and `[DONE]`.
     public var eventCount = 0
+    /// Receive time of the last SSE event (usually `[DONE]`): a streamed answer's end, for E2E.
+    public var lastEventTime: UInt64?
     public var text = ""
     public var finishReason: String?
     public var promptTokens: Int?

@@ -60,11 +60,18 @@ extension MarkdownReport {
         table.add(["process CPU", Format.percent(health.processCPUShare) + " of one core"])
         table.add(["max resident memory", Format.number(health.maxResidentMiB, digits: 1) + " MiB"])
         table.add(["token events parsed", Format.number(health.eventsPerSecond, digits: 0) + " events/s"])
+        if let ms = health.timestampUncertaintyP99Ms {
+            table.add(["timestamps uncertain by up to (p99)", Format.number(ms, digits: 3) + " ms"])
+        }
         for engine in health.engines {
             table.add(["engine \(engine.index) CPU", Format.percent(engine.cpuShare) + " of one core"])
             table.add(["engine \(engine.index) loop lag p99 / max",
                        Format.ms(Double(engine.loopLagP99Us) / 1000) + " / "
                        + Format.ms(Double(engine.loopLagMaxUs) / 1000) + " ms"])
+            if let p99 = engine.timestampUncertaintyP99Us, let max = engine.timestampUncertaintyMaxUs {
+                table.add(["engine \(engine.index) wake-up (stamp to end of processing) p99 / max",
+                           Format.number(p99 / 1000, digits: 3) + " / " + Format.number(max / 1000, digits: 3) + " ms"])
+            }
         }
         return out + table.render() + "\n"
     }

@@ -56,6 +56,13 @@ public enum Limits {
     public static func describe<T>(_ value: T) -> String {
         if let double = value as? Double {
             if double == double.rounded() && abs(double) < 1e15 { return String(Int(double)) }
+            if double.isFinite && abs(double) >= 1e-6 && abs(double) < 1e15 {
+                // "0.000001", not "1e-06": six decimals, trailing zeros dropped.
+                var text = String(format: "%.6f", double)
+                while text.hasSuffix("0") { text.removeLast() }
+                if text.hasSuffix(".") { text.removeLast() }
+                return text
+            }
             return String(double)
         }
         return "\(value)"

@@ -30,6 +30,10 @@ struct SelfBenchCommand: AsyncParsableCommand {
         no parsing) and print its CPU per event: the kernel's share, which no socket client goes under.
         """)
     var floor = false
+    @Flag(help: """
+        Measure the client's timing error against a ground-truth server (exact schedule; each event carries its send         time): TTFT 300 ms, 100 tokens one every max(20, streams/50) ms (or --itl-ms), 2 requests per stream, at each         --streams count.
+        """)
+    var groundTruth = false
     @Flag(help: "Run the mock in this process instead of a child process.") var inProcessMock = false
     @Flag(help: "Print the measurements as JSON.") var json = false
 
@@ -45,6 +49,7 @@ struct SelfBenchCommand: AsyncParsableCommand {
     var streamCounts: [Int] { streams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() async throws {
+        if groundTruth { return try await runGroundTruth() }
         var scenarios = SelfBench.Settings.standard(streams: streamCounts, seconds: seconds, unpaced: unpaced)
         if let itlMs {
             for i in scenarios.indices where scenarios[i].itlMs > 0 {
@@ -68,6 +73,26 @@ struct SelfBenchCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(measurements), as: UTF8.self))
         } else {
             print(SelfBenchTable.render(measurements))
+        }
+    }
+
+    private func runGroundTruth() async throws {
+        var runs: [[GroundTruthBench.Measurement]] = streamCounts.map { _ in [] }
+        for round in 0..<repeats {
+            for (i, n) in streamCounts.enumerated() {
+                if !json { FileHandle.standardError.write(Data("ground truth: \(n) streams, run \(round + 1)/\(repeats)\n".utf8)) }
+                runs[i].append(try await GroundTruthBench.measure(streams: n, requests: 2 * n, tokens: 100, ttftMs: 300,
+                                                                  itlMs: itlMs ?? max(20, Double(n) / 50), engines: engines,
+                                                                  connectRate: connectRate))
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            print(String(decoding: try encoder.encode(runs), as: UTF8.self))
+        } else {
+            print(GroundTruthBench.render(runs))
         }
     }
 

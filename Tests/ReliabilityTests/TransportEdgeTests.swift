@@ -59,6 +59,25 @@ struct TransportEdgeTests {
         #expect(SocketWatcher.describe(socket: file, errno: EPERM).contains("errno \(EPERM)"))
     }
 
+    @Test func wakeUpDurationsAreReadToAQuarterPowerOfTwo() {
+        var stats = EngineStatistics()
+        for _ in 0..<98 { stats.recordBatch(nanoseconds: 20_000) }  // 20 µs
+        stats.recordBatch(nanoseconds: 700_000)                       // 0.7 ms
+        stats.recordBatch(nanoseconds: 3_000_000)                     // 3 ms
+        // p50 within a quarter power of two above 20 µs; p99 the 0.7 ms wake-up's bucket; the max exact.
+        let p50 = stats.timestampUncertaintyMicros(quantile: 0.5)
+        #expect(p50 >= 20 && p50 < 20 * 1.19 + 0.01, "\(p50)")
+        let p99 = stats.timestampUncertaintyMicros(quantile: 0.99)
+        #expect(p99 >= 700 && p99 < 700 * 1.19 + 0.01, "\(p99)")
+        #expect(stats.batchMaxNanoseconds == 3_000_000)
+        var merged = EngineStatistics()
+        merged.mergeBatches(stats)
+        merged.mergeBatches(stats)
+        #expect(merged.batchSamples == 200)
+        #expect(EngineStatistics().timestampUncertaintyMicros(quantile: 0.99) == 0)
+        #expect(TimingBuckets.upperBoundMicros(0) == 1)
+    }
+
     @Test func retryAfterIsReadWithoutTrustingIt() {
         #expect(RetryAfter.describe("7") == "retry after 7 s")
         #expect(RetryAfter.describe("99999999999999999999999999") .contains("beyond a year: ignored"))

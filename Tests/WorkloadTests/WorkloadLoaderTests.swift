@@ -68,7 +68,7 @@ private func issues(_ yaml: String) -> [WorkloadIssue] {
     #expect(found.count == 1)
     #expect(found.first?.path == "load.rate")
     #expect(found.first?.line == 3)
-    #expect(found.first?.description == "load.rate: must be > 0, got -3 (line 3)")
+    #expect(found.first?.description == "load.rate: must be in 0.000001...1000000, got -3 (line 3)")
 }
 
 @Test func unknownKeyGetsDidYouMean() {

@@ -1,0 +1,136 @@
+import Curl
+import Foundation
+import LoadGen
+import Metrics
+import Workload
+
+/// `tpbench selfbench --ground-truth`: the client's own timing error against `GroundTruthServer`, whose events carry
+/// the time they were sent. For every token event: error = the client's receive stamp − the server's send time
+/// (same clock); the server's lateness (send − schedule) is reported beside it, so "ITL p99 − ITL" can be read as
+/// server lateness plus client error.
+public enum GroundTruthBench {
+    public struct Measurement: Sendable, Codable, Equatable {
+        public var streams: Int
+        public var requests: Int
+        public var tokens: Int
+        public var ttftMs: Double
+        public var itlMs: Double
+        public var failures: Int
+        /// Events whose send time could not be paired with a receive stamp (text and events disagree).
+        public var unpaired: Int
+        public var events: Int
+        public var measuredTTFTp50Ms: Double
+        /// Hand-off to libcurl → the response head (sent the moment the request was read): connect and request time.
+        public var firstByteP50Ms: Double
+        public var measuredITLp50Ms: Double
+        public var measuredITLp99Ms: Double
+        public var serverLatenessP50Ms: Double
+        public var serverLatenessP99Ms: Double
+        /// Receive stamp − send time, per token event (kernel delivery on loopback included).
+        public var clientErrorP50Ms: Double
+        public var clientErrorP99Ms: Double
+        public var clientErrorMaxMs: Double
+        /// The client's own "timestamps uncertain by" figure for the run (p99 of its wake-ups).
+        public var reportedUncertaintyP99Ms: Double
+        /// ITL p99 − ITL − server lateness p99: the client's share of the ITL tail (goal ≤ 0.5 ms).
+        public var itlTailExcessMs: Double { measuredITLp99Ms - itlMs - serverLatenessP99Ms }
+    }
+
+    /// Runs `requests` requests (at most `streams` in flight) of `tokens` events against a fresh ground-truth server.
+    public static func measure(streams: Int, requests: Int, tokens: Int, ttftMs: Double, itlMs: Double,
+                               engines: Int = 1, connectRate: Double = 2000,
+                               pinServer: Bool = true) async throws -> Measurement {
+        // On a machine of 2+ cores the server keeps to the last one, so "client error" is the client's, not the two
+        // fighting for a core (FACTS.md: pinning is how the vLLM agreement runs too).
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let server = try GroundTruthServer(schedule: .init(ttftNs: UInt64(ttftMs * 1e6), itlNs: UInt64(itlMs * 1e6),
+                                                           tokens: tokens),
+                                           pinToCPU: pinServer && cores >= 2 ? Int32(cores - 1) : nil)
+        var spec = WorkloadSpec()
+        spec.name = "ground-truth"
+        spec.model = "ground-truth"
+        spec.load.concurrency = streams
+        spec.load.requests = requests
+        spec.prompt.tokens = .fixed(8)
+        spec.prompt.calibrate = false
+        spec.output.maxTokens = .fixed(tokens)
+        let expectedSeconds = (ttftMs + itlMs * Double(tokens)) / 1000 * Double((requests + streams - 1) / streams)
+        spec.timeouts = TimeoutSpec(connectS: 10, firstTokenS: 60, idleS: 30, totalS: max(60, expectedSeconds * 4))
+        var settings = RequestSettings(keepOutputText: true)  // the send times travel in the text
+        settings.connectRate = connectRate
+        let output: RunOutput
+        do {
+            output = try await Benchmark.run(workload: spec, target: Target(name: "ground-truth", baseURLs: [server.baseURL]),
+                                             settings: settings, engineCount: engines)
+        } catch {
+            _ = server.stop()
+            throw error
+        }
+        let lateness = server.stop().sorted()
+        var errors: [Int64] = []
+        errors.reserveCapacity(requests * tokens)
+        var unpaired = 0
+        for record in output.records where record.succeeded {
+            let sent = (record.outputText ?? "").split(separator: " ").compactMap { UInt64($0) }
+            guard sent.count == record.tokenEventOffsetsMs.count else {
+                unpaired += max(sent.count, record.tokenEventOffsetsMs.count)
+                continue
+            }
+            for (offset, sentAt) in zip(record.tokenEventOffsetsMs, sent) {
+                let stamp = Double(output.epochNs) + (record.startMs + offset) * 1e6
+                errors.append(Int64(stamp.rounded()) - Int64(sentAt))
+            }
+        }
+        errors.sort()
+        func quantile<T: BinaryInteger>(_ sorted: [T], _ q: Double) -> Double {
+            guard !sorted.isEmpty else { return .nan }
+            return Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]) / 1e6
+        }
+        var wakeUps = EngineStatistics()
+        for stats in output.engineStatistics { wakeUps.mergeBatches(stats) }
+        return Measurement(
+            streams: streams, requests: requests, tokens: tokens, ttftMs: ttftMs, itlMs: itlMs,
+            failures: output.records.filter { !$0.succeeded }.count, unpaired: unpaired, events: errors.count,
+            measuredTTFTp50Ms: output.summary.ttftMs?.p50 ?? .nan,
+            firstByteP50Ms: median(output.records.compactMap(\.firstByteMs)),
+            measuredITLp50Ms: output.summary.itlEventMs?.p50 ?? .nan,
+            measuredITLp99Ms: output.summary.itlEventMs?.p99 ?? .nan,
+            serverLatenessP50Ms: quantile(lateness, 0.5), serverLatenessP99Ms: quantile(lateness, 0.99),
+            clientErrorP50Ms: errors.isEmpty ? .nan : Double(errors[errors.count / 2]) / 1e6,
+            clientErrorP99Ms: errors.isEmpty ? .nan : Double(errors[min(errors.count - 1, errors.count * 99 / 100)]) / 1e6,
+            clientErrorMaxMs: errors.last.map { Double($0) / 1e6 } ?? .nan,
+            reportedUncertaintyP99Ms: wakeUps.timestampUncertaintyMicros(quantile: 0.99) / 1000)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+    }
+
+    /// Medians of `runs` with [min–max], one row per stream count.
+    public static func render(_ runs: [[Measurement]]) -> String {
+        var lines = ["| streams | requests | TTFT p50 (sched) | first byte p50 | ITL p50 / p99 (sched) | server lateness p50 / p99 "
+                     + "| client error p50 / p99 / max | ITL p99 − ITL − lateness p99 | reported uncertainty p99 |",
+                     "|---:|---:|---|---|---|---|---|---|---|"]
+        for group in runs where !group.isEmpty {
+            func cell(_ values: [Double], digits: Int = 2) -> String {
+                let sorted = values.filter(\.isFinite).sorted()
+                guard let low = sorted.first, let high = sorted.last else { return "n/a" }
+                let f = "%.\(digits)f"
+                let median = String(format: f, sorted[sorted.count / 2])
+                return sorted.count > 1 ? "\(median) [\(String(format: f, low))–\(String(format: f, high))]" : median
+            }
+            let first = group[0]
+            lines.append("| \(first.streams) | \(first.requests) | \(cell(group.map(\.measuredTTFTp50Ms))) (\(first.ttftMs)) | "
+                         + "\(cell(group.map(\.firstByteP50Ms), digits: 3)) | "
+                         + "\(cell(group.map(\.measuredITLp50Ms), digits: 3)) / \(cell(group.map(\.measuredITLp99Ms))) (\(first.itlMs)) | "
+                         + "\(cell(group.map(\.serverLatenessP50Ms), digits: 3)) / \(cell(group.map(\.serverLatenessP99Ms))) | "
+                         + "\(cell(group.map(\.clientErrorP50Ms), digits: 3)) / \(cell(group.map(\.clientErrorP99Ms))) / "
+                         + "\(cell(group.map(\.clientErrorMaxMs))) | \(cell(group.map(\.itlTailExcessMs))) | "
+                         + "\(cell(group.map(\.reportedUncertaintyP99Ms), digits: 3)) |")
+        }
+        let failures = runs.flatMap { $0 }.reduce(0) { $0 + $1.failures + $1.unpaired }
+        return lines.joined(separator: "\n") + "\n\nAll times in ms; medians of \(runs.first?.count ?? 0) runs "
+            + "[min–max]. Failed or unpaired events: \(failures).\n"
+    }
+}
