@@ -126,6 +126,25 @@ struct BadInputTests {
         expectNoCrash(r.stderr)
     }
 
+    /// A server that accepts POST /tokenize (and /metrics) and never answers: the probes give up within the run's
+    /// --total-timeout, the console says what it waits for, and the load still runs (uncalibrated).
+    @Test func aHungProbeIsBoundedAndSaid() async throws {
+        let server = try await FaultServer.start(others: [.stall]) { _, _ in FaultResponses.goodStream(tokens: 3) }
+        defer { Task { await server.shutdown() } }
+        let started = Date()
+        let r = try await CLIProcess.run(["run", "--url", server.baseURL, "--requests", "4", "--concurrency", "2",
+                                          "--prompt-tokens", "8", "--max-tokens", "3", "--total-timeout", "2",
+                                          "--out", temporaryDirectory("hung").path], seconds: 40)
+        let seconds = Date().timeIntervalSince(started)
+        #expect(r.status == 0, "\(String(describing: r.status)) \(r.stderr)")
+        #expect(r.stderr.contains("probing \(server.baseURL): GET /v1/models, then token counting (each probe waits at most 2 s)"),
+                "\(r.stderr)")
+        #expect(server.counters.requests == 4)
+        // Every dialect's probe and the scrape each waited at most 2 s, not the 60 s of fixed probe timeouts.
+        #expect(seconds < 30, "took \(seconds) s")
+        expectNoCrash(r.stderr)
+    }
+
     @Test func badDatasetLineIsBadInputEvenOnceTheServerAnswered() async throws {
         // Dataset contents are read after the probe (the model is needed), so this needs a live server.
         let server = try await FaultServer.start { _, _ in [.close] }

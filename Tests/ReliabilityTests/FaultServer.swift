@@ -37,7 +37,9 @@ final class FaultServer: Sendable {
         var requests: Int { state.withLockedValue { $0.requests } }
     }
 
-    static func start(port: Int = 0, models: [FaultStep]? = nil, script: @escaping Script) async throws -> FaultServer {
+    /// - Parameter others: the answer to every other path (/tokenize, /metrics …); default 404.
+    static func start(port: Int = 0, models: [FaultStep]? = nil, others: [FaultStep]? = nil,
+                      script: @escaping Script) async throws -> FaultServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let counters = Counters()
         let channel = try await ServerBootstrap(group: group)
@@ -47,7 +49,7 @@ final class FaultServer: Sendable {
                 counters.state.withLockedValue { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        RawHandler(script: script, models: models, counters: counters))
+                        RawHandler(script: script, models: models, others: others, counters: counters))
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
@@ -74,14 +76,16 @@ private final class RawHandler: ChannelInboundHandler {
 
     let script: FaultServer.Script
     let models: [FaultStep]?
+    let others: [FaultStep]?
     let counters: FaultServer.Counters
     private var pending: [UInt8] = []
     private var onConnection = 0
     private var busy = false
 
-    init(script: @escaping FaultServer.Script, models: [FaultStep]?, counters: FaultServer.Counters) {
+    init(script: @escaping FaultServer.Script, models: [FaultStep]?, others: [FaultStep]?, counters: FaultServer.Counters) {
         self.script = script
         self.models = models
+        self.others = others
         self.counters = counters
     }
 
@@ -112,7 +116,7 @@ private final class RawHandler: ChannelInboundHandler {
             steps = models ?? FaultResponses.json(#"{"object":"list","data":[{"id":"m","object":"model"}]}"#)
         } else if !requestLine.contains("completions") {
             // /tokenize, /metrics and the like: absent, as on a minimal server (calibration falls back).
-            steps = FaultResponses.json(#"{"error":{"message":"not found"}}"#, status: "404 Not Found")
+            steps = others ?? FaultResponses.json(#"{"error":{"message":"not found"}}"#, status: "404 Not Found")
         } else {
             let index = counters.state.withLockedValue { state -> Int in
                 state.requests += 1
