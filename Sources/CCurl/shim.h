@@ -45,6 +45,23 @@ static inline int tp_pin_current_thread(int cpu) {
     mask[cpu / (8 * sizeof(unsigned long))] |= 1UL << (cpu % (8 * sizeof(unsigned long)));
     return syscall(SYS_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -errno;
 }
+/* The calling thread's time spent runnable but waiting for a CPU (ns; the second field of
+   /proc/thread-self/schedstat), or UINT64_MAX where the kernel does not report it. */
+static inline uint64_t tp_thread_run_delay_ns(void) {
+    char text[96];
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return UINT64_MAX;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return UINT64_MAX;
+    text[n] = 0;
+    char *p = text;
+    while (*p && *p != ' ') p++;          /* skip the first field: time on the CPU */
+    if (*p != ' ') return UINT64_MAX;
+    uint64_t value = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++) value = value * 10 + (uint64_t)(*p - '0');
+    return value;
+}
 /* accept(2) of a non-blocking, close-on-exec socket (accept4 needs _GNU_SOURCE, which Swift's Glibc lacks). */
 static inline int tp_accept_nonblocking(int fd) {
     int client = accept(fd, NULL, NULL);

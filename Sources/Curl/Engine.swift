@@ -42,6 +42,8 @@ public final class Engine: @unchecked Sendable {
     private var thread: pthread_t?
     private let stopped = DispatchSemaphore(value: 0)
     private var lastSweep: UInt64 = 0
+    /// The engine thread's run-queue delay when its loop began (`EngineStatistics.runQueueWaitNanoseconds`).
+    private var runDelayAtStart: UInt64 = .max
     /// Counters kept on the engine thread and published under the lock once per sweep, not once per wake-up or
     /// request: at tens of thousands of wake-ups a second the lock traffic showed in the client's CPU per event.
     private var pending = EngineStatistics()
@@ -155,6 +157,7 @@ public final class Engine: @unchecked Sendable {
 
     private func loop() {
         let cpuAtStart = tp_thread_cpu_ns()
+        runDelayAtStart = tp_thread_run_delay_ns()
         var events = [tp_epoll_event](repeating: tp_epoll_event(), count: 256)
         var stillRunning: Int32 = 0
         var inboxSignalled = true
@@ -223,8 +226,11 @@ public final class Engine: @unchecked Sendable {
         let local = pending
         pending = EngineStatistics()
         let activeCount = active.count
+        let delay = tp_thread_run_delay_ns()
+        let waited: UInt64? = delay == .max || runDelayAtStart == .max ? nil : delay &- runDelayAtStart
         statistics.withLockedValue { shared in
             shared.cpuNanoseconds = cpu
+            shared.runQueueWaitNanoseconds = waited
             shared.activeTransfers = activeCount
             shared.started += local.started
             shared.completed += local.completed

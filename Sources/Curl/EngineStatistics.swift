@@ -21,6 +21,9 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     public var batchBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
     public var batchMaxNanoseconds: UInt64 = 0
     public var batchSamples: UInt64 = 0
+    /// Time the engine thread was runnable but waiting for a CPU (the kernel's run-queue delay): events that came
+    /// meanwhile wait unread, which no stamp taken by the thread can see. Nil where the kernel does not say.
+    public var runQueueWaitNanoseconds: UInt64?
 
     public init() {}
 

@@ -14,11 +14,13 @@ public enum ClientHealthAssessment {
     public static func assess(output: RunOutput, cpuNanoseconds: UInt64) -> ClientHealth {
         let wallNs = max(1, output.wallSeconds * 1e9)
         let engines = output.engineStatistics.enumerated().map { index, stats in
-            ClientHealth.EngineHealth(index: index, cpuShare: Double(stats.cpuNanoseconds) / wallNs,
+            var health = ClientHealth.EngineHealth(index: index, cpuShare: Double(stats.cpuNanoseconds) / wallNs,
                                       loopLagP99Us: stats.loopLagUpperBoundMicros(quantile: 0.99),
                                       loopLagMaxUs: stats.loopLagMaxNanoseconds / 1000, socketEvents: stats.socketEvents,
                                       timestampUncertaintyP99Us: stats.timestampUncertaintyMicros(quantile: 0.99),
                                       timestampUncertaintyMaxUs: Double(stats.batchMaxNanoseconds) / 1000)
+            health.runQueueWaitShare = stats.runQueueWaitNanoseconds.map { Double($0) / wallNs }
+            return health
         }
         var allWakeUps = EngineStatistics()
         for stats in output.engineStatistics { allWakeUps.mergeBatches(stats) }

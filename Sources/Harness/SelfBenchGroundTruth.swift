@@ -32,6 +32,8 @@ public enum GroundTruthBench {
         public var clientErrorMaxMs: Double
         /// The client's own "timestamps uncertain by" figure for the run (p99 of its wake-ups).
         public var reportedUncertaintyP99Ms: Double
+        /// Share of the run the engine threads waited for a CPU (mean over engines; nil where unknown).
+        public var engineRunQueueWaitShare: Double?
         /// ITL p99 − ITL − server lateness p99: the client's share of the ITL tail (goal ≤ 0.5 ms).
         public var itlTailExcessMs: Double { measuredITLp99Ms - itlMs - serverLatenessP99Ms }
     }
@@ -99,7 +101,14 @@ public enum GroundTruthBench {
             clientErrorP50Ms: errors.isEmpty ? .nan : Double(errors[errors.count / 2]) / 1e6,
             clientErrorP99Ms: errors.isEmpty ? .nan : Double(errors[min(errors.count - 1, errors.count * 99 / 100)]) / 1e6,
             clientErrorMaxMs: errors.last.map { Double($0) / 1e6 } ?? .nan,
-            reportedUncertaintyP99Ms: wakeUps.timestampUncertaintyMicros(quantile: 0.99) / 1000)
+            reportedUncertaintyP99Ms: wakeUps.timestampUncertaintyMicros(quantile: 0.99) / 1000,
+            engineRunQueueWaitShare: runQueueShare(output))
+    }
+
+    static func runQueueShare(_ output: RunOutput) -> Double? {
+        let waits = output.engineStatistics.compactMap(\.runQueueWaitNanoseconds)
+        guard !waits.isEmpty, output.wallSeconds > 0 else { return nil }
+        return Double(waits.reduce(0, +)) / Double(waits.count) / (output.wallSeconds * 1e9)
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -110,8 +119,9 @@ public enum GroundTruthBench {
     /// Medians of `runs` with [min–max], one row per stream count.
     public static func render(_ runs: [[Measurement]]) -> String {
         var lines = ["| streams | requests | TTFT p50 (sched) | first byte p50 | ITL p50 / p99 (sched) | server lateness p50 / p99 "
-                     + "| client error p50 / p99 / max | ITL p99 − ITL − lateness p99 | reported uncertainty p99 |",
-                     "|---:|---:|---|---|---|---|---|---|---|"]
+                     + "| client error p50 / p99 / max | ITL p99 − ITL − lateness p99 | reported uncertainty p99 "
+                     + "| engine waiting for a CPU |",
+                     "|---:|---:|---|---|---|---|---|---|---|---|"]
         for group in runs where !group.isEmpty {
             func cell(_ values: [Double], digits: Int = 2) -> String {
                 let sorted = values.filter(\.isFinite).sorted()
@@ -127,7 +137,8 @@ public enum GroundTruthBench {
                          + "\(cell(group.map(\.serverLatenessP50Ms), digits: 3)) / \(cell(group.map(\.serverLatenessP99Ms))) | "
                          + "\(cell(group.map(\.clientErrorP50Ms), digits: 3)) / \(cell(group.map(\.clientErrorP99Ms))) / "
                          + "\(cell(group.map(\.clientErrorMaxMs))) | \(cell(group.map(\.itlTailExcessMs))) | "
-                         + "\(cell(group.map(\.reportedUncertaintyP99Ms), digits: 3)) |")
+                         + "\(cell(group.map(\.reportedUncertaintyP99Ms), digits: 3)) | "
+                         + "\(cell(group.compactMap(\.engineRunQueueWaitShare).map { $0 * 100 }, digits: 1))% |")
         }
         let failures = runs.flatMap { $0 }.reduce(0) { $0 + $1.failures + $1.unpaired }
         return lines.joined(separator: "\n") + "\n\nAll times in ms; medians of \(runs.first?.count ?? 0) runs "

@@ -150,6 +150,8 @@ public struct ClientHealth: Sendable, Codable, Equatable {
         /// wake-up, to the end of its processing): how far any timestamp may be off. Nil in older results.
         public var timestampUncertaintyP99Us: Double?
         public var timestampUncertaintyMaxUs: Double?
+        /// Share of the run the engine thread waited for a CPU while runnable (nil where unknown).
+        public var runQueueWaitShare: Double? = nil
 
         public init(index: Int, cpuShare: Double, loopLagP99Us: UInt64, loopLagMaxUs: UInt64, socketEvents: UInt64,
                     timestampUncertaintyP99Us: Double? = nil, timestampUncertaintyMaxUs: Double? = nil) {

@@ -68,6 +68,10 @@ extension MarkdownReport {
             table.add(["engine \(engine.index) loop lag p99 / max",
                        Format.ms(Double(engine.loopLagP99Us) / 1000) + " / "
                        + Format.ms(Double(engine.loopLagMaxUs) / 1000) + " ms"])
+            if let share = engine.runQueueWaitShare {
+                table.add(["engine \(engine.index) waiting for a CPU (runnable, not running)",
+                           Format.percent(share) + " of the run"])
+            }
             if let p99 = engine.timestampUncertaintyP99Us, let max = engine.timestampUncertaintyMaxUs {
                 table.add(["engine \(engine.index) wake-up (stamp to end of processing) p99 / max",
                            Format.number(p99 / 1000, digits: 3) + " / " + Format.number(max / 1000, digits: 3) + " ms"])
