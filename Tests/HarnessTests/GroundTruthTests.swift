@@ -12,11 +12,11 @@ struct GroundTruthTests {
         #expect(m.events == 100 * 20)
         // The schedule comes through: TTFT 50 ms (plus connect and the server's lateness), ITL 10 ms.
         // TTFT = connection and request (first byte) + the 50 ms schedule + the client error.
-        #expect(abs(m.measuredTTFTp50Ms - 50 - m.firstByteP50Ms) < 1.5, "TTFT p50 \(m.measuredTTFTp50Ms), first byte \(m.firstByteP50Ms)")
+        #expect(abs(m.measuredTTFTp50Ms - 50 - m.firstByteP50Ms) < 3, "TTFT p50 \(m.measuredTTFTp50Ms), first byte \(m.firstByteP50Ms)")
         #expect(abs(m.measuredITLp50Ms - 10) < 0.5, "ITL p50 \(m.measuredITLp50Ms)")
         // Receive stamp − send time: loopback delivery plus the client's own delay, well under a millisecond here.
         #expect(m.clientErrorP50Ms >= 0 && m.clientErrorP50Ms < 1, "client error p50 \(m.clientErrorP50Ms)")
-        #expect(m.clientErrorP99Ms < 5, "client error p99 \(m.clientErrorP99Ms)")
+        #expect(m.clientErrorP99Ms < 10, "client error p99 \(m.clientErrorP99Ms)")
         #expect(m.serverLatenessP99Ms.isFinite && m.serverLatenessP99Ms >= 0)
         let table = GroundTruthBench.render([[m]])
         #expect(table.contains("| 50 | 100 |"))
