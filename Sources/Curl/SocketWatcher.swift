@@ -18,17 +18,15 @@ struct SocketWatcher {
     mutating func watch(_ socket: Int32, events: UInt32) -> Int32 {
         let data = UInt64(UInt32(bitPattern: socket))
         var result: Int32
+        // The set changes only when the registration does (a MOD that succeeds, the usual case, touches nothing).
         if registered.contains(socket) {
             result = tp_epoll_ctl(epollFD, 1, socket, events, data)
             if result == -ENOENT { result = tp_epoll_ctl(epollFD, 0, socket, events, data) }
+            if result != 0 { registered.remove(socket) }
         } else {
             result = tp_epoll_ctl(epollFD, 0, socket, events, data)
             if result == -EEXIST { result = tp_epoll_ctl(epollFD, 1, socket, events, data) }
-        }
-        if result == 0 {
-            registered.insert(socket)
-        } else {
-            registered.remove(socket)
+            if result == 0 { registered.insert(socket) }
         }
         return -result
     }

@@ -174,13 +174,13 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
             // Bytes, not Strings: at 50k events/s the server shares two cores with the client it measures.
             event.removeAll(keepingCapacity: true)
             event += Self.eventStart
-            appendDecimal(sentAt, to: &event)
+            event += String(sentAt).utf8
             event += last ? Self.eventMiddleLast : Self.eventMiddle
-            appendDecimal(UInt64(entry.token + 1), to: &event)
+            event += String(entry.token + 1).utf8
             event += Self.eventEnd
             if last { event += Self.done }
             frame.removeAll(keepingCapacity: true)
-            appendHex(event.count, to: &frame)
+            frame += String(event.count, radix: 16).utf8
             frame += Self.crlf
             frame += event
             frame += Self.crlf
@@ -208,36 +208,11 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
     private static let crlf: [UInt8] = [13, 10]
     private static let lastChunk = Array("0\r\n\r\n".utf8)
 
-    private func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
-        var digits: (UInt64, [UInt8]) = (value, [])
-        repeat {
-            digits.1.append(UInt8(48 + digits.0 % 10))
-            digits.0 /= 10
-        } while digits.0 > 0
-        bytes += digits.1.reversed()
-    }
-
-    private func appendHex(_ value: Int, to bytes: inout [UInt8]) {
-        bytes += Array(String(value, radix: 16).utf8)
-    }
-
     private func send(_ fd: Int32, _ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if n <= 0 { return }  // a full or closed socket: the client sees a cut stream
-                offset += n
-            }
-        }
-    }
-
-    private func send(_ fd: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
                 if n <= 0 { return }  // a full or closed socket: the client sees a cut stream
                 offset += n
             }

@@ -202,9 +202,8 @@ extension Engine {
             } else if entry.payloadEnd > entry.payloadStart,
                       let bytes = batch.buffer.getSlice(at: entry.payloadStart, length: entry.payloadEnd - entry.payloadStart) {
                 // HTTP/2: the stream channel's codec turns the body part into DATA frames.
-                let write = active.channel.write(HTTPServerResponsePart.body(.byteBuffer(bytes)))
+                active.channel.write(HTTPServerResponsePart.body(.byteBuffer(bytes)), promise: nil)
                 if !entry.last { active.channel.flush() }
-                _ = write
             }
             if entry.last {
                 let done = active.channel.writeAndFlush(HTTPServerResponsePart.end(nil))

@@ -15,8 +15,6 @@ public struct StreamDecoder: Sendable {
     private var body: [UInt8] = []
     private let maxBodyBytes: Int
     private var lastCompletionTokens = 0
-    /// The highest cumulative completion count any chunk reported (usage-only chunks too): counts never go back.
-    private var highestCompletionTokens = 0
     private var lastReceivedAt: UInt64 = 0
     /// Whether generated text is collected (outputs kept, schema checked); otherwise events are only counted.
     private let keepText: Bool
@@ -170,8 +168,9 @@ public struct StreamDecoder: Sendable {
                 throw .malformedEvent("usage.completion_tokens is \(completion), outside 0...\(tokenLimit) "
                                       + "(max_tokens plus slack)")
             }
-            if completion < highestCompletionTokens {
-                throw .malformedEvent("usage.completion_tokens went back from \(highestCompletionTokens) to \(completion)")
+            // The last count reported (by any chunk, usage-only ones too) is the highest: counts never go back.
+            if let previous = result.completionTokens, completion < previous {
+                throw .malformedEvent("usage.completion_tokens went back from \(previous) to \(completion)")
             }
         }
         if chunk.carriesTokens && result.tokenEventTimes.count >= tokenLimit {
@@ -203,10 +202,7 @@ public struct StreamDecoder: Sendable {
         }
         if let reason = chunk.finishReason { result.finishReason = reason }
         if let prompt = chunk.promptTokens { result.promptTokens = prompt }
-        if let completion = chunk.completionTokens {
-            result.completionTokens = completion
-            highestCompletionTokens = completion
-        }
+        if let completion = chunk.completionTokens { result.completionTokens = completion }
     }
 
     private mutating func decodeWholeBody() {
