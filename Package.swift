@@ -81,8 +81,9 @@ let package = Package(
         .testTarget(
             name: "HarnessTests",
             dependencies: [
-                "Harness", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "ServerMetrics", "Workload",
+                "Harness", "Curl", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "ServerMetrics", "Workload",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "LatencyModelTests", dependencies: ["LatencyModel"]),

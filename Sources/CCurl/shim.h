@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -44,6 +45,153 @@ static inline int tp_pin_current_thread(int cpu) {
     if (cpu < 0 || cpu >= (int)(8 * sizeof mask)) return -EINVAL;
     mask[cpu / (8 * sizeof(unsigned long))] |= 1UL << (cpu % (8 * sizeof(unsigned long)));
     return syscall(SYS_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -errno;
+}
+/* Kernel receive times. SO_TIMESTAMPNS makes the kernel stamp each packet as it reaches the host (for loopback, when
+ * the sender's packet is queued for delivery), before any wait for a softirq, a CPU or the client's loop. */
+static inline int tp_enable_receive_times(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0 ? 0 : -errno;
+}
+/* The kernel's receive time (CLOCK_REALTIME ns, as the kernel stamps) of the first waiting byte on a TCP socket, read
+ * by peeking one byte (nothing is consumed): 0 when nothing is waiting, 1 when data waits without a stamp
+ * (SO_TIMESTAMPNS not set when it was read). Packets TCP merged in the queue carry the latest one's time, so the stamp
+ * is never earlier than the truth. */
+static inline uint64_t tp_peek_receive_time(int fd) {
+    char byte;
+    struct iovec iov = {&byte, 1};
+    union { char buffer[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } control;
+    struct msghdr message = {0};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    if (recvmsg(fd, &message, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&message); h; h = CMSG_NXTHDR(&message, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_TIMESTAMPNS) continue;
+        struct timespec stamp;
+        memcpy(&stamp, CMSG_DATA(h), sizeof stamp);
+        uint64_t at = (uint64_t)stamp.tv_sec * 1000000000ull + (uint64_t)stamp.tv_nsec;
+        return at > 1 ? at : 1;
+    }
+    return 1;
+}
+/* A TCP connection's ports as (local << 16 | remote), the key libcurl's pre-request callback can be matched with;
+ * 0 when the socket is not a connected IPv4/IPv6 socket. */
+#include <netinet/in.h>
+static inline uint32_t tp_socket_ports(int fd) {
+    struct sockaddr_storage local, remote;
+    socklen_t length = sizeof local;
+    if (getsockname(fd, (struct sockaddr *)&local, &length) != 0) return 0;
+    length = sizeof remote;
+    if (getpeername(fd, (struct sockaddr *)&remote, &length) != 0) return 0;
+    uint16_t l, r;
+    if (local.ss_family == AF_INET && remote.ss_family == AF_INET) {
+        l = ntohs(((struct sockaddr_in *)&local)->sin_port);
+        r = ntohs(((struct sockaddr_in *)&remote)->sin_port);
+    } else if (local.ss_family == AF_INET6 && remote.ss_family == AF_INET6) {
+        l = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
+        r = ntohs(((struct sockaddr_in6 *)&remote)->sin6_port);
+    } else {
+        return 0;
+    }
+    return ((uint32_t)l << 16) | r;
+}
+/* CLOCK_REALTIME − CLOCK_MONOTONIC (ns), read back to back: converts the kernel's receive times to tpbench's clock. */
+static inline int64_t tp_realtime_offset_ns(void) {
+    struct timespec real, mono;
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    return ((int64_t)real.tv_sec - (int64_t)mono.tv_sec) * 1000000000ll + ((int64_t)real.tv_nsec - (int64_t)mono.tv_nsec);
+}
+/* Launching a server under a supervisor, so nothing outlives tpbench (tpbench compare's `launch:`).
+ *
+ * tp_launch forks a supervisor (S), which forks the server (P) into a process group of its own and execs it. S holds
+ * the read end of a pipe whose write end only tpbench has: when tpbench writes a byte, closes it, or dies in any way
+ * (SIGKILL included: the kernel closes its descriptors), S sends `stop_signal` to P's whole group, waits up to
+ * `grace_ms`, then SIGKILLs the group, reaps P and exits with P's status (exit code, or 128 + signal). When P exits
+ * on its own, S SIGKILLs what is left of its group and exits the same way. P also gets PR_SET_PDEATHSIG(SIGKILL)
+ * from S. Between fork and exec only async-signal-safe calls are made; everything is prepared by the caller.
+ * Returns S's pid (and the pipe's write end in *control) or -errno. */
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+static inline void tp_launch_close_from(int first) {
+    syscall(SYS_close_range, (unsigned)first, ~0U, 0);
+}
+static inline int tp_launch(const char *path, char *const argv[], char *const envp[], const char *cwd, int log_fd,
+                            int stop_signal, int grace_ms, int *control) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
+    pid_t supervisor = fork();
+    if (supervisor < 0) { int e = errno; close(fds[0]); close(fds[1]); return -e; }
+    if (supervisor > 0) {
+        close(fds[0]);
+        *control = fds[1];
+        return supervisor;
+    }
+    /* S: keep the pipe's read end as 3 and the log as 4, nothing else. */
+    signal(SIGINT, SIG_IGN);   /* Ctrl-C reaches tpbench's group; S stops the server when tpbench says or dies */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    if (dup2(fds[0], 3) < 0 || dup2(log_fd, 4) < 0) _exit(126);
+    tp_launch_close_from(5);
+    pid_t server = fork();
+    if (server < 0) _exit(126);
+    if (server == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0) { dup2(null, 0); }
+        dup2(4, 1);
+        dup2(4, 2);
+        tp_launch_close_from(3);
+        if (cwd && cwd[0] && chdir(cwd) != 0) _exit(126);
+        execve(path, argv, envp);
+        _exit(127);
+    }
+    setpgid(server, server);
+    close(4);
+    int status = 0, stopping = 0;
+    for (;;) {
+        struct pollfd p = {3, POLLIN, 0};
+        int n = poll(&p, 1, 50);
+        pid_t done = waitpid(server, &status, WNOHANG);
+        if (done == server) break;
+        if (n > 0) { stopping = 1; break; }  /* a byte, EOF (tpbench closed it or died) or an error: stop */
+    }
+    if (stopping) {
+        kill(-server, stop_signal);
+        struct timespec tick = {0, 20 * 1000000};
+        int waited = 0, reaped = 0;
+        while (waited < grace_ms) {
+            if (waitpid(server, &status, WNOHANG) == server) { reaped = 1; break; }
+            nanosleep(&tick, NULL);
+            waited += 20;
+        }
+        kill(-server, SIGKILL);
+        if (!reaped) waitpid(server, &status, 0);
+    } else {
+        kill(-server, SIGKILL);  /* the server exited on its own: its children go with it */
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) _exit(128 + WTERMSIG(status));
+    _exit(125);
+}
+/* Whether a process group has any member left (kill with signal 0). */
+static inline int tp_process_group_alive(int pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
+/* Non-blocking reap: the exit status of pid (exit code, or 128 + signal) if it ended, -1 if it runs, -2 on error. */
+static inline int tp_reap(int pid, int block) {
+    int status = 0;
+    pid_t done = waitpid(pid, &status, block ? 0 : WNOHANG);
+    if (done == 0) return -1;
+    if (done < 0) return -2;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -2;
 }
 /* The calling thread's time spent runnable but waiting for a CPU (ns; the second field of
    /proc/thread-self/schedstat), or UINT64_MAX where the kernel does not report it. */

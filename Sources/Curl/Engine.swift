@@ -33,8 +33,13 @@ public final class Engine: @unchecked Sendable {
     // Engine-thread state (touched only by the loop thread).
     private var active: [ObjectIdentifier: Transfer] = [:]
     private var watcher: SocketWatcher
-    /// The current wake-up's stamp (see `loop`), read by every transfer's write callback on this thread.
-    private let wakeStamp: UnsafeMutablePointer<UInt64>
+    /// The receive time for the socket being read (`ReceiveStamp`), taken by every transfer's callbacks on this thread.
+    private let stamp: UnsafeMutablePointer<ReceiveStamp>
+    /// Whether buffers carry the kernel's receive time (`--receive-time kernel`) or the wake-up's.
+    public let receiveTimes: ReceiveTimeSource
+    /// Kernel-stamped buffers already counted into `pending` (the stamp's counter is cumulative).
+    private var kernelStampedCounted: UInt64 = 0
+    private var wakeStampedCounted: UInt64 = 0
     /// Transfers whose socket epoll refused to watch, failed once libcurl's call returns.
     private var unwatchable: [(Transfer, String)] = []
     private var timerDeadline: UInt64?
@@ -42,6 +47,13 @@ public final class Engine: @unchecked Sendable {
     private var thread: pthread_t?
     private let stopped = DispatchSemaphore(value: 0)
     private var lastSweep: UInt64 = 0
+    /// How long the last wake-up with sockets took (epoll_wait's return to the end of its processing): bytes that
+    /// arrived meanwhile wait for the next wake-up, so a stamp without the kernel's time may be this late.
+    private var previousWakeUpNs: UInt64 = 0
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC for the current wake-up, read when its first kernel time is converted.
+    private var realtimeOffset: Int64?
+    /// Each watched socket's connection ports (`connectionPorts`).
+    private var ports: [Int32: UInt32] = [:]
     /// The engine thread's run-queue delay when its loop began (`EngineStatistics.runQueueWaitNanoseconds`).
     private var runDelayAtStart: UInt64 = .max
     /// Counters kept on the engine thread and published under the lock once per sweep, not once per wake-up or
@@ -56,16 +68,17 @@ public final class Engine: @unchecked Sendable {
     /// HTTP/2 streams libcurl puts on one connection before it opens another (its default, stated).
     public static let maxStreamsPerConnection = 100
 
-    public init(index: Int = 0) throws {
+    public init(index: Int = 0, receiveTimes: ReceiveTimeSource = .kernel) throws {
         _ = Engine.globalInit
         guard let multi = curl_multi_init() else { throw EngineError.curl("curl_multi_init failed") }
         self.index = index
+        self.receiveTimes = receiveTimes
         self.multi = multi
         epollFD = tp_epoll_create()
         wakeFD = tp_eventfd_create()
         watcher = SocketWatcher(epollFD: epollFD)
-        wakeStamp = .allocate(capacity: 1)
-        wakeStamp.initialize(to: tp_monotonic_ns())
+        stamp = .allocate(capacity: 1)
+        stamp.initialize(to: ReceiveStamp(wake: tp_monotonic_ns()))
         // Every stored property is set, so a throw here runs deinit, which cleans up (once).
         guard epollFD >= 0, wakeFD >= 0 else {
             throw EngineError.system("epoll/eventfd creation failed (errno \(errno))")
@@ -86,7 +99,7 @@ public final class Engine: @unchecked Sendable {
         curl_multi_cleanup(multi)
         close(epollFD)
         close(wakeFD)
-        wakeStamp.deallocate()
+        stamp.deallocate()
     }
 
     private static let globalInit: Void = {
@@ -180,12 +193,23 @@ public final class Engine: @unchecked Sendable {
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 tp_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeoutMs)
             }
-            // Every byte read in this wake-up is stamped with the moment epoll_wait returned: the earliest the client
-            // can know it had arrived. Reading the clock in each write callback instead charged the k-th ready
-            // socket with the processing of the k−1 before it (up to ~3 ms at 1000 streams).
+            // A wake-up's buffers are stamped with the moment epoll_wait returned, or with the kernel's receive time
+            // for the first buffer of each socket (`ReceiveStamp`). Reading the clock in each write callback instead
+            // charged the k-th ready socket with the processing of the k−1 before it (up to ~3 ms at 1000 streams).
             let ready = tp_monotonic_ns()
-            wakeStamp.pointee = ready
+            stamp.pointee.wake = ready
+            realtimeOffset = nil
             if count > 0 {
+                // With several sockets ready, every one is peeked before libcurl reads any: a transfer run on a
+                // timer during another socket's call then finds its own time in `waiting`.
+                let peekAll = count > 1 && receiveTimes == .kernel
+                if peekAll {
+                    for i in 0..<Int(count) where events[i].data != wakeToken && events[i].events & tp_epoll_in() != 0 {
+                        let socket = curl_socket_t(truncatingIfNeeded: events[i].data)
+                        let arrived = kernelReceiveTime(socket, ready: ready)
+                        if arrived != 0 { stamp.pointee.waiting[connectionPorts(socket)] = arrived }
+                    }
+                }
                 for i in 0..<Int(count) {
                     let event = events[i]
                     if event.data == wakeToken {
@@ -193,21 +217,48 @@ public final class Engine: @unchecked Sendable {
                         inboxSignalled = true
                         continue
                     }
+                    let socket = curl_socket_t(truncatingIfNeeded: event.data)
                     var mask: Int32 = 0
                     if event.events & tp_epoll_in() != 0 { mask |= CURL_CSELECT_IN }
                     if event.events & tp_epoll_out() != 0 { mask |= CURL_CSELECT_OUT }
                     if event.events & tp_epoll_err() != 0 { mask |= CURL_CSELECT_ERR }
-                    curl_multi_socket_action(multi, curl_socket_t(truncatingIfNeeded: event.data), mask, &stillRunning)
+                    var arrived: UInt64 = 0
+                    if mask & CURL_CSELECT_IN != 0 {
+                        if peekAll {
+                            // Gone from `waiting` if a timer-run transfer already read this socket.
+                            let connection = connectionPorts(socket)
+                            arrived = stamp.pointee.waiting.removeValue(forKey: connection) ?? 0
+                            stamp.pointee.connection = connection
+                        } else {
+                            arrived = kernelReceiveTime(socket, ready: ready)
+                            if arrived != 0 { stamp.pointee.connection = connectionPorts(socket) }
+                        }
+                    }
+                    stamp.pointee.kernel = arrived
+                    let wakeStampedBefore = stamp.pointee.wakeStamped
+                    curl_multi_socket_action(multi, socket, mask, &stillRunning)
+                    stamp.pointee.kernel = 0
+                    let late = stamp.pointee.wakeStamped &- wakeStampedBefore
+                    if late > 0 {
+                        // Those buffers' bytes came after the first packet (or, without one, during the last
+                        // wake-up) and before libcurl read them, now at the latest.
+                        let waited = arrived != 0 ? ready - arrived : previousWakeUpNs
+                        pending.recordStamps(uncertaintyNanoseconds: max(waited, tp_monotonic_ns() &- ready), count: late)
+                    }
                     pending.socketEvents += 1
                 }
+                if peekAll { stamp.pointee.waiting.removeAll(keepingCapacity: true) }
             }
             let afterWait = tp_monotonic_ns()
-            if count > 0 { pending.recordBatch(nanoseconds: afterWait - ready) }
+            if count > 0 { previousWakeUpNs = afterWait - ready }
             if let deadline = timerDeadline, afterWait >= deadline {
                 timerDeadline = nil
                 pending.recordLoopLag(nanoseconds: afterWait - deadline)
-                wakeStamp.pointee = afterWait
+                stamp.pointee.wake = afterWait
+                let wakeStampedBefore = stamp.pointee.wakeStamped
                 curl_multi_socket_action(multi, tp_socket_timeout(), 0, &stillRunning)
+                pending.recordStamps(uncertaintyNanoseconds: previousWakeUpNs,
+                                     count: stamp.pointee.wakeStamped &- wakeStampedBefore)
             }
             failUnwatchable()
             readCompletions()
@@ -221,8 +272,44 @@ public final class Engine: @unchecked Sendable {
         publish(cpu: tp_thread_cpu_ns() - cpuAtStart)
     }
 
+    /// The kernel's receive time of the data waiting on `socket` (clamped to the wake-up), or 0 when the engine stamps
+    /// at wake-up, nothing waits, or the data carries no stamp (then the socket is asked to stamp from now on: its
+    /// descriptor number may have been reused before libcurl said so, skipping the option set on new sockets).
+    @inline(__always)
+    private func kernelReceiveTime(_ socket: curl_socket_t, ready: UInt64) -> UInt64 {
+        guard receiveTimes == .kernel else { return 0 }
+        let real = tp_peek_receive_time(socket)
+        if real == 1 { _ = tp_enable_receive_times(socket) }
+        guard real > 1 else { return 0 }
+        // The offset is read once per wake-up (two clock reads), not per socket.
+        let offset = realtimeOffset ?? tp_realtime_offset_ns()
+        realtimeOffset = offset
+        let (at, overflow) = Int64(bitPattern: real).subtractingReportingOverflow(offset)
+        guard !overflow, at > 0 else { return 0 }
+        let clamped = min(UInt64(at), ready)
+        pending.recordReadWait(nanoseconds: ready - clamped)
+        return clamped
+    }
+
+    /// The ports of `socket`'s connection (`ReceiveStamp.connection`), read once per connection: a socket is
+    /// connected by the time data waits on it, and the entry goes when libcurl stops watching the socket.
+    @inline(__always)
+    private func connectionPorts(_ socket: curl_socket_t) -> UInt32 {
+        if let known = ports[socket] { return known }
+        let read = tp_socket_ports(socket)
+        if read != 0 { ports[socket] = read }
+        return read
+    }
+
     /// Adds the loop's local counters to the shared statistics and resets them.
     private func publish(cpu: UInt64) {
+        // Kernel-stamped buffers are off by under a microsecond (the clock conversion); counted here, not per buffer.
+        let kernelStamped = stamp.pointee.kernelStamped
+        pending.recordStamps(uncertaintyNanoseconds: 0, count: kernelStamped &- kernelStampedCounted)
+        pending.kernelStampedBuffers = kernelStamped &- kernelStampedCounted
+        pending.wakeStampedBuffers = stamp.pointee.wakeStamped &- wakeStampedCounted
+        kernelStampedCounted = kernelStamped
+        wakeStampedCounted = stamp.pointee.wakeStamped
         let local = pending
         pending = EngineStatistics()
         let activeCount = active.count
@@ -238,7 +325,7 @@ public final class Engine: @unchecked Sendable {
             shared.loopLagSamples += local.loopLagSamples
             shared.loopLagMaxNanoseconds = max(shared.loopLagMaxNanoseconds, local.loopLagMaxNanoseconds)
             for i in shared.loopLagBuckets.indices { shared.loopLagBuckets[i] += local.loopLagBuckets[i] }
-            shared.mergeBatches(local)
+            shared.mergeStamps(local)
         }
     }
 
@@ -264,7 +351,7 @@ public final class Engine: @unchecked Sendable {
         let stopping = inbox.withLockedValue { $0.stopping }
         transfer.startedAt = tp_monotonic_ns()
         transfer.lastReceiveAt = transfer.startedAt
-        transfer.wakeStamp = wakeStamp
+        transfer.stamp = stamp
         if stopping || !running {
             complete(transfer, error: .cancelled, httpStatus: 0, timings: TransferTimings())
             return
@@ -357,19 +444,24 @@ public final class Engine: @unchecked Sendable {
     fileprivate func socketCallback(easy: UnsafeMutableRawPointer?, socket: curl_socket_t, what: Int32) {
         if what == CURL_POLL_REMOVE {
             watcher.unwatch(socket)
+            ports[socket] = nil
             return
         }
         var events: UInt32 = 0
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= tp_epoll_in() }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= tp_epoll_out() }
+        if receiveTimes == .kernel && !watcher.registered.contains(socket) { _ = tp_enable_receive_times(socket) }
         let code = watcher.watch(socket, events: events)
-        guard code != 0, let easy else { return }
         // Never watched means never woken: fail the transfer now (after this libcurl call returns) instead.
+        guard code != 0, let transfer = easy.flatMap(Self.transfer(of:)) else { return }
+        unwatchable.append((transfer, SocketWatcher.describe(socket: socket, errno: code)))
+    }
+
+    /// The transfer an easy handle belongs to (its CURLINFO_PRIVATE pointer).
+    private static func transfer(of easy: UnsafeMutableRawPointer) -> Transfer? {
         var privatePointer: UnsafeMutableRawPointer?
         _ = tp_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &privatePointer)
-        guard let privatePointer else { return }
-        let transfer = Unmanaged<Transfer>.fromOpaque(privatePointer).takeUnretainedValue()
-        unwatchable.append((transfer, SocketWatcher.describe(socket: socket, errno: code)))
+        return privatePointer.map { Unmanaged<Transfer>.fromOpaque($0).takeUnretainedValue() }
     }
 
     /// Fails the transfers whose socket could not be watched (collected during libcurl's callbacks, where a

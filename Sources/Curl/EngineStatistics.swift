@@ -14,29 +14,54 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     public var loopLagBuckets: [UInt64] = Array(repeating: 0, count: 32)
     public var loopLagMaxNanoseconds: UInt64 = 0
     public var loopLagSamples: UInt64 = 0
-    /// How long each wake-up took from epoll_wait's return (the time every byte of that wake-up is stamped with) to
-    /// the end of its processing: bytes that arrived meanwhile carry a stamp up to this early, and bytes that
-    /// arrived during the previous wake-up one up to this late. So it bounds the client's timing error. Buckets of
+    /// How far each buffer's receive stamp may be off (`ReceiveStamp`), one sample per buffer: under 1 µs for a buffer
+    /// stamped with the kernel's receive time; for one stamped with the wake-up's time, the longer of how long its
+    /// socket's data had waited before the wake-up and how long the wake-up had run when libcurl read it. Buckets of
     /// a quarter power of two in µs (`TimingBuckets`).
-    public var batchBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
-    public var batchMaxNanoseconds: UInt64 = 0
-    public var batchSamples: UInt64 = 0
+    public var stampUncertaintyBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
+    public var stampUncertaintyMaxNanoseconds: UInt64 = 0
+    public var stampSamples: UInt64 = 0
+    /// Buffers stamped with the kernel's receive time, and with the wake-up's.
+    public var kernelStampedBuffers: UInt64 = 0
+    public var wakeStampedBuffers: UInt64 = 0
+    /// How long data waited in the kernel (its receive time to epoll_wait's return), per socket read: the error a
+    /// client stamping at wake-up would have had, kept out of the figures by the kernel's time.
+    public var readWaitBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
+    public var readWaitSamples: UInt64 = 0
     /// Time the engine thread was runnable but waiting for a CPU (the kernel's run-queue delay): events that came
     /// meanwhile wait unread, which no stamp taken by the thread can see. Nil where the kernel does not say.
     public var runQueueWaitNanoseconds: UInt64?
 
     public init() {}
 
-    mutating func recordBatch(nanoseconds: UInt64) {
-        batchBuckets[TimingBuckets.index(nanoseconds: nanoseconds)] += 1
-        batchSamples += 1
-        batchMaxNanoseconds = max(batchMaxNanoseconds, nanoseconds)
+    mutating func recordStamps(uncertaintyNanoseconds ns: UInt64, count: UInt64) {
+        guard count > 0 else { return }
+        stampUncertaintyBuckets[TimingBuckets.index(nanoseconds: ns)] += count
+        stampSamples += count
+        stampUncertaintyMaxNanoseconds = max(stampUncertaintyMaxNanoseconds, ns)
     }
 
-    /// Upper bound (µs) of the bucket holding the given quantile (0...1) of wake-up durations (the timestamps'
-    /// uncertainty); 0 without samples.
+    mutating func recordReadWait(nanoseconds ns: UInt64) {
+        readWaitBuckets[TimingBuckets.index(nanoseconds: ns)] += 1
+        readWaitSamples += 1
+    }
+
+    /// Upper bound (µs) of the bucket holding the given quantile (0...1) of the buffers' stamp uncertainty; 0 without
+    /// samples.
     public func timestampUncertaintyMicros(quantile: Double) -> Double {
-        Self.bucket(holding: quantile, of: batchBuckets, samples: batchSamples).map(TimingBuckets.upperBoundMicros) ?? 0
+        Self.bucket(holding: quantile, of: stampUncertaintyBuckets, samples: stampSamples)
+            .map(TimingBuckets.upperBoundMicros) ?? 0
+    }
+
+    /// Upper bound (µs) of the bucket holding the given quantile of the kernel-to-wake-up waits; nil without samples.
+    public func readWaitMicros(quantile: Double) -> Double? {
+        Self.bucket(holding: quantile, of: readWaitBuckets, samples: readWaitSamples).map(TimingBuckets.upperBoundMicros)
+    }
+
+    /// Share of buffers stamped with the kernel's receive time; nil without buffers.
+    public var kernelStampedShare: Double? {
+        let all = kernelStampedBuffers + wakeStampedBuffers
+        return all > 0 ? Double(kernelStampedBuffers) / Double(all) : nil
     }
 
     /// The index of the bucket holding `quantile` of `samples` counts (the last bucket if counts fall short); nil
@@ -52,11 +77,15 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
         return buckets.count - 1
     }
 
-    /// Adds another engine's wake-up durations (for one figure over all engines).
-    public mutating func mergeBatches(_ other: EngineStatistics) {
-        for i in batchBuckets.indices { batchBuckets[i] += other.batchBuckets[i] }
-        batchSamples += other.batchSamples
-        batchMaxNanoseconds = max(batchMaxNanoseconds, other.batchMaxNanoseconds)
+    /// Adds another engine's stamp and read-wait counts (for one figure over all engines, or one sweep to the total).
+    public mutating func mergeStamps(_ other: EngineStatistics) {
+        for i in stampUncertaintyBuckets.indices { stampUncertaintyBuckets[i] += other.stampUncertaintyBuckets[i] }
+        stampSamples += other.stampSamples
+        stampUncertaintyMaxNanoseconds = max(stampUncertaintyMaxNanoseconds, other.stampUncertaintyMaxNanoseconds)
+        kernelStampedBuffers += other.kernelStampedBuffers
+        wakeStampedBuffers += other.wakeStampedBuffers
+        for i in readWaitBuckets.indices { readWaitBuckets[i] += other.readWaitBuckets[i] }
+        readWaitSamples += other.readWaitSamples
     }
 
     mutating func recordLoopLag(nanoseconds: UInt64) {

@@ -17,8 +17,11 @@ public final class Transfer: @unchecked Sendable {
     /// Monotonic ns when the transfer was handed to libcurl (t0 of every latency).
     public internal(set) var startedAt: UInt64 = 0
     var lastReceiveAt: UInt64 = 0
-    /// The engine's stamp of the wake-up being processed: the receive time of every buffer libcurl hands over in it.
-    var wakeStamp: UnsafeMutablePointer<UInt64>?
+    /// The engine's receive time for the socket being read (`ReceiveStamp`), taken by each buffer libcurl hands over.
+    var stamp: UnsafeMutablePointer<ReceiveStamp>?
+    /// The connection this attempt uses, as (local port << 16 | remote port) from the pre-request callback (0: none
+    /// yet), so only its own socket's kernel receive time stamps its buffers (`ReceiveStamp.connection`).
+    var connection: UInt32 = 0
     var statusCode: Int = 0
     var responseStarted = false
     /// The delegate reported a first token (the engine's sweep caches it; it never goes back to false).
@@ -209,7 +212,7 @@ extension String {
     }
 }
 
-/// libcurl's write callback: stamps the buffer with its wake-up's time (when epoll_wait returned), then decodes it.
+/// libcurl's write callback: stamps the buffer with its receive time (`ReceiveStamp`), then decodes it.
 private let transferWriteCallback: tp_data_callback = { pointer, size, count, userdata in
     let length = size * count
     guard let userdata, let pointer else { return length }
@@ -217,7 +220,7 @@ private let transferWriteCallback: tp_data_callback = { pointer, size, count, us
     // release per buffer (they were ~2% of the engine's time at 1000 streams).
     return Unmanaged<Transfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef { transfer in
         // Never before the transfer started (a stamp from the wake-up that started it).
-        let receivedAt = max(transfer.startedAt, transfer.wakeStamp?.pointee ?? tp_monotonic_ns())
+        let receivedAt = max(transfer.startedAt, transfer.stamp?.pointee.take(connection: transfer.connection) ?? tp_monotonic_ns())
         transfer.lastReceiveAt = receivedAt
         transfer.startResponseIfNeeded()
         let verdict = transfer.delegate.transferDidReceive(UnsafeRawBufferPointer(start: pointer, count: length),
@@ -234,9 +237,11 @@ private let transferWriteCallback: tp_data_callback = { pointer, size, count, us
 
 /// Called once per attempt to send the request (after connecting or picking a pooled connection); counting the
 /// calls is how a retry by libcurl becomes visible. Returns CURL_PREREQFUNC_OK.
-private let transferPrereqCallback: tp_prereq_callback = { clientp, _, _, _, _ in
+private let transferPrereqCallback: tp_prereq_callback = { clientp, _, _, primaryPort, localPort in
     guard let clientp else { return 0 }
-    Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue().attempts += 1
+    let transfer = Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue()
+    transfer.attempts += 1
+    transfer.connection = UInt32(UInt16(truncatingIfNeeded: localPort)) << 16 | UInt32(UInt16(truncatingIfNeeded: primaryPort))
     return 0
 }
 
@@ -244,7 +249,7 @@ private let transferHeaderCallback: tp_data_callback = { pointer, size, count, u
     let length = size * count
     guard let userdata, let pointer else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.lastReceiveAt = max(transfer.startedAt, transfer.wakeStamp?.pointee ?? tp_monotonic_ns())
+    transfer.lastReceiveAt = max(transfer.startedAt, transfer.stamp?.pointee.takeForHeader(connection: transfer.connection) ?? tp_monotonic_ns())
     let line = UnsafeRawBufferPointer(start: pointer, count: length)
     if length <= 2 {
         // The blank line ending the header block: a final (non-1xx) response has begun.

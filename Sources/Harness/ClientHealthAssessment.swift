@@ -18,13 +18,13 @@ public enum ClientHealthAssessment {
                                       loopLagP99Us: stats.loopLagUpperBoundMicros(quantile: 0.99),
                                       loopLagMaxUs: stats.loopLagMaxNanoseconds / 1000, socketEvents: stats.socketEvents,
                                       timestampUncertaintyP99Us: stats.timestampUncertaintyMicros(quantile: 0.99),
-                                      timestampUncertaintyMaxUs: Double(stats.batchMaxNanoseconds) / 1000)
+                                      timestampUncertaintyMaxUs: Double(stats.stampUncertaintyMaxNanoseconds) / 1000)
             health.runQueueWaitShare = stats.runQueueWaitNanoseconds.map { Double($0) / wallNs }
             return health
         }
-        var allWakeUps = EngineStatistics()
-        for stats in output.engineStatistics { allWakeUps.mergeBatches(stats) }
-        let uncertaintyMs = allWakeUps.batchSamples > 0 ? allWakeUps.timestampUncertaintyMicros(quantile: 0.99) / 1000 : nil
+        var allStamps = EngineStatistics()
+        for stats in output.engineStatistics { allStamps.mergeStamps(stats) }
+        let uncertaintyMs = allStamps.stampSamples > 0 ? allStamps.timestampUncertaintyMicros(quantile: 0.99) / 1000 : nil
         let events = output.aggregate.tokenEvents
         var warnings: [String] = []
         for engine in engines where engine.cpuShare > engineBusyThreshold {
@@ -36,7 +36,7 @@ public enum ClientHealthAssessment {
                             + "latencies may include client delay")
         }
         if let uncertaintyMs, uncertaintyMs > timestampUncertaintyThresholdMs {
-            warnings.append(String(format: "timestamps uncertain by up to %.2f ms (p99 of the client's wake-ups, above "
+            warnings.append(String(format: "timestamps uncertain by up to %.2f ms (p99 of the buffers' stamps, above "
                                    + "the %.1f ms goal): tail percentiles such as ITL p99 include that much client "
                                    + "time; add --engines or a client machine", uncertaintyMs,
                                    timestampUncertaintyThresholdMs))
@@ -54,6 +54,8 @@ public enum ClientHealthAssessment {
                                   maxResidentMiB: Double(ProcessResources.maxResidentKiB()) / 1024,
                                   eventsPerSecond: Double(events) / max(1e-9, output.wallSeconds), warnings: warnings)
         health.timestampUncertaintyP99Ms = uncertaintyMs
+        health.kernelStampedShare = allStamps.kernelStampedShare
+        health.readWaitP99Ms = allStamps.readWaitMicros(quantile: 0.99).map { $0 / 1000 }
         return health
     }
 

@@ -33,6 +33,8 @@ public enum SelfBench {
         public var repeats = 3
         public var engines = 1
         public var connectRate = 2000.0
+        /// Where the client's receive stamps come from (the kernel's time costs one peek per socket read).
+        public var receiveTimes: ReceiveTimeSource = .kernel
         /// Path of a tpbench executable to run `tpbench mock` as a child process; nil runs the mock in-process.
         public var mockExecutable: String?
         /// After each paced run, read the same streams from the same mock with `SelfBenchFloor` (the kernel's
@@ -134,6 +136,7 @@ public enum SelfBench {
         try LoadRunner.checkCapacity(plan: LoadPlan(spec.load), mockInProcess: mock.inProcess)
         var requestSettings = RequestSettings()
         requestSettings.connectRate = settings.connectRate
+        requestSettings.receiveTimes = settings.receiveTimes
         requestSettings.continuousUsage = false
 
         let sampler = MemorySampler()

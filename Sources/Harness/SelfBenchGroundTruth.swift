@@ -30,17 +30,22 @@ public enum GroundTruthBench {
         public var clientErrorP50Ms: Double
         public var clientErrorP99Ms: Double
         public var clientErrorMaxMs: Double
-        /// The client's own "timestamps uncertain by" figure for the run (p99 of its wake-ups).
+        /// The client's own "timestamps uncertain by" figure for the run (p99 over its buffers' stamps).
         public var reportedUncertaintyP99Ms: Double
         /// Share of the run the engine threads waited for a CPU (mean over engines; nil where unknown).
         public var engineRunQueueWaitShare: Double?
+        /// Where the run's receive stamps came from, the share stamped with the kernel's time, and how long data
+        /// waited in the kernel before the client's loop woke for it (p99).
+        public var receiveTimes: ReceiveTimeSource = .kernel
+        public var kernelStampedShare: Double?
+        public var readWaitP99Ms: Double?
         /// ITL p99 − ITL − server lateness p99: the client's share of the ITL tail (goal ≤ 0.5 ms).
         public var itlTailExcessMs: Double { measuredITLp99Ms - itlMs - serverLatenessP99Ms }
     }
 
     /// Runs `requests` requests (at most `streams` in flight) of `tokens` events against a fresh ground-truth server.
     public static func measure(streams: Int, requests: Int, tokens: Int, ttftMs: Double, itlMs: Double,
-                               engines: Int = 1, connectRate: Double = 2000,
+                               engines: Int = 1, connectRate: Double = 2000, receiveTimes: ReceiveTimeSource = .kernel,
                                pinServer: Bool = true) async throws -> Measurement {
         // On a machine of 2+ cores the server keeps to the last one, so "client error" is the client's, not the two
         // fighting for a core (FACTS.md: pinning is how the vLLM agreement runs too).
@@ -60,6 +65,7 @@ public enum GroundTruthBench {
         spec.timeouts = TimeoutSpec(connectS: 10, firstTokenS: 60, idleS: 30, totalS: max(60, expectedSeconds * 4))
         var settings = RequestSettings(keepOutputText: true)  // the send times travel in the text
         settings.connectRate = connectRate
+        settings.receiveTimes = receiveTimes
         let output: RunOutput
         do {
             output = try await Benchmark.run(workload: spec, target: Target(name: "ground-truth", baseURLs: [server.baseURL]),
@@ -88,8 +94,8 @@ public enum GroundTruthBench {
             guard !sorted.isEmpty else { return .nan }
             return Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]) / 1e6
         }
-        var wakeUps = EngineStatistics()
-        for stats in output.engineStatistics { wakeUps.mergeBatches(stats) }
+        var stamps = EngineStatistics()
+        for stats in output.engineStatistics { stamps.mergeStamps(stats) }
         return Measurement(
             streams: streams, requests: requests, tokens: tokens, ttftMs: ttftMs, itlMs: itlMs,
             failures: output.records.filter { !$0.succeeded }.count, unpaired: unpaired, events: errors.count,
@@ -101,8 +107,10 @@ public enum GroundTruthBench {
             clientErrorP50Ms: errors.isEmpty ? .nan : Double(errors[errors.count / 2]) / 1e6,
             clientErrorP99Ms: errors.isEmpty ? .nan : Double(errors[min(errors.count - 1, errors.count * 99 / 100)]) / 1e6,
             clientErrorMaxMs: errors.last.map { Double($0) / 1e6 } ?? .nan,
-            reportedUncertaintyP99Ms: wakeUps.timestampUncertaintyMicros(quantile: 0.99) / 1000,
-            engineRunQueueWaitShare: runQueueShare(output))
+            reportedUncertaintyP99Ms: stamps.timestampUncertaintyMicros(quantile: 0.99) / 1000,
+            engineRunQueueWaitShare: runQueueShare(output), receiveTimes: receiveTimes,
+            kernelStampedShare: stamps.kernelStampedShare,
+            readWaitP99Ms: stamps.readWaitMicros(quantile: 0.99).map { $0 / 1000 })
     }
 
     static func runQueueShare(_ output: RunOutput) -> Double? {
@@ -118,10 +126,10 @@ public enum GroundTruthBench {
 
     /// Medians of `runs` with [min–max], one row per stream count.
     public static func render(_ runs: [[Measurement]]) -> String {
-        var lines = ["| streams | requests | TTFT p50 (sched) | first byte p50 | ITL p50 / p99 (sched) | server lateness p50 / p99 "
+        var lines = ["| streams | receive time (kernel share) | requests | TTFT p50 (sched) | first byte p50 | ITL p50 / p99 (sched) | server lateness p50 / p99 "
                      + "| client error p50 / p99 / max | ITL p99 − ITL − lateness p99 | reported uncertainty p99 "
-                     + "| engine waiting for a CPU |",
-                     "|---:|---:|---|---|---|---|---|---|---|---|"]
+                     + "| data waited in the kernel p99 | engine waiting for a CPU |",
+                     "|---:|---|---:|---|---|---|---|---|---|---|---|---|"]
         for group in runs where !group.isEmpty {
             func cell(_ values: [Double], digits: Int = 2) -> String {
                 let sorted = values.filter(\.isFinite).sorted()
@@ -131,13 +139,16 @@ public enum GroundTruthBench {
                 return sorted.count > 1 ? "\(median) [\(String(format: f, low))–\(String(format: f, high))]" : median
             }
             let first = group[0]
-            lines.append("| \(first.streams) | \(first.requests) | \(cell(group.map(\.measuredTTFTp50Ms))) (\(first.ttftMs)) | "
+            let share = group.compactMap(\.kernelStampedShare).map { $0 * 100 }
+            let source = first.receiveTimes.rawValue + (share.isEmpty ? "" : " (\(cell(share, digits: 1))%)")
+            lines.append("| \(first.streams) | \(source) | \(first.requests) | \(cell(group.map(\.measuredTTFTp50Ms))) (\(first.ttftMs)) | "
                          + "\(cell(group.map(\.firstByteP50Ms), digits: 3)) | "
                          + "\(cell(group.map(\.measuredITLp50Ms), digits: 3)) / \(cell(group.map(\.measuredITLp99Ms))) (\(first.itlMs)) | "
                          + "\(cell(group.map(\.serverLatenessP50Ms), digits: 3)) / \(cell(group.map(\.serverLatenessP99Ms))) | "
                          + "\(cell(group.map(\.clientErrorP50Ms), digits: 3)) / \(cell(group.map(\.clientErrorP99Ms))) / "
                          + "\(cell(group.map(\.clientErrorMaxMs))) | \(cell(group.map(\.itlTailExcessMs))) | "
                          + "\(cell(group.map(\.reportedUncertaintyP99Ms), digits: 3)) | "
+                         + "\(cell(group.compactMap(\.readWaitP99Ms), digits: 3)) | "
                          + "\(cell(group.compactMap(\.engineRunQueueWaitShare).map { $0 * 100 }, digits: 1))% |")
         }
         let failures = runs.flatMap { $0 }.reduce(0) { $0 + $1.failures + $1.unpaired }

@@ -70,7 +70,7 @@ public enum Benchmark {
         try LoadRunner.checkCapacity(plan: plan)
         var settings = settings
         settings.timeouts = Timeouts(workload.timeouts)
-        let engines = try (0..<max(1, engineCount)).map { try Engine(index: $0) }
+        let engines = try (0..<max(1, engineCount)).map { try Engine(index: $0, receiveTimes: settings.receiveTimes) }
         defer { for engine in engines { engine.shutdown() } }
 
         let (model, serverModels) = try await resolveModel(workload.model, target: target, engine: engines[0],

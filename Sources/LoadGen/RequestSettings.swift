@@ -18,6 +18,8 @@ public struct RequestSettings: Sendable {
     /// New connections opened per second at most (`--connect-rate`): a 10k-stream start is paced instead of a
     /// SYN storm (FACTS.md: 4000 simultaneous starts left some streams ~25 s late). 0 = unpaced.
     public var connectRate: Double = 2000
+    /// Where receive stamps come from (`--receive-time`): the kernel's receive time by default.
+    public var receiveTimes: ReceiveTimeSource = .kernel
 
     public enum Routing: String, Sendable, CaseIterable {
         /// Send to the replica with the fewest requests in flight.

@@ -146,8 +146,8 @@ public struct ClientHealth: Sendable, Codable, Equatable {
         public var loopLagP99Us: UInt64
         public var loopLagMaxUs: UInt64
         public var socketEvents: UInt64
-        /// p99 and max of the engine's wake-up durations (epoll_wait's return, which stamps every byte of the
-        /// wake-up, to the end of its processing): how far any timestamp may be off. Nil in older results.
+        /// p99 and max over the engine's buffers of how far their receive stamp may be off (under 1 µs for the
+        /// kernel's receive time; see `ReceiveStamp` in Sources/Curl). Nil in older results.
         public var timestampUncertaintyP99Us: Double?
         public var timestampUncertaintyMaxUs: Double?
         /// Share of the run the engine thread waited for a CPU while runnable (nil where unknown).
@@ -171,8 +171,13 @@ public struct ClientHealth: Sendable, Codable, Equatable {
     public var maxResidentMiB: Double
     /// Token events parsed per second of wall time.
     public var eventsPerSecond: Double
-    /// p99 over every engine's wake-ups of how far a timestamp may be off (ms); nil in older results.
+    /// p99 over every engine's buffers of how far a receive stamp may be off (ms); nil in older results.
     public var timestampUncertaintyP99Ms: Double? = nil
+    /// Share of buffers stamped with the kernel's receive time (`--receive-time kernel`); nil in older results.
+    public var kernelStampedShare: Double? = nil
+    /// p99 of how long data waited in the kernel before the client's loop woke for it (ms): what stamping at
+    /// wake-up would have added; nil without kernel receive times.
+    public var readWaitP99Ms: Double? = nil
     public var warnings: [String]
 
     public init(engines: [EngineHealth], processCPUShare: Double, maxResidentMiB: Double, eventsPerSecond: Double,

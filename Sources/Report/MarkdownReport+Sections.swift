@@ -63,6 +63,13 @@ extension MarkdownReport {
         if let ms = health.timestampUncertaintyP99Ms {
             table.add(["timestamps uncertain by up to (p99)", Format.number(ms, digits: 3) + " ms"])
         }
+        if let share = health.kernelStampedShare {
+            table.add(["buffers stamped with the kernel's receive time", Format.percent(share)])
+        }
+        if let ms = health.readWaitP99Ms {
+            table.add(["data waited in the kernel before the client read it (p99, not in the figures)",
+                       Format.number(ms, digits: 3) + " ms"])
+        }
         for engine in health.engines {
             table.add(["engine \(engine.index) CPU", Format.percent(engine.cpuShare) + " of one core"])
             table.add(["engine \(engine.index) loop lag p99 / max",
@@ -73,7 +80,7 @@ extension MarkdownReport {
                            Format.percent(share) + " of the run"])
             }
             if let p99 = engine.timestampUncertaintyP99Us, let max = engine.timestampUncertaintyMaxUs {
-                table.add(["engine \(engine.index) wake-up (stamp to end of processing) p99 / max",
+                table.add(["engine \(engine.index) stamp uncertainty p99 / max",
                            Format.number(p99 / 1000, digits: 3) + " / " + Format.number(max / 1000, digits: 3) + " ms"])
             }
         }

@@ -48,6 +48,12 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "How requests are spread over replicas: least-outstanding or round-robin.")
     var routing: RequestSettings.Routing = .leastOutstanding
 
+    @Option(help: """
+        Where a token's receive time comes from: kernel (the kernel's receive time of the packet, so time the data \
+        waited for the client's loop is not in the figures) or wake (when the client's loop woke for it).
+        """)
+    var receiveTime: ReceiveTimeSource = .kernel
+
     func validate() throws {
         try checkRange { try Limits.check("--connect-rate", connectRate, in: Limits.connectRate, unit: " connections/s") }
         if apiKey != nil && apiKeyFile != nil { throw ValidationError("give --api-key or --api-key-file, not both") }
@@ -96,11 +102,13 @@ struct ConnectionOptions: ParsableArguments {
             continuousUsage: continuousUsage,
             routing: routing)
         settings.connectRate = connectRate
+        settings.receiveTimes = receiveTime
         return settings
     }
 }
 
 extension RequestSettings.Routing: ExpressibleByArgument {}
+extension ReceiveTimeSource: ExpressibleByArgument {}
 
 /// Limits' range checks as argument-parser validation errors: exit 2 with the usage line, like any bad flag.
 func checkRange(_ body: () throws -> Void) throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Curl
 import Foundation
 import Harness
 
@@ -34,6 +35,8 @@ struct SelfBenchCommand: AsyncParsableCommand {
         Measure the client's timing error against a ground-truth server (exact schedule; each event carries its send         time): TTFT 300 ms, 100 tokens one every max(20, streams/50) ms (or --itl-ms), 2 requests per stream, at each         --streams count.
         """)
     var groundTruth = false
+    @Option(help: "The receive times to measure: kernel, wake, or (with --ground-truth) both; default kernel.")
+    var receiveTime: String = "kernel"
     @Flag(help: "Run the mock in this process instead of a child process.") var inProcessMock = false
     @Flag(help: "Print the measurements as JSON.") var json = false
 
@@ -41,9 +44,16 @@ struct SelfBenchCommand: AsyncParsableCommand {
         guard !streamCounts.isEmpty, streamCounts.allSatisfy({ $0 > 0 && $0 <= 50_000 }) else {
             throw ValidationError("--streams takes comma-separated counts between 1 and 50000, got \(streams)")
         }
+        guard receiveTimes != nil else {
+            throw ValidationError("--receive-time takes kernel, wake or both, got '\(receiveTime)'")
+        }
         guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1...20") }
         guard (1...64).contains(engines) else { throw ValidationError("--engines must be 1...64") }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+    }
+
+    var receiveTimes: [ReceiveTimeSource]? {
+        receiveTime == "both" ? ReceiveTimeSource.allCases : ReceiveTimeSource(rawValue: receiveTime).map { [$0] }
     }
 
     var streamCounts: [Int] { streams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -61,6 +71,7 @@ struct SelfBenchCommand: AsyncParsableCommand {
         settings.repeats = repeats
         settings.engines = engines
         settings.connectRate = connectRate
+        settings.receiveTimes = receiveTimes?.first ?? .kernel
         settings.floor = floor
         settings.mockExecutable = inProcessMock ? nil : Self.ownExecutable()
         let quiet = json
@@ -77,13 +88,18 @@ struct SelfBenchCommand: AsyncParsableCommand {
     }
 
     private func runGroundTruth() async throws {
-        var runs: [[GroundTruthBench.Measurement]] = streamCounts.map { _ in [] }
+        let sources = receiveTimes ?? [.kernel]
+        let cases = streamCounts.flatMap { n in sources.map { (n, $0) } }
+        var runs: [[GroundTruthBench.Measurement]] = cases.map { _ in [] }
         for round in 0..<repeats {
-            for (i, n) in streamCounts.enumerated() {
-                if !json { FileHandle.standardError.write(Data("ground truth: \(n) streams, run \(round + 1)/\(repeats)\n".utf8)) }
+            for (i, (n, source)) in cases.enumerated() {
+                if !json {
+                    FileHandle.standardError.write(Data(
+                        "ground truth: \(n) streams, \(source.rawValue) receive times, run \(round + 1)/\(repeats)\n".utf8))
+                }
                 runs[i].append(try await GroundTruthBench.measure(streams: n, requests: 2 * n, tokens: 100, ttftMs: 300,
                                                                   itlMs: itlMs ?? max(20, Double(n) / 50), engines: engines,
-                                                                  connectRate: connectRate))
+                                                                  connectRate: connectRate, receiveTimes: source))
             }
         }
         if json {

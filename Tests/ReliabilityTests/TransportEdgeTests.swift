@@ -59,21 +59,30 @@ struct TransportEdgeTests {
         #expect(SocketWatcher.describe(socket: file, errno: EPERM).contains("errno \(EPERM)"))
     }
 
-    @Test func wakeUpDurationsAreReadToAQuarterPowerOfTwo() {
+    @Test func stampUncertaintyIsReadToAQuarterPowerOfTwo() {
         var stats = EngineStatistics()
-        for _ in 0..<98 { stats.recordBatch(nanoseconds: 20_000) }  // 20 µs
-        stats.recordBatch(nanoseconds: 700_000)                       // 0.7 ms
-        stats.recordBatch(nanoseconds: 3_000_000)                     // 3 ms
-        // p50 within a quarter power of two above 20 µs; p99 the 0.7 ms wake-up's bucket; the max exact.
-        let p50 = stats.timestampUncertaintyMicros(quantile: 0.5)
-        #expect(p50 >= 20 && p50 < 20 * 1.19 + 0.01, "\(p50)")
+        stats.recordStamps(uncertaintyNanoseconds: 0, count: 60)          // kernel-stamped
+        stats.recordStamps(uncertaintyNanoseconds: 20_000, count: 38)     // 20 µs
+        stats.recordStamps(uncertaintyNanoseconds: 700_000, count: 1)     // 0.7 ms
+        stats.recordStamps(uncertaintyNanoseconds: 3_000_000, count: 1)   // 3 ms
+        stats.recordStamps(uncertaintyNanoseconds: 9_000_000, count: 0)   // nothing stamped: not a sample
+        // p50 in the under-1 µs bucket; p90 within a quarter power of two above 20 µs; p99 the 0.7 ms bucket; max exact.
+        #expect(stats.timestampUncertaintyMicros(quantile: 0.5) == 1)
+        let p90 = stats.timestampUncertaintyMicros(quantile: 0.9)
+        #expect(p90 >= 20 && p90 < 20 * 1.19 + 0.01, "\(p90)")
         let p99 = stats.timestampUncertaintyMicros(quantile: 0.99)
         #expect(p99 >= 700 && p99 < 700 * 1.19 + 0.01, "\(p99)")
-        #expect(stats.batchMaxNanoseconds == 3_000_000)
+        #expect(stats.stampUncertaintyMaxNanoseconds == 3_000_000)
+        stats.kernelStampedBuffers = 60
+        stats.wakeStampedBuffers = 40
+        stats.recordReadWait(nanoseconds: 5_000_000)
         var merged = EngineStatistics()
-        merged.mergeBatches(stats)
-        merged.mergeBatches(stats)
-        #expect(merged.batchSamples == 200)
+        merged.mergeStamps(stats)
+        merged.mergeStamps(stats)
+        #expect(merged.stampSamples == 200)
+        #expect(merged.kernelStampedShare == 0.6)
+        #expect((merged.readWaitMicros(quantile: 0.99) ?? 0) >= 5000)
+        #expect(EngineStatistics().readWaitMicros(quantile: 0.99) == nil)
         #expect(EngineStatistics().timestampUncertaintyMicros(quantile: 0.99) == 0)
         #expect(TimingBuckets.upperBoundMicros(0) == 1)
     }

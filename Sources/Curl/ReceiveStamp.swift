@@ -1,0 +1,69 @@
+import CCurl
+
+/// Where a buffer's receive time comes from (`--receive-time`).
+public enum ReceiveTimeSource: String, Sendable, CaseIterable, Codable {
+    /// The kernel's stamp of the first waiting packet (SO_TIMESTAMPNS), for the first buffer read from a socket in a
+    /// wake-up; later buffers of that wake-up carry the wake-up's time.
+    case kernel
+    /// The moment epoll_wait returned, for every buffer of the wake-up.
+    case wake
+}
+
+/// The receive time libcurl's callbacks stamp buffers with, set by the engine around each socket it hands to libcurl
+/// (engine thread only; the transfers hold a pointer to it).
+///
+/// The rule, one for every metric: a buffer is stamped with the earliest time the client knows its bytes had
+/// arrived. For the first buffer read from a socket in a wake-up that is the kernel's receive time of the packet at
+/// the head of the socket's queue (it holds those bytes); the buffers after it in the same wake-up hold bytes that
+/// came later, at a time the client cannot see, so they carry the wake-up's time, an upper bound.
+struct ReceiveStamp {
+    /// When epoll_wait returned for the wake-up being processed.
+    var wake: UInt64
+    /// The kernel's receive time for the next buffer read from `socket`, 0 once a buffer has taken it (or when there
+    /// is none).
+    var kernel: UInt64 = 0
+    /// The connection the kernel's time belongs to, as (local port << 16 | remote port): libcurl's call for one
+    /// socket may also run other transfers whose timers expired, and their buffers must not take this socket's
+    /// time. Ports, not the socket number, because libcurl names a transfer's connection to its pre-request callback
+    /// on every attempt (its socket callback stays silent for a transfer reusing a watched connection).
+    var connection: UInt32 = 0
+    /// The kernel's times of the wake-up's other ready sockets not yet read, by connection: a transfer libcurl runs
+    /// on a timer while handling another socket reads its own socket early and takes its own time from here.
+    var waiting: [UInt32: UInt64] = [:]
+    /// Buffers (and header lines) stamped with each kind of time, counted for client health.
+    var kernelStamped: UInt64 = 0
+    var wakeStamped: UInt64 = 0
+
+    init(wake: UInt64) { self.wake = wake }
+
+    /// The time for a buffer of a transfer on `connection` (its ports as its last pre-request callback gave them):
+    /// the kernel's, once per socket read and only for a transfer on that socket, then the wake-up's.
+    @inline(__always)
+    mutating func take(connection transferConnection: UInt32) -> UInt64 {
+        let k = kernel
+        if k != 0, transferConnection == connection {
+            kernel = 0
+            kernelStamped &+= 1
+            return k
+        }
+        if !waiting.isEmpty, let own = waiting.removeValue(forKey: transferConnection) {
+            kernelStamped &+= 1
+            return own
+        }
+        wakeStamped &+= 1
+        return wake
+    }
+
+    /// The time for a response header line (not counted: no metric reads it). It uses up the kernel's time, so a
+    /// body buffer read behind the headers is never stamped with the time the headers came.
+    @inline(__always)
+    mutating func takeForHeader(connection transferConnection: UInt32) -> UInt64 {
+        let k = kernel
+        if k != 0, transferConnection == connection {
+            kernel = 0
+            return k
+        }
+        if !waiting.isEmpty, let own = waiting.removeValue(forKey: transferConnection) { return own }
+        return wake
+    }
+}
