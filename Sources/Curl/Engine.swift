@@ -78,7 +78,7 @@ public final class Engine: @unchecked Sendable {
         wakeFD = tp_eventfd_create()
         watcher = SocketWatcher(epollFD: epollFD)
         stamp = .allocate(capacity: 1)
-        stamp.initialize(to: ReceiveStamp(wake: tp_monotonic_ns()))
+        stamp.initialize(to: ReceiveStamp(wake: tp_monotonic_ns(), stampLaterBuffersWhenRead: receiveTimes == .kernel))
         // Every stored property is set, so a throw here runs deinit, which cleans up (once).
         guard epollFD >= 0, wakeFD >= 0 else {
             throw EngineError.system("epoll/eventfd creation failed (errno \(errno))")

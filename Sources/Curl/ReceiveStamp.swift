@@ -14,8 +14,10 @@ public enum ReceiveTimeSource: String, Sendable, CaseIterable, Codable {
 ///
 /// The rule, one for every metric: a buffer is stamped with the earliest time the client knows its bytes had
 /// arrived. For the first buffer read from a socket in a wake-up that is the kernel's receive time of the packet at
-/// the head of the socket's queue (it holds those bytes); the buffers after it in the same wake-up hold bytes that
-/// came later, at a time the client cannot see, so they carry the wake-up's time, an upper bound.
+/// the head of the socket's queue (it holds those bytes); the buffers after it hold bytes that came later, at a time
+/// the client cannot see, so they carry the time libcurl handed them over, an upper bound (the wake-up's time could
+/// be earlier than bytes that came while the wake-up ran). With `--receive-time wake` every buffer carries the
+/// wake-up's time.
 struct ReceiveStamp {
     /// When epoll_wait returned for the wake-up being processed.
     var wake: UInt64
@@ -33,8 +35,13 @@ struct ReceiveStamp {
     /// Buffers (and header lines) stamped with each kind of time, counted for client health.
     var kernelStamped: UInt64 = 0
     var wakeStamped: UInt64 = 0
+    /// Kernel mode: buffers without the kernel's time are stamped when handed over, not at the wake-up.
+    let stampLaterBuffersWhenRead: Bool
 
-    init(wake: UInt64) { self.wake = wake }
+    init(wake: UInt64, stampLaterBuffersWhenRead: Bool = false) {
+        self.wake = wake
+        self.stampLaterBuffersWhenRead = stampLaterBuffersWhenRead
+    }
 
     /// The time for a buffer of a transfer on `connection` (its ports as its last pre-request callback gave them):
     /// the kernel's, once per socket read and only for a transfer on that socket, then the wake-up's.
@@ -51,7 +58,7 @@ struct ReceiveStamp {
             return own
         }
         wakeStamped &+= 1
-        return wake
+        return stampLaterBuffersWhenRead ? max(wake, tp_monotonic_ns()) : wake
     }
 
     /// The time for a response header line (not counted: no metric reads it). It uses up the kernel's time, so a
@@ -64,6 +71,6 @@ struct ReceiveStamp {
             return k
         }
         if !waiting.isEmpty, let own = waiting.removeValue(forKey: transferConnection) { return own }
-        return wake
+        return stampLaterBuffersWhenRead ? max(wake, tp_monotonic_ns()) : wake
     }
 }

@@ -71,6 +71,8 @@ public struct Comparison: Sendable, Codable, Equatable {
     public var verdict: [String]
     /// Deployment name → interconnect verdict from its NCCL log (`compare --nccl-log`); absent without logs.
     public var interconnect: [String: InterconnectNote]?
+    /// The deployments tpbench launched itself (`launch:`), in file order, failed ones included; nil when none was.
+    public var launches: [LaunchRecord]?
 
     public static let standardMetrics: [Metric] = [
         Metric(key: "ttft_p50_ms", label: "TTFT p50", unit: "ms", lowerIsBetter: true),

@@ -98,6 +98,7 @@ public enum ComparisonReport {
                        desc.gpu ?? "n/a", desc.interconnect ?? "n/a", money(desc.hourlyCost), String(desc.baseURLs.count)])
         }
         out += setup.render() + "\n\n"
+        out += launchSection(c)
 
         out += "## Side by side\n\n"
         var table = MarkdownTable(["metric"] + c.deployments.map(\.name))
@@ -150,6 +151,26 @@ public enum ComparisonReport {
         }
         out += "Metrics are defined in each run's report.md; TTFT and ITL come from the client's monotonic clock. "
             + "Cost figures use the cost per hour given for each deployment.\n"
+        return out
+    }
+
+    /// The deployments tpbench started: command, start-up time, version, logs, and why one did not start or ended.
+    static func launchSection(_ c: Comparison) -> String {
+        guard let launches = c.launches, !launches.isEmpty else { return "" }
+        var out = "## Launched deployments\n\n"
+        if let lifecycle = launches.compactMap(\.lifecycle).first { out += lifecycle + "\n\n" }
+        var table = MarkdownTable(["deployment", "replicas", "start-up", "server version", "outcome", "command (first replica)",
+                                   "logs"])
+        for l in launches {
+            table.add([l.name, String(l.replicas), l.startupSeconds.map { String(format: "%.1f s", $0) } ?? "n/a",
+                       l.serverVersion ?? "n/a", MarkdownTable.escape(l.failure ?? "ran to the end"),
+                       "`" + MarkdownTable.escape(l.commandLine) + "`",
+                       l.logFiles.map { "[\($0)](\($0))" }.joined(separator: ", ")])
+        }
+        out += table.render() + "\n\n"
+        for l in launches where l.failure != nil && !l.logTail.isEmpty {
+            out += "Last lines of `\(l.name)`'s log:\n\n```\n" + l.logTail.joined(separator: "\n") + "\n```\n\n"
+        }
         return out
     }
 

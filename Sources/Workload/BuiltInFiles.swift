@@ -51,6 +51,95 @@ deployments:
     interconnect: none
     cost_per_gpu_hour: 3.5
 """# + "\n"),
+        ("deployments-launch-mock.yaml", #"""
+# The offline twin of deployments-launch-vllm.yaml: tpbench launches each deployment itself (`tpbench mock` as the
+# server, its latency model standing in for 4 H200s on PCIe), waits for /health and a warm-up request, measures, and
+# stops it. TP=4 on GPUs 0-3 vs 4 replicas of TP=1 vs 2 replicas of TP=2, on one budget of 4 GPUs.
+#   tpbench compare --workload Workloads/seed-structured-output.yaml --deployments Workloads/deployments-launch-mock.yaml
+# (`tpbench` must be on PATH, or write its full path as the command's first word.)
+deployments:
+  - name: tp4
+    tensor_parallel: 4
+    gpus: 4
+    gpu: H200
+    interconnect: pcie
+    cost_per_gpu_hour: 3.5
+    gpu_ids: [0, 1, 2, 3]
+    launch:
+      command: [tpbench, mock, --tp, "4", --link, pcie-no-p2p, --port, "{port}"]
+      port: 18100
+      ready: {path: /health, timeout_s: 60}
+      stop: {signal: SIGTERM, grace_s: 10}
+  - name: 4x-tp1
+    tensor_parallel: 1
+    gpus: 4
+    gpu: H200
+    interconnect: none
+    cost_per_gpu_hour: 3.5
+    replicas: 4
+    gpu_ids: [0, 1, 2, 3]
+    launch:
+      command: [tpbench, mock, --tp, "1", --port, "{port}"]
+      port: 18110
+      ready: {path: /health, timeout_s: 60}
+  - name: 2x-tp2
+    tensor_parallel: 2
+    gpus: 4
+    gpu: H200
+    interconnect: pcie
+    cost_per_gpu_hour: 3.5
+    replicas: 2
+    gpu_ids: [0, 1, 2, 3]
+    launch:
+      command: [tpbench, mock, --tp, "2", --link, pcie-no-p2p, --port, "{port}"]
+      port: 18120
+      ready: {path: /health, timeout_s: 60}
+"""# + "\n"),
+        ("deployments-launch-vllm.yaml", #"""
+# The published experiment, unattended: tpbench launches each deployment with `vllm serve` on 4 GPUs, waits for
+# /health and a warm-up request, measures, and stops it (SIGTERM, 60 s grace, then SIGKILL of its process group).
+#   tpbench compare --workload Workloads/seed-structured-output.yaml --deployments Workloads/deployments-launch-vllm.yaml
+# GPU lists overlap, so the deployments run one at a time (relaunched for each --repeat).
+deployments:
+  - name: tp4
+    tensor_parallel: 4
+    gpus: 4
+    gpu: H200
+    interconnect: pcie
+    cost_per_gpu_hour: 3.5
+    gpu_ids: [0, 1, 2, 3]
+    launch:
+      command: [vllm, serve, Qwen/Qwen3-30B-A3B, --tensor-parallel-size, "4", --host, 127.0.0.1, --port, "{port}"]
+      port: 8000
+      ready: {path: /health, timeout_s: 1200}
+      stop: {signal: SIGTERM, grace_s: 60}
+  - name: 4x-tp1
+    tensor_parallel: 1
+    gpus: 4
+    gpu: H200
+    interconnect: none
+    cost_per_gpu_hour: 3.5
+    replicas: 4
+    gpu_ids: [0, 1, 2, 3]
+    launch:
+      command: [vllm, serve, Qwen/Qwen3-30B-A3B, --host, 127.0.0.1, --port, "{port}"]
+      port: 8010
+      ready: {path: /health, timeout_s: 1200}
+      stop: {signal: SIGTERM, grace_s: 60}
+  - name: 2x-tp2
+    tensor_parallel: 2
+    gpus: 4
+    gpu: H200
+    interconnect: pcie
+    cost_per_gpu_hour: 3.5
+    replicas: 2
+    gpu_ids: [0, 1, 2, 3]
+    launch:
+      command: [vllm, serve, Qwen/Qwen3-30B-A3B, --tensor-parallel-size, "2", --host, 127.0.0.1, --port, "{port}"]
+      port: 8020
+      ready: {path: /health, timeout_s: 1200}
+      stop: {signal: SIGTERM, grace_s: 60}
+"""# + "\n"),
         ("long-context.yaml", #"""
 # Long-context summarisation: 16k-token prompts, short answers. Answers "what does prefill of long documents cost
 # in TTFT, and how many can we serve at once before the KV cache runs out?"

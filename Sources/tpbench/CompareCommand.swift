@@ -53,6 +53,12 @@ struct CompareCommand: AsyncParsableCommand {
     @Flag(help: "No live progress.")
     var quiet = false
 
+    @Flag(help: """
+        With launched deployments (launch: in the deployments file) and --repeat: start each one afresh for every \
+        repeat instead of keeping it running across repeats.
+        """)
+    var relaunch = false
+
     @Option(help: "Thresholds every deployment must meet (exit 1 otherwise), e.g. \"ttft_p95_ms>800\".")
     var failOn: String?
 
@@ -104,7 +110,7 @@ struct CompareCommand: AsyncParsableCommand {
         do {
             let outcome = try await CompareSession.run(
                 workload: spec, deployments: list, repeats: `repeat`, baseline: baseline, directory: directory,
-                options: options, announce: { if !quiet { FileHandle.standardError.write(Data("\($0)\n".utf8)) } },
+                options: options, relaunch: relaunch, announce: { if !quiet { FileHandle.standardError.write(Data("\($0)\n".utf8)) } },
                 annotate: annotate)
             printComparison(outcome)
             try judge(outcome)
@@ -116,7 +122,7 @@ struct CompareCommand: AsyncParsableCommand {
             throw exit
         } catch {
             printError("\(error)")
-            throw ExitCode(error is TargetUnreachable ? 3 : error is ValidationFailure ? 2 : 1)
+            throw ExitCode(error is TargetUnreachable || error is LaunchFailure ? 3 : error is ValidationFailure ? 2 : 1)
         }
     }
 
