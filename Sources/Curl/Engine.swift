@@ -172,6 +172,8 @@ public final class Engine: @unchecked Sendable {
         let cpuAtStart = tp_thread_cpu_ns()
         runDelayAtStart = tp_thread_run_delay_ns()
         var events = [tp_epoll_event](repeating: tp_epoll_event(), count: 256)
+        // The connection of each ready socket peeked before libcurl reads any (0: none), by event index.
+        var peeked = [UInt32](repeating: 0, count: events.count)
         var stillRunning: Int32 = 0
         var inboxSignalled = true
         while running {
@@ -204,10 +206,15 @@ public final class Engine: @unchecked Sendable {
                 // timer during another socket's call then finds its own time in `waiting`.
                 let peekAll = count > 1 && receiveTimes == .kernel
                 if peekAll {
-                    for i in 0..<Int(count) where events[i].data != wakeToken && events[i].events & tp_epoll_in() != 0 {
+                    for i in 0..<Int(count) {
+                        peeked[i] = 0
+                        guard events[i].data != wakeToken, events[i].events & tp_epoll_in() != 0 else { continue }
                         let socket = curl_socket_t(truncatingIfNeeded: events[i].data)
                         let arrived = kernelReceiveTime(socket, ready: ready)
-                        if arrived != 0 { stamp.pointee.waiting[connectionPorts(socket)] = arrived }
+                        let connection = arrived != 0 ? connectionPorts(socket) : 0
+                        guard connection != 0 else { continue }
+                        peeked[i] = connection
+                        stamp.pointee.waiting[connection] = arrived
                     }
                 }
                 for i in 0..<Int(count) {
@@ -226,8 +233,8 @@ public final class Engine: @unchecked Sendable {
                     if mask & CURL_CSELECT_IN != 0 {
                         if peekAll {
                             // Gone from `waiting` if a timer-run transfer already read this socket.
-                            let connection = connectionPorts(socket)
-                            arrived = stamp.pointee.waiting.removeValue(forKey: connection) ?? 0
+                            let connection = peeked[i]
+                            if connection != 0 { arrived = stamp.pointee.waiting.removeValue(forKey: connection) ?? 0 }
                             stamp.pointee.connection = connection
                         } else {
                             arrived = kernelReceiveTime(socket, ready: ready)
@@ -241,9 +248,13 @@ public final class Engine: @unchecked Sendable {
                     let late = stamp.pointee.wakeStamped &- wakeStampedBefore
                     if late > 0 {
                         // Those buffers' bytes came after the first packet (or, without one, during the last
-                        // wake-up) and before libcurl read them, now at the latest.
-                        let waited = arrived != 0 ? ready - arrived : previousWakeUpNs
-                        pending.recordStamps(uncertaintyNanoseconds: max(waited, tp_monotonic_ns() &- ready), count: late)
+                        // wake-up) and before libcurl read them, now at the latest. Stamped when read (kernel mode)
+                        // they are as late as that data is old; stamped at the wake-up, early or late by either part.
+                        let now = tp_monotonic_ns()
+                        let uncertainty = receiveTimes == .kernel
+                            ? now &- (arrived != 0 ? arrived : ready &- previousWakeUpNs)
+                            : max(previousWakeUpNs, now &- ready)
+                        pending.recordStamps(uncertaintyNanoseconds: uncertainty, count: late)
                     }
                     pending.socketEvents += 1
                 }

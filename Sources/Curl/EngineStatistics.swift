@@ -15,9 +15,10 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     public var loopLagMaxNanoseconds: UInt64 = 0
     public var loopLagSamples: UInt64 = 0
     /// How far each buffer's receive stamp may be off (`ReceiveStamp`), one sample per buffer: under 1 µs for a buffer
-    /// stamped with the kernel's receive time; for one stamped with the wake-up's time, the longer of how long its
-    /// socket's data had waited before the wake-up and how long the wake-up had run when libcurl read it. Buckets of
-    /// a quarter power of two in µs (`TimingBuckets`).
+    /// stamped with the kernel's receive time; for one stamped when libcurl handed it over, how old its socket's
+    /// first waiting data was then; for one stamped with the wake-up's time (`--receive-time wake`), the longer of how
+    /// long data had waited before the wake-up and how long the wake-up had run when libcurl read it. Buckets of a
+    /// quarter power of two in µs (`TimingBuckets`).
     public var stampUncertaintyBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
     public var stampUncertaintyMaxNanoseconds: UInt64 = 0
     public var stampSamples: UInt64 = 0

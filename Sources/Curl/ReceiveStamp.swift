@@ -3,7 +3,7 @@ import CCurl
 /// Where a buffer's receive time comes from (`--receive-time`).
 public enum ReceiveTimeSource: String, Sendable, CaseIterable, Codable {
     /// The kernel's stamp of the first waiting packet (SO_TIMESTAMPNS), for the first buffer read from a socket in a
-    /// wake-up; later buffers of that wake-up carry the wake-up's time.
+    /// wake-up; later buffers of that wake-up carry the time libcurl hands them over.
     case kernel
     /// The moment epoll_wait returned, for every buffer of the wake-up.
     case wake
@@ -44,33 +44,36 @@ struct ReceiveStamp {
     }
 
     /// The time for a buffer of a transfer on `connection` (its ports as its last pre-request callback gave them):
-    /// the kernel's, once per socket read and only for a transfer on that socket, then the wake-up's.
+    /// the kernel's, once per socket read and only for a transfer on that socket, then the time it is handed over.
     @inline(__always)
     mutating func take(connection transferConnection: UInt32) -> UInt64 {
-        let k = kernel
-        if k != 0, transferConnection == connection {
-            kernel = 0
+        if let k = takeKernelTime(connection: transferConnection) {
             kernelStamped &+= 1
             return k
         }
-        if !waiting.isEmpty, let own = waiting.removeValue(forKey: transferConnection) {
-            kernelStamped &+= 1
-            return own
-        }
         wakeStamped &+= 1
-        return stampLaterBuffersWhenRead ? max(wake, tp_monotonic_ns()) : wake
+        return fallback
     }
 
     /// The time for a response header line (not counted: no metric reads it). It uses up the kernel's time, so a
     /// body buffer read behind the headers is never stamped with the time the headers came.
     @inline(__always)
     mutating func takeForHeader(connection transferConnection: UInt32) -> UInt64 {
-        let k = kernel
-        if k != 0, transferConnection == connection {
-            kernel = 0
-            return k
-        }
-        if !waiting.isEmpty, let own = waiting.removeValue(forKey: transferConnection) { return own }
-        return stampLaterBuffersWhenRead ? max(wake, tp_monotonic_ns()) : wake
+        takeKernelTime(connection: transferConnection) ?? fallback
     }
+
+    /// The kernel's time for `connection`'s socket, used up: the socket being read, or another ready one of this
+    /// wake-up (`waiting`).
+    @inline(__always)
+    private mutating func takeKernelTime(connection transferConnection: UInt32) -> UInt64? {
+        guard transferConnection != 0 else { return nil }  // no pre-request callback yet: its socket is unknown
+        if kernel != 0, transferConnection == connection {
+            defer { kernel = 0 }
+            return kernel
+        }
+        return waiting.isEmpty ? nil : waiting.removeValue(forKey: transferConnection)
+    }
+
+    /// A buffer's time without the kernel's: when it is handed over (kernel mode), else the wake-up's.
+    private var fallback: UInt64 { stampLaterBuffersWhenRead ? max(wake, tp_monotonic_ns()) : wake }
 }

@@ -47,6 +47,9 @@ struct SelfBenchCommand: AsyncParsableCommand {
         guard receiveTimes != nil else {
             throw ValidationError("--receive-time takes kernel, wake or both, got '\(receiveTime)'")
         }
+        if receiveTime == "both" && !groundTruth {
+            throw ValidationError("--receive-time both compares the two rules with --ground-truth; give kernel or wake")
+        }
         guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1...20") }
         guard (1...64).contains(engines) else { throw ValidationError("--engines must be 1...64") }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }

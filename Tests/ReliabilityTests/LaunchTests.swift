@@ -74,25 +74,37 @@ struct LaunchTests {
         """
     }
 
-    static func comparison(_ out: URL) throws -> [String: Any] {
+    /// Starts `tpbench compare` on a deployments file holding `entries` (a small closed-loop workload).
+    static func startCompare(_ entries: String, requests: Int, concurrency: Int,
+                             maxTokens: Int) throws -> (run: CLIProcess, out: URL) {
+        let deployments = try write("deployments:\n" + entries, name: "deployments.yaml")
+        let out = temporaryDirectory("launch-out")
+        let workload = try workload(requests: requests, concurrency: concurrency, maxTokens: maxTokens)
+        let run = try CLIProcess(["compare", "--workload", workload.path, "--deployments", deployments.path,
+                                  "--out", out.path, "--quiet"])
+        return (run, out)
+    }
+
+    /// Runs `tpbench compare` to its end (exit 0 expected) and returns it, its folder and compare.json's launches.
+    static func compare(_ entries: String, requests: Int, concurrency: Int, maxTokens: Int,
+                        sourceLocation: SourceLocation = #_sourceLocation) async throws
+        -> (run: CLIProcess, out: URL, launches: [[String: Any]]) {
+        let (run, out) = try startCompare(entries, requests: requests, concurrency: concurrency, maxTokens: maxTokens)
+        let status = await run.wait(seconds: 120)
+        #expect(status == 0, "\(run.stderr)", sourceLocation: sourceLocation)
+        expectNoCrash(run.stderr, sourceLocation: sourceLocation)
         let data = try Data(contentsOf: out.appendingPathComponent("compare.json"))
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let compare = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return (run, out, try #require(compare["launches"] as? [[String: Any]]))
     }
 
     /// Two launched deployments, one with two replicas: both are measured, their start-up and version recorded,
     /// requests spread over both replicas, and nothing left running.
     @Test func launchesMeasuresAndStopsEachDeployment() async throws {
         let port = Self.freePorts(3)
-        let deployments = try Self.write("deployments:\n" + Self.mock("one", port: port)
-                                         + Self.mock("two", port: port + 1, replicas: 2), name: "deployments.yaml")
-        let out = temporaryDirectory("launch-out")
-        let run = try CLIProcess(["compare", "--workload", try Self.workload(requests: 40, concurrency: 8, maxTokens: 10).path,
-                                  "--deployments", deployments.path, "--out", out.path, "--quiet"])
-        let status = await run.wait(seconds: 120)
-        #expect(status == 0, "\(run.stderr)")
-        expectNoCrash(run.stderr)
-        let compare = try Self.comparison(out)
-        let launches = try #require(compare["launches"] as? [[String: Any]])
+        let (run, out, launches) = try await Self.compare(
+            Self.mock("one", port: port) + Self.mock("two", port: port + 1, replicas: 2),
+            requests: 40, concurrency: 8, maxTokens: 10)
         #expect(launches.map { $0["name"] as? String } == ["one", "two"])
         for launch in launches {
             let seconds = try #require(launch["startupSeconds"] as? Double)
@@ -124,13 +136,8 @@ struct LaunchTests {
                   stop: {grace_s: 1}
 
             """
-        let deployments = try Self.write("deployments:\n" + Self.mock("works", port: port) + never, name: "d.yaml")
-        let out = temporaryDirectory("launch-out")
-        let run = try CLIProcess(["compare", "--workload", try Self.workload(requests: 16, concurrency: 4, maxTokens: 5).path,
-                                  "--deployments", deployments.path, "--out", out.path, "--quiet"])
-        let status = await run.wait(seconds: 90)
-        #expect(status == 0, "\(run.stderr)")
-        let launches = try #require(try Self.comparison(out)["launches"] as? [[String: Any]])
+        let (run, _, launches) = try await Self.compare(Self.mock("works", port: port) + never,
+                                                        requests: 16, concurrency: 4, maxTokens: 5)
         let failure = try #require(launches.first { $0["name"] as? String == "never" }?["failure"] as? String)
         #expect(failure.contains("not ready after 2 s") || failure.contains("not ready after 1 s"), "\(failure)")
         #expect(Self.launched(by: run.process.processIdentifier).isEmpty)
@@ -148,13 +155,7 @@ struct LaunchTests {
                   ready: {path: /health, timeout_s: 20}
 
             """
-        let deployments = try Self.write("deployments:\n" + dies, name: "d.yaml")
-        let out = temporaryDirectory("launch-out")
-        let run = try CLIProcess(["compare", "--workload", try Self.workload(requests: 24, concurrency: 4, maxTokens: 40).path,
-                                  "--deployments", deployments.path, "--out", out.path, "--quiet"])
-        let status = await run.wait(seconds: 90)
-        #expect(status == 0, "\(run.stderr)")
-        let launches = try #require(try Self.comparison(out)["launches"] as? [[String: Any]])
+        let (run, out, launches) = try await Self.compare(dies, requests: 24, concurrency: 4, maxTokens: 40)
         let failure = try #require(launches.first?["failure"] as? String)
         #expect(failure.contains("exited with status") && failure.contains("during the run"), "\(failure)")
         let summary = try Data(contentsOf: out.appendingPathComponent("dies/summary.csv"))
@@ -166,11 +167,8 @@ struct LaunchTests {
     @Test(arguments: [SIGKILL, SIGINT])
     func nothingOutlivesTpbench(signal: Int32) async throws {
         let port = Self.freePorts(2)
-        let deployments = try Self.write("deployments:\n" + Self.mock("slow", port: port, replicas: 2, ttftMs: 100, itlMs: 100),
-                                         name: "d.yaml")
-        let out = temporaryDirectory("launch-out")
-        let run = try CLIProcess(["compare", "--workload", try Self.workload(requests: 40, concurrency: 4, maxTokens: 100).path,
-                                  "--deployments", deployments.path, "--out", out.path, "--quiet"])
+        let (run, out) = try Self.startCompare(Self.mock("slow", port: port, replicas: 2, ttftMs: 100, itlMs: 100),
+                                               requests: 40, concurrency: 4, maxTokens: 100)
         let owner = run.process.processIdentifier
         // Both replicas (and their supervisors) are up, and the load has begun.
         #expect(await eventually(30) { Self.launched(by: owner).count >= 2
