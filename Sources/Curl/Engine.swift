@@ -208,7 +208,10 @@ public final class Engine: @unchecked Sendable {
                 if peekAll {
                     for i in 0..<Int(count) {
                         peeked[i] = 0
-                        guard events[i].data != wakeToken, events[i].events & tp_epoll_in() != 0 else { continue }
+                        // Never on a socket in error: a peek finding no data takes the pending error (ECONNRESET)
+                        // with it, and libcurl would read a clean end of stream instead of the reset.
+                        guard events[i].data != wakeToken, events[i].events & tp_epoll_in() != 0,
+                              events[i].events & tp_epoll_err() == 0 else { continue }
                         let socket = curl_socket_t(truncatingIfNeeded: events[i].data)
                         let arrived = kernelReceiveTime(socket, ready: ready)
                         let connection = arrived != 0 ? connectionPorts(socket) : 0
@@ -236,7 +239,7 @@ public final class Engine: @unchecked Sendable {
                             let connection = peeked[i]
                             if connection != 0 { arrived = stamp.pointee.waiting.removeValue(forKey: connection) ?? 0 }
                             stamp.pointee.connection = connection
-                        } else {
+                        } else if mask & CURL_CSELECT_ERR == 0 {
                             arrived = kernelReceiveTime(socket, ready: ready)
                             if arrived != 0 { stamp.pointee.connection = connectionPorts(socket) }
                         }
