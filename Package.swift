@@ -90,13 +90,13 @@ let package = Package(
         .testTarget(
             name: "ServerMetricsTests",
             dependencies: ["ServerMetrics", "Metrics", "Harness", "LoadGen", "MockServer", "LatencyModel", "Report",
-                           "Workload", "Curl"]
+                           "Workload", "Curl", "TestSupport"]
         ),
         .testTarget(name: "InterconnectTests", dependencies: ["Interconnect"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MockServerTests",
             dependencies: [
-                "MockServer", "LatencyModel", "JSONSchema", "TestSupport",
+                "MockServer", "LatencyModel", "JSONSchema", "TestSupport", "ServerMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

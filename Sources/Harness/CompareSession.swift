@@ -182,13 +182,15 @@ public enum CompareSession {
     }
 
     static func deploymentRuns(name: String, description: TargetDescription, results: [RunResult]) -> DeploymentRuns {
-        let summaries = results.compactMap { $0.summaries.first { $0.target == name } }
+        let measured = results.filter { $0.summaries.contains { $0.target == name } }
+        let summaries = measured.compactMap { $0.summaries.first { $0.target == name } }
+        let gpuUsage = measured.map { $0.gpuTelemetry?.first { $0.target == name }?.usage }
         var merged: [String: LatencyHistogram] = [:]
         for result in results {
             for (metric, histogram) in result.histograms[name] ?? [:] {
                 merged[metric, default: LatencyHistogram()].merge(histogram)
             }
         }
-        return DeploymentRuns(description: description, summaries: summaries, histograms: merged)
+        return DeploymentRuns(description: description, summaries: summaries, histograms: merged, gpuUsage: gpuUsage)
     }
 }

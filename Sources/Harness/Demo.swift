@@ -60,6 +60,8 @@ public enum Demo {
                 await servers.set(spec.name, server)
                 var live = spec
                 live.urls = server.baseURLs
+                // The mock's simulated DCGM exporter: GPU utilization, power and energy per deployment.
+                live.gpuMetricsURLs = server.baseURLs.map { $0 + "/gpu-metrics" }
                 return live
             },
             finish: { spec in

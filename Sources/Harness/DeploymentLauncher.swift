@@ -173,23 +173,32 @@ public enum DeploymentLauncher {
         let logPath = directory.standardizedFileURL.appendingPathComponent(fileName).path
         let base = reportDirectory.standardizedFileURL.path + "/"
         let logName = logPath.hasPrefix(base) ? String(logPath.dropFirst(base.count)) : logPath
-        let logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard logFD >= 0 else {
-            throw LaunchFailure(name: spec.name, reason: "cannot write its log \(logPath) (errno \(errno))", logTail: [])
-        }
-        defer { close(logFD) }
-        var control: Int32 = -1
         let signal = LaunchSpec.signals[launch.stopSignal] ?? 15
         let graceMs = Int32(min(3_600_000, max(0, launch.graceS * 1000)))
+        switch start(executable: executable, argv: argv, environment: environment, directory: launch.directory,
+                     logPath: logPath, logName: logName, stopSignal: signal, graceMs: graceMs) {
+        case .success(let process): return process
+        case .failure(let problem): throw LaunchFailure(name: spec.name, reason: problem.text, logTail: [])
+        }
+    }
+
+    struct StartProblem: Error { var text: String }
+
+    /// Starts one process under `tp_launch`'s supervisor with stdout and stderr in `logPath` (truncated).
+    static func start(executable: String, argv: [String], environment: [String: String], directory: String?,
+                      logPath: String, logName: String, stopSignal: Int32, graceMs: Int32)
+        -> Result<LaunchedProcess, StartProblem> {
+        let logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard logFD >= 0 else { return .failure(StartProblem(text: "cannot write its log \(logPath) (errno \(errno))")) }
+        defer { close(logFD) }
+        var control: Int32 = -1
         let pid = withCStrings(argv) { argvPointer in
             withCStrings(environment.map { "\($0.key)=\($0.value)" }.sorted()) { envPointer in
-                tp_launch(executable, argvPointer, envPointer, launch.directory, logFD, signal, graceMs, &control)
+                tp_launch(executable, argvPointer, envPointer, directory, logFD, stopSignal, graceMs, &control)
             }
         }
-        guard pid > 0 else {
-            throw LaunchFailure(name: spec.name, reason: "could not start a process (errno \(-pid))", logTail: [])
-        }
-        return LaunchedProcess(supervisor: pid, control: control, argv: argv, logPath: logPath, logName: logName)
+        guard pid > 0 else { return .failure(StartProblem(text: "could not start a process (errno \(-pid))")) }
+        return .success(LaunchedProcess(supervisor: pid, control: control, argv: argv, logPath: logPath, logName: logName))
     }
 
     /// GETs the ready path every 250 ms until it answers the expected status; fails when the process exits first or

@@ -29,6 +29,8 @@ public enum RunSession {
         public var startAt: Date?
         /// Scraping of the target's /metrics during the run (on by default).
         public var serverMetrics: ServerMetricsSettings
+        /// GPU telemetry during the run: DCGM exporters, or nvidia-smi for launched deployments (on by default).
+        public var gpuTelemetry = GPUTelemetrySettings()
         /// Keep every record in memory and return it in `Outcome.records` (tests, selfbench). The CLI turns it
         /// off: records then live only in requests.jsonl and the summary is gathered as they finish, so a run of
         /// any length holds flat memory.
@@ -85,8 +87,16 @@ public enum RunSession {
                              headers: options.settings.headers, insecure: options.settings.insecure,
                              intervalSeconds: options.serverMetrics.intervalSeconds)
             : nil
-        await scraper?.start()
-        defer { scraper?.cancel() }
+        let gpuReader = GPUTelemetryReader.make(for: deployment, settings: options.gpuTelemetry,
+                                                headers: options.settings.headers, insecure: options.settings.insecure,
+                                                directory: directory)
+        async let scraperStarted: Void? = scraper?.start()
+        await gpuReader?.start()
+        _ = await scraperStarted
+        defer {
+            scraper?.cancel()
+            gpuReader?.cancel()
+        }
         let output = try await Benchmark.run(
             workload: workload, target: target, settings: options.settings, engineCount: options.engines,
             shard: options.shard, startAt: options.startAt, keepRecords: options.keepRecords,
@@ -100,7 +110,10 @@ public enum RunSession {
                 onStart(runner)
             })
         try? log.close()
-        let serverSide = await scraper?.finish(epochNs: output.epochNs)
+        async let serverSideFinished = scraper?.finish(epochNs: output.epochNs)
+        var gpu = await gpuReader?.finish(epochNs: output.epochNs)
+        let serverSide = await serverSideFinished
+        if let read = gpu { gpu?.usage = GPUUsage.summarize(read.gpus, from: 0, to: output.wallSeconds) }
         description.serverModels = output.serverModels
         description.calibration = output.calibration
         // The epoch on the wall clock (ms), so `tpbench merge` can put shards on one timeline.
@@ -126,6 +139,7 @@ public enum RunSession {
             workload: workload.json, targets: [description], environment: environment,
             builders: [output.aggregate.builder], clientHealth: health, notes: notes)
         result.serverMetrics = serverSide.map { [$0] }
+        result.gpuTelemetry = gpu.map { [$0] }
         if options.keepRecords || writeFailure.message != nil {
             // After a failed append the log is incomplete (or not a file at all): write what memory holds.
             try ReportWriter.write(result: result, records: output.records, to: directory)

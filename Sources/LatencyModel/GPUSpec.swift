@@ -8,13 +8,17 @@ public struct GPUSpec: Sendable, Equatable, Codable {
     public var memoryBandwidth: Double
     /// Device memory in bytes (marketed decimal GB).
     public var memoryBytes: Double
+    /// Board power limit (TDP), W, from the vendor's datasheet; the mock's simulated power draw tops out here.
+    public var tdpWatts: Double?
 
-    public init(name: String, displayName: String, denseFLOPS: Double, memoryBandwidth: Double, memoryBytes: Double) {
+    public init(name: String, displayName: String, denseFLOPS: Double, memoryBandwidth: Double, memoryBytes: Double,
+                tdpWatts: Double? = nil) {
         self.name = name
         self.displayName = displayName
         self.denseFLOPS = denseFLOPS
         self.memoryBandwidth = memoryBandwidth
         self.memoryBytes = memoryBytes
+        self.tdpWatts = tdpWatts
     }
 
     /// vLLM's defaults differ by device size; the issue fixes the line at 70 GiB.
@@ -23,19 +27,24 @@ public struct GPUSpec: Sendable, Equatable, Codable {
 
 extension GPUSpec {
     public static let h200 = GPUSpec(
-        name: "h200", displayName: "H200 SXM", denseFLOPS: 989e12, memoryBandwidth: 4.8e12, memoryBytes: 141e9)
+        name: "h200", displayName: "H200 SXM", denseFLOPS: 989e12, memoryBandwidth: 4.8e12, memoryBytes: 141e9,
+        tdpWatts: 700)
     public static let h100 = GPUSpec(
-        name: "h100", displayName: "H100 SXM", denseFLOPS: 989e12, memoryBandwidth: 3.35e12, memoryBytes: 80e9)
+        name: "h100", displayName: "H100 SXM", denseFLOPS: 989e12, memoryBandwidth: 3.35e12, memoryBytes: 80e9,
+        tdpWatts: 700)
     public static let h100PCIe = GPUSpec(
-        name: "h100-pcie", displayName: "H100 PCIe", denseFLOPS: 756e12, memoryBandwidth: 2.0e12, memoryBytes: 80e9)
+        name: "h100-pcie", displayName: "H100 PCIe", denseFLOPS: 756e12, memoryBandwidth: 2.0e12, memoryBytes: 80e9,
+        tdpWatts: 350)
     public static let a100 = GPUSpec(
         name: "a100", displayName: "A100 80GB SXM", denseFLOPS: 312e12, memoryBandwidth: 2.039e12,
-        memoryBytes: 80e9)
+        memoryBytes: 80e9, tdpWatts: 400)
     public static let l40s = GPUSpec(
-        name: "l40s", displayName: "L40S", denseFLOPS: 362e12, memoryBandwidth: 864e9, memoryBytes: 48e9)
+        name: "l40s", displayName: "L40S", denseFLOPS: 362e12, memoryBandwidth: 864e9, memoryBytes: 48e9,
+        tdpWatts: 350)
     /// AWS publishes no dense bf16 figure; this is NVIDIA A10's (same GA102 die, similar clocks).
     public static let a10g = GPUSpec(
-        name: "a10g", displayName: "A10G", denseFLOPS: 125e12, memoryBandwidth: 600e9, memoryBytes: 24e9)
+        name: "a10g", displayName: "A10G", denseFLOPS: 125e12, memoryBandwidth: 600e9, memoryBytes: 24e9,
+        tdpWatts: 300)
 
     public static let presets: [GPUSpec] = [h200, h100, h100PCIe, a100, l40s, a10g]
 

@@ -26,6 +26,8 @@ public struct RunResult: Sendable, Codable, Equatable {
     /// What each target's servers reported on /metrics during the run (absent in results from before it existed,
     /// or with --no-server-metrics).
     public var serverMetrics: [ServerSideMetrics]?
+    /// What each target's GPUs did during the run (DCGM exporter or nvidia-smi); absent when nothing was read.
+    public var gpuTelemetry: [GPUTelemetry]?
 
     public init(runID: String, startedAt: String, wallSeconds: Double, workloadName: String, workload: JSONValue,
                 targets: [TargetDescription], environment: ClientEnvironment, summaries: [TargetSummary],

@@ -23,6 +23,7 @@ extension Engine {
         let deadline = start + UInt64(max(0, outcome.duration * config.timeScale * 1e9))
         if !outcome.preempted.isEmpty { metrics.preemptions.increment(by: Int64(outcome.preempted.count)) }
         metrics.iterationTokens.record(Double(outcome.workload.tokens))
+        gpus.record(outcome, wallSeconds: outcome.duration * config.timeScale)
         for id in outcome.admitted where requests[id]?.scheduledNanos == nil {
             if let active = requests[id] {
                 active.scheduledNanos = start

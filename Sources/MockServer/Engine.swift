@@ -14,6 +14,8 @@ final class Engine: @unchecked Sendable {
     let tokenizer: MockTokenizer
     let metrics: EngineMetrics
     var simulator: EngineSimulator
+    /// The DCGM series /gpu-metrics serves, fed by every step.
+    var gpus: SimulatedGPUs
     var requests: [Int: ActiveRequest] = [:]
     var rng: SplitMix64
     private var nextRequestID = 1
@@ -35,6 +37,7 @@ final class Engine: @unchecked Sendable {
         self.tokenizer = MockTokenizer(vocabularySize: config.engine.model.vocab)
         self.metrics = EngineMetrics(modelName: config.servedModelNames[0])
         self.simulator = EngineSimulator(parameters: config.engine, seed: config.seed &+ UInt64(replica))
+        self.gpus = SimulatedGPUs(parameters: config.engine, replica: replica, startNs: Self.now())
         self.rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(replica) &+ 1)
     }
 

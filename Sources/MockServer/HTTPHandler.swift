@@ -82,6 +82,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             HTTPResponder.send(
                 channel, status: .ok, body: buffer, contentType: "text/plain; version=0.0.4; charset=utf-8",
                 keepAlive: keepAlive)
+        case (.GET, "/gpu-metrics"):
+            // What a DCGM exporter beside this replica would serve (simulated from the latency model's steps).
+            HTTPResponder.send(
+                channel, status: .ok, body: engine.gpus.exposition(now: Engine.now()),
+                contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
             let kind: CompletionRequest.Kind = path == "/v1/completions" ? .completion : .chat
             do {
@@ -96,7 +101,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             respond(channel, keepAlive: keepAlive) { () throws(APIError) -> String in try tokenizeBody(body) }
         case (.POST, "/detokenize"):
             respond(channel, keepAlive: keepAlive) { () throws(APIError) -> String in try detokenizeBody(body) }
-        case (_, "/health"), (_, "/v1/models"), (_, "/metrics"), (_, "/v1/chat/completions"), (_, "/v1/completions"),
+        case (_, "/health"), (_, "/v1/models"), (_, "/metrics"), (_, "/gpu-metrics"), (_, "/v1/chat/completions"), (_, "/v1/completions"),
             (_, "/tokenize"), (_, "/detokenize"):
             HTTPResponder.send(
                 channel, error: APIError(status: 405, message: "Method Not Allowed", type: "BadRequestError",

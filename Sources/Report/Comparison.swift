@@ -7,11 +7,20 @@ public struct DeploymentRuns: Sendable {
     public var summaries: [TargetSummary]
     /// Histograms merged over the repeats (exact HdrHistogram addition).
     public var histograms: [String: LatencyHistogram]
+    /// GPU telemetry per repeat, aligned with `summaries` (nil where none was read).
+    public var gpuUsage: [GPUUsage?]
 
-    public init(description: TargetDescription, summaries: [TargetSummary], histograms: [String: LatencyHistogram]) {
+    public init(description: TargetDescription, summaries: [TargetSummary], histograms: [String: LatencyHistogram],
+                gpuUsage: [GPUUsage?] = []) {
         self.description = description
         self.summaries = summaries
         self.histograms = histograms
+        self.gpuUsage = gpuUsage
+    }
+
+    /// Each repeat's summary with its GPU telemetry.
+    var repeats: [(summary: TargetSummary, gpu: GPUUsage?)] {
+        summaries.enumerated().map { ($0.element, $0.offset < gpuUsage.count ? gpuUsage[$0.offset] : nil) }
     }
 }
 
@@ -59,6 +68,8 @@ public struct Comparison: Sendable, Codable, Equatable {
         public var costPer1kRequests: Double?
         public var costPer1MOutputTokens: Double?
         public var projection: Projection?
+        /// GPU telemetry averaged over the repeats that had it.
+        public var gpu: GPUUsage?
     }
 
     public var schema = Comparison.schemaID
@@ -92,9 +103,15 @@ public struct Comparison: Sendable, Codable, Equatable {
         Metric(key: "goodput_rps", label: "goodput", unit: "req/s", lowerIsBetter: false),
         Metric(key: "failure_pct", label: "failures", unit: "%", lowerIsBetter: true),
         Metric(key: "schema_valid_pct", label: "schema-valid", unit: "%", lowerIsBetter: false),
+        Metric(key: "gpu_util_pct", label: "GPU utilization", unit: "%", lowerIsBetter: false),
+        Metric(key: "gpu_power_w", label: "GPU power (all GPUs)", unit: "W", lowerIsBetter: true),
+        Metric(key: "gpu_memory_gib", label: "GPU memory (fullest GPU)", unit: "GiB", lowerIsBetter: true),
+        Metric(key: "energy_per_1k_requests_wh", label: "energy / 1000 requests", unit: "Wh", lowerIsBetter: true),
+        Metric(key: "energy_per_1m_output_tokens_kwh", label: "energy / 1M output tokens", unit: "kWh",
+               lowerIsBetter: true),
     ]
 
-    static func value(_ key: String, of s: TargetSummary) -> Double? {
+    static func value(_ key: String, of s: TargetSummary, gpu: GPUUsage? = nil) -> Double? {
         switch key {
         case "ttft_p50_ms": return s.ttftMs?.p50
         case "ttft_p95_ms": return s.ttftMs?.p95
@@ -113,6 +130,12 @@ public struct Comparison: Sendable, Codable, Equatable {
         case "goodput_rps": return s.goodputRPS
         case "failure_pct": return s.errorRate * 100
         case "schema_valid_pct": return s.schema.map { $0.validRate * 100 }
+        case "gpu_util_pct": return gpu?.utilizationPct
+        case "gpu_power_w": return gpu?.powerW
+        case "gpu_memory_gib": return gpu?.memoryUsedGiB
+        case "energy_per_1k_requests_wh": return gpu?.energyWhPer1kRequests(requestsPerSecond: s.requestsPerSecond)
+        case "energy_per_1m_output_tokens_kwh":
+            return gpu?.energyKWhPer1MOutputTokens(outputTokensPerSecond: s.outputTokensPerSecond)
         default: return nil
         }
     }
@@ -126,12 +149,13 @@ public struct Comparison: Sendable, Codable, Equatable {
         for run in runs {
             var cells: [String: Cell] = [:]
             for metric in standardMetrics {
-                let values = run.summaries.compactMap { value(metric.key, of: $0) }.filter(\.isFinite)
+                let values = run.repeats.compactMap { value(metric.key, of: $0.summary, gpu: $0.gpu) }.filter(\.isFinite)
                 guard !values.isEmpty else { continue }
                 let mean = values.reduce(0, +) / Double(values.count)
                 var cell = Cell(value: mean, ci95: Statistics.ci95(values))
                 if let base, base.description.name != run.description.name {
-                    let baseValues = base.summaries.compactMap { value(metric.key, of: $0) }.filter(\.isFinite)
+                    let baseValues = base.repeats.compactMap { value(metric.key, of: $0.summary, gpu: $0.gpu) }
+                        .filter(\.isFinite)
                     if !baseValues.isEmpty {
                         let baseMean = baseValues.reduce(0, +) / Double(baseValues.count)
                         cell.ratio = baseMean != 0 ? mean / baseMean : nil
@@ -153,6 +177,7 @@ public struct Comparison: Sendable, Codable, Equatable {
                 outputTokensPerSecondPerGPU: gpus.flatMap { g in tokps.map { $0 / Double(g) } },
                 costPer1kRequests: costPer(1000, hourly: hourly, perSecond: rps),
                 costPer1MOutputTokens: costPer(1_000_000, hourly: hourly, perSecond: tokps))
+            deployment.gpu = GPUUsage.mean(run.gpuUsage.compactMap { $0 })
             if let budget, let gpus, gpus > 0, budget % gpus == 0, let rps, let tokps {
                 let replicas = budget / gpus
                 deployment.projection = Projection(

@@ -66,7 +66,7 @@ public enum ComparisonReport {
     public static func headlineTable(_ c: Comparison) -> String {
         var table = MarkdownTable(["metric"] + c.deployments.map(\.name))
         let keys = ["ttft_p50_ms", "itl_event_p50_ms", "tpot_p50_ms", "e2e_p50_ms", "requests_per_s",
-                    "output_tokens_per_s", "goodput_rps", "failure_pct"]
+                    "output_tokens_per_s", "goodput_rps", "failure_pct", "gpu_util_pct", "energy_per_1k_requests_wh"]
         for metric in c.metrics where keys.contains(metric.key) {
             guard c.deployments.contains(where: { $0.cells[metric.key] != nil }) else { continue }
             table.add(["\(metric.label) (\(metric.unit))"] + c.deployments.map { d in
@@ -140,6 +140,7 @@ public enum ComparisonReport {
             }
             out += projection.render() + "\n\n"
         }
+        out += gpuSection(c)
         out += interconnectSection(c)
         if !charts.isEmpty {
             out += "## Charts\n\n" + charts.map { "![\($0.1)](\($0.0))" }.joined(separator: "\n\n") + "\n\n"
@@ -152,6 +153,34 @@ public enum ComparisonReport {
         out += "Metrics are defined in each run's report.md; TTFT and ITL come from the client's monotonic clock. "
             + "Cost figures use the cost per hour given for each deployment.\n"
         return out
+    }
+
+    /// What the GPUs did: utilization, power, energy, memory and link traffic per deployment (means over repeats).
+    static func gpuSection(_ c: Comparison) -> String {
+        guard c.deployments.contains(where: { $0.gpu != nil }) else { return "" }
+        var out = "## GPUs\n\n"
+        out += "From each deployment's DCGM exporter or nvidia-smi during its run. Utilization is the share of time a "
+            + "kernel ran; low utilization while requests are in flight means the GPUs were waiting (on communication, "
+            + "the host or the network), not short of work.\n\n"
+        var table = MarkdownTable(["deployment", "GPUs", "utilization mean (least busy)", "power (all GPUs)",
+                                   "energy / 1000 requests", "energy / 1M output tokens", "memory (fullest GPU)",
+                                   "PCIe sent", "NVLink sent"])
+        for d in c.deployments {
+            guard let g = d.gpu else {
+                table.add([d.name, "n/a", "no telemetry", "", "", "", "", "", ""])
+                continue
+            }
+            func f(_ v: Double?, _ format: String, _ unit: String) -> String {
+                v.map { String(format: format, $0) + unit } ?? "n/a"
+            }
+            table.add([d.name, String(g.gpus),
+                       f(g.utilizationPct, "%.0f", " %") + " (" + f(g.minimumUtilizationPct, "%.0f", " %") + ")",
+                       f(g.powerW, "%.0f", " W"), f(d.cells["energy_per_1k_requests_wh"]?.value, "%.2f", " Wh"),
+                       f(d.cells["energy_per_1m_output_tokens_kwh"]?.value, "%.3f", " kWh"),
+                       f(g.memoryUsedGiB, "%.1f", " GiB") + (g.memoryTotalGiB.map { String(format: " of %.0f", $0) } ?? ""),
+                       f(g.pcieTxGBps, "%.2f", " GB/s"), f(g.nvlinkTxGBps, "%.2f", " GB/s")])
+        }
+        return out + table.render() + "\n\n"
     }
 
     /// The deployments tpbench started: command, start-up time, version, logs, and why one did not start or ended.

@@ -13,6 +13,7 @@ public enum MarkdownReport {
         out += clientHealthSection(result)
         out += replicasSection(result)
         out += serverSideSection(result, charts: charts)
+        out += gpuSection(result)
         if !charts.isEmpty {
             out += "## Charts\n\n"
             for chart in charts { out += "![\(chart.title)](\(chart.path))\n\n" }

@@ -70,6 +70,7 @@ public struct SavedRun: Sendable {
                     clientHealth: saved.clientHealth, notes: saved.notes + notes.filter { !saved.notes.contains($0) })
                 // Scraped during the run, so records cannot rebuild it.
                 rebuilt.serverMetrics = saved.serverMetrics
+                rebuilt.gpuTelemetry = saved.gpuTelemetry
                 result = rebuilt
             }
         } else if let manifestURL {

@@ -26,6 +26,7 @@ enum Verdict {
             }
             out.append(sentence)
         }
+        out += gpuSentences(c)
         // The budget question: which deployment delivers most for the same GPUs.
         if let budget = c.gpuBudget {
             let projected = c.deployments.compactMap { d in d.projection.map { (d, $0) } }
@@ -45,6 +46,41 @@ enum Verdict {
                 }
                 out.append(sentence + " (a projection: replicas assumed independent, each under the measured load).")
             }
+        }
+        return out
+    }
+
+    /// What the GPU telemetry says: a deployment whose GPUs idle while another's are busy under the same load is
+    /// waiting on something (for TP > 1, communication), not short of work; and energy per request side by side.
+    static func gpuSentences(_ c: Comparison) -> [String] {
+        let measured = c.deployments.compactMap { d in d.cells["gpu_util_pct"]?.value.map { (d, $0) } }
+        guard measured.count >= 2, let busiest = measured.max(by: { $0.1 < $1.1 }) else { return [] }
+        var out: [String] = []
+        for (d, util) in measured where d.name != busiest.0.name && util < 60 && busiest.1 - util >= 15 {
+            var sentence = String(format: "%@'s GPUs were busy %.0f %% of the time against %.0f %% for %@ under the "
+                                  + "same load", d.name, util, busiest.1, busiest.0.name)
+            if let mine = d.requestsPerSecondPerGPU, let theirs = busiest.0.requestsPerSecondPerGPU, theirs > mine {
+                sentence += String(format: ", with %.1fx less throughput per GPU", theirs / max(1e-12, mine))
+            }
+            let tp = d.description.tensorParallel ?? 1
+            if tp > 1 {
+                sentence += ": they were waiting, most likely on all-reduce communication between their \(tp) GPUs"
+                    + (d.description.interconnect.map { " over \($0)" } ?? "")
+                let link = [d.gpu?.pcieTxGBps.map { String(format: "PCIe %.1f GB/s", $0) },
+                            d.gpu?.nvlinkTxGBps.map { String(format: "NVLink %.1f GB/s", $0) }].compactMap { $0 }
+                if !link.isEmpty { sentence += " (sent: " + link.joined(separator: ", ") + ")" }
+                sentence += ", not short of work: more load will not raise it, a faster interconnect or fewer GPUs "
+                    + "per replica will."
+            } else {
+                sentence += ": they were waiting on the host (scheduling, sampling, the network), not on work."
+            }
+            out.append(sentence)
+        }
+        let energy = c.deployments.compactMap { d in d.cells["energy_per_1k_requests_wh"]?.value.map { (d.name, $0) } }
+        if energy.count >= 2, let best = energy.min(by: { $0.1 < $1.1 }), let worst = energy.max(by: { $0.1 < $1.1 }),
+           worst.1 > best.1 * 1.05 {
+            out.append(String(format: "Energy per 1000 requests: %@ %.1f Wh, %@ %.1f Wh (%.1fx).", best.0, best.1,
+                              worst.0, worst.1, worst.1 / max(1e-12, best.1)))
         }
         return out
     }

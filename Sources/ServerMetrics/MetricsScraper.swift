@@ -40,13 +40,32 @@ public struct ServerMetricsSettings: Sendable, Equatable {
     }
 }
 
-/// Polls each endpoint's /metrics every interval on its own thread and curl engine (so scraping never shares a
-/// loop with the load's timestamps), and turns the scrapes into a `ServerSideMetrics` on the run's timeline.
+/// What a `Scraper` does with the answers: each endpoint's body of a round, the round's time, and the result.
+/// Called on the scraper's thread only (and `build` after it ended), so a collector needs no locks.
+public protocol ScrapeCollector: AnyObject, SendableMetatype {
+    associatedtype Output: Sendable
+    /// One endpoint's answer in a round (nil: none came). Return false to stop scraping that endpoint.
+    func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool
+    /// A round ended; `ns` is the midpoint of its requests on the monotonic clock.
+    func endRound(ns: UInt64)
+    /// Everything seen, on the timeline of `epochNs`.
+    func build(epochNs: UInt64) -> Output
+    /// The result when scraping was cancelled before it could finish.
+    func cancelled() -> Output
+    /// The curl engine could not start: nothing will be scraped.
+    func engineFailed(_ error: any Error)
+}
+
+/// Server metrics: the scraper that reads vLLM/SGLang/TGI/llama.cpp /metrics.
+public typealias MetricsScraper = Scraper<ServerMetricsCollector>
+
+/// Polls each endpoint every interval on its own thread and curl engine (so scraping never shares a loop with the
+/// load's timestamps), handing every answer to its collector.
 ///
 /// A plain thread rather than a task: it blocks between scrapes, and the run's async work must not wait on it.
-public final class MetricsScraper: @unchecked Sendable {
-    public let target: String
+public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
     public let endpoints: [String]
+    private let collector: Collector
     private let headers: [String]
     private let insecure: Bool
     private let intervalNs: UInt64
@@ -54,28 +73,24 @@ public final class MetricsScraper: @unchecked Sendable {
     /// Everything below is shared between the scraper thread and callers of `finish`/`cancel`.
     private let condition = NSCondition()
     private var stopping = false
-    private var finishRequest: (epochNs: UInt64, done: @Sendable (ServerSideMetrics) -> Void)?
+    private var finishRequest: (epochNs: UInt64, done: @Sendable (Collector.Output) -> Void)?
     private var threadStarted = false
     private var baselineTaken: (@Sendable () -> Void)?
 
     // Scraper-thread state (touched only by the scraper thread, or after it ended).
     private var engine: Engine?
-    private var rounds: [(ns: UInt64, snapshot: ServerSnapshot)] = []
-    private var latest: [Int: ServerSnapshot] = [:]
     private var abandoned: Set<Int> = []
-    private var failures: [Int: Int] = [:]
-    private var notes: [String] = []
 
-    public init(target: String, endpoints: [String], headers: [String] = [], insecure: Bool = false,
+    public init(collector: Collector, endpoints: [String], headers: [String] = [], insecure: Bool = false,
                 intervalSeconds: Double = 1) {
-        self.target = target
+        self.collector = collector
         self.endpoints = endpoints
         self.headers = headers
         self.insecure = insecure
         self.intervalNs = UInt64(max(0.05, intervalSeconds) * 1e9)
     }
 
-    /// Scrapes once and returns when that scrape is done (it is the baseline for histogram deltas, so it must
+    /// Scrapes once and returns when that scrape is done (it is the baseline for counter deltas, so it must
     /// precede the load), then keeps scraping every interval until `finish` or `cancel`.
     public func start() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -96,16 +111,13 @@ public final class MetricsScraper: @unchecked Sendable {
 
     /// Stops polling after one last scrape and returns what was seen, on the timeline of `epochNs` (the run's
     /// epoch from `MonotonicClock`).
-    public func finish(epochNs: UInt64) async -> ServerSideMetrics {
+    public func finish(epochNs: UInt64) async -> Collector.Output {
         await withCheckedContinuation { continuation in
             condition.lock()
             guard threadStarted, !stopping else {
                 // Never started: nothing was scraped, so building touches no thread's state. Already cancelled:
                 // the thread may still be running, so report nothing rather than race it.
-                let result = threadStarted
-                    ? ServerSideMetrics(target: target, endpoints: endpoints, family: nil, samples: [], window: nil,
-                                        notes: ["server metrics scraping was cancelled"])
-                    : build(epochNs: epochNs)
+                let result = threadStarted ? collector.cancelled() : collector.build(epochNs: epochNs)
                 condition.unlock()
                 continuation.resume(returning: result)
                 return
@@ -129,7 +141,7 @@ public final class MetricsScraper: @unchecked Sendable {
         do {
             engine = try Engine(index: 1000)
         } catch {
-            notes.append("server metrics were not scraped: could not start a curl engine (\(error))")
+            collector.engineFailed(error)
         }
         var next = MonotonicClock.now()
         while true {
@@ -154,7 +166,7 @@ public final class MetricsScraper: @unchecked Sendable {
                 if let request {
                     if engine != nil { scrapeRound() }
                     engine?.shutdown()
-                    request.done(build(epochNs: request.epochNs))
+                    request.done(collector.build(epochNs: request.epochNs))
                 } else {
                     engine?.shutdown()
                 }
@@ -163,8 +175,7 @@ public final class MetricsScraper: @unchecked Sendable {
         }
     }
 
-    /// Scrapes every live endpoint concurrently and records one combined sample (failed replicas keep their
-    /// previous scrape, so a blip does not look like counters going backwards).
+    /// Scrapes every live endpoint concurrently, then hands the answers to the collector in endpoint order.
     private func scrapeRound() {
         guard let engine else { return }
         let live = endpoints.indices.filter { !abandoned.contains($0) }
@@ -186,30 +197,52 @@ public final class MetricsScraper: @unchecked Sendable {
         }
         group.wait()
         let midpoint = started + (MonotonicClock.now() - started) / 2
-        for (slot, index) in live.enumerated() {
-            record(index: index, result: results.get(slot))
+        for (slot, index) in live.enumerated()
+        where !collector.record(index: index, url: endpoints[index], result: results.get(slot)) {
+            abandoned.insert(index)
         }
-        guard !latest.isEmpty else { return }
-        rounds.append((midpoint, ServerSnapshot.combine(endpoints.indices.compactMap { latest[$0] })))
+        collector.endRound(ns: midpoint)
+    }
+}
+
+/// A response body as Prometheus text, or why it is not one (HTTP status, transport error).
+func prometheusBody(_ result: Result<FetchedResponse, any Error>?) -> (body: String?, problem: String?) {
+    switch result {
+    case .success(let response) where response.status == 200: return (String(decoding: response.body, as: UTF8.self), nil)
+    case .success(let response): return (nil, "HTTP \(response.status)")
+    case .failure(let error): return (nil, "\(error)")
+    case nil: return (nil, "no answer")
+    }
+}
+
+/// Reads vLLM/SGLang/TGI/llama.cpp /metrics into a `ServerSideMetrics` on the run's timeline.
+public final class ServerMetricsCollector: ScrapeCollector {
+    public let target: String
+    public let endpoints: [String]
+    private var rounds: [(ns: UInt64, snapshot: ServerSnapshot)] = []
+    private var latest: [Int: ServerSnapshot] = [:]
+    private var failures: [Int: Int] = [:]
+    private var notes: [String] = []
+
+    public init(target: String, endpoints: [String]) {
+        self.target = target
+        self.endpoints = endpoints
     }
 
-    private func record(index: Int, result: Result<FetchedResponse, any Error>?) {
-        let url = endpoints[index]
+    public func engineFailed(_ error: any Error) {
+        notes.append("server metrics were not scraped: could not start a curl engine (\(error))")
+    }
+
+    public func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool {
         let firstTry = latest[index] == nil && failures[index] == nil
-        var problem: String?
-        var body: [UInt8] = []
-        switch result {
-        case .success(let response) where response.status == 200: body = response.body
-        case .success(let response): problem = "HTTP \(response.status)"
-        case .failure(let error): problem = "\(error)"
-        case nil: problem = "no answer"
-        }
-        if problem == nil {
-            let exposition = PrometheusExposition(parsing: String(decoding: body, as: UTF8.self))
+        let answer = prometheusBody(result)
+        var problem = answer.problem
+        if let body = answer.body {
+            let exposition = PrometheusExposition(parsing: body)
             let snapshot = ServerSnapshot(exposition)
             if snapshot.family != nil {
                 latest[index] = snapshot
-                return
+                return true
             }
             problem = exposition.samples.isEmpty
                 ? "the response is not Prometheus text"
@@ -218,17 +251,31 @@ public final class MetricsScraper: @unchecked Sendable {
         failures[index, default: 0] += 1
         if firstTry {
             // Auto-detection: a server without /metrics is normal (and not worth a scrape a second).
-            abandoned.insert(index)
             notes.append("no usable server metrics at \(url) (\(problem ?? "unknown problem")); server-side "
                          + "figures are missing for it (pass --metrics-url if they are served elsewhere)")
-        } else if failures[index] == 1 {
+            return false
+        }
+        if failures[index] == 1 {
             notes.append("scraping \(url) failed at least once mid-run (\(problem ?? "unknown problem")); "
                          + "the previous scrape stands in for missed ones")
         }
+        return true
+    }
+
+    /// Records one combined sample (failed replicas keep their previous scrape, so a blip does not look like
+    /// counters going backwards).
+    public func endRound(ns: UInt64) {
+        guard !latest.isEmpty else { return }
+        rounds.append((ns, ServerSnapshot.combine(endpoints.indices.compactMap { latest[$0] })))
+    }
+
+    public func cancelled() -> ServerSideMetrics {
+        ServerSideMetrics(target: target, endpoints: endpoints, family: nil, samples: [], window: nil,
+                          notes: ["server metrics scraping was cancelled"])
     }
 
     /// The scrapes on the run's timeline, and histogram deltas from the epoch's baseline to the last scrape.
-    private func build(epochNs: UInt64) -> ServerSideMetrics {
+    public func build(epochNs: UInt64) -> ServerSideMetrics {
         let family = rounds.last?.snapshot.family?.rawValue
         let samples = rounds.map { round in
             let s = round.snapshot
@@ -244,6 +291,14 @@ public final class MetricsScraper: @unchecked Sendable {
         }
         return ServerSideMetrics(target: target, endpoints: endpoints, family: family, samples: samples,
                                  window: window, notes: notes)
+    }
+}
+
+extension Scraper where Collector == ServerMetricsCollector {
+    public convenience init(target: String, endpoints: [String], headers: [String] = [], insecure: Bool = false,
+                            intervalSeconds: Double = 1) {
+        self.init(collector: ServerMetricsCollector(target: target, endpoints: endpoints), endpoints: endpoints,
+                  headers: headers, insecure: insecure, intervalSeconds: intervalSeconds)
     }
 }
 

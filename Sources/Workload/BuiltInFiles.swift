@@ -57,6 +57,8 @@ deployments:
 # stops it. TP=4 on GPUs 0-3 vs 4 replicas of TP=1 vs 2 replicas of TP=2, on one budget of 4 GPUs.
 #   tpbench compare --workload Workloads/seed-structured-output.yaml --deployments Workloads/deployments-launch-mock.yaml
 # (`tpbench` must be on PATH, or write its full path as the command's first word.)
+# Each mock also serves the DCGM series its latency model implies on /gpu-metrics (utilization, power, memory,
+# link traffic), so the comparison's GPU section and energy per request work offline too.
 deployments:
   - name: tp4
     tensor_parallel: 4
@@ -65,6 +67,7 @@ deployments:
     interconnect: pcie
     cost_per_gpu_hour: 3.5
     gpu_ids: [0, 1, 2, 3]
+    gpu_metrics_url: "http://127.0.0.1:{port}/gpu-metrics"
     launch:
       command: [tpbench, mock, --tp, "4", --link, pcie-no-p2p, --port, "{port}"]
       port: 18100
@@ -78,6 +81,7 @@ deployments:
     cost_per_gpu_hour: 3.5
     replicas: 4
     gpu_ids: [0, 1, 2, 3]
+    gpu_metrics_url: "http://127.0.0.1:{port}/gpu-metrics"
     launch:
       command: [tpbench, mock, --tp, "1", --port, "{port}"]
       port: 18110
@@ -90,6 +94,7 @@ deployments:
     cost_per_gpu_hour: 3.5
     replicas: 2
     gpu_ids: [0, 1, 2, 3]
+    gpu_metrics_url: "http://127.0.0.1:{port}/gpu-metrics"
     launch:
       command: [tpbench, mock, --tp, "2", --link, pcie-no-p2p, --port, "{port}"]
       port: 18120
@@ -100,6 +105,10 @@ deployments:
 # /health and a warm-up request, measures, and stops it (SIGTERM, 60 s grace, then SIGKILL of its process group).
 #   tpbench compare --workload Workloads/seed-structured-output.yaml --deployments Workloads/deployments-launch-vllm.yaml
 # GPU lists overlap, so the deployments run one at a time (relaunched for each --repeat).
+# GPU telemetry: nvidia-smi on this host is sampled for the deployment's GPUs during each run (utilization, power,
+# memory, energy per request in the report); to read a DCGM exporter instead, add to a deployment
+#   gpu_metrics_url: http://127.0.0.1:9400/metrics
+# or pass --gpu-metrics-url.
 deployments:
   - name: tp4
     tensor_parallel: 4

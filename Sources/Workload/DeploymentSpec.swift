@@ -18,6 +18,9 @@ public struct DeploymentSpec: Sendable, Equatable {
     public var replicas: Int = 1
     /// The GPUs the launched copies share out in order (replica i gets the i-th equal slice as CUDA_VISIBLE_DEVICES).
     public var gpuIDs: [Int]?
+    /// DCGM exporter URLs to scrape for this deployment's GPUs (`gpu_metrics_url`; `{port}`/`{replica}` expand per
+    /// launched replica, so a mock's own /gpu-metrics works too).
+    public var gpuMetricsURLs: [String] = []
 
     public init(name: String, urls: [String], tensorParallel: Int? = nil, gpus: Int? = nil, gpu: String? = nil,
                 interconnect: String? = nil, costPerGPUHour: Double? = nil, costPerHour: Double? = nil,
@@ -89,7 +92,7 @@ public struct LaunchSpec: Sendable, Equatable, Codable {
 /// ```
 public enum DeploymentLoader {
     static let keys = ["name", "urls", "url", "tensor_parallel", "gpus", "gpu", "interconnect", "cost_per_gpu_hour",
-                       "cost_per_hour", "labels", "launch", "replicas", "gpu_ids"]
+                       "cost_per_hour", "labels", "launch", "replicas", "gpu_ids", "gpu_metrics_url"]
     static let launchKeys = ["command", "env", "cwd", "port", "ready", "warmup", "stop"]
 
     public static func load(path: String) throws -> [DeploymentSpec] {
@@ -156,6 +159,32 @@ public enum DeploymentLoader {
             for url in urls where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 reader.fail("\(path).urls", item, "'\(url)' must start with http:// or https://")
             }
+            var gpuMetrics: [String] = []
+            if let node = f["gpu_metrics_url"] {
+                var templates: [String] = []
+                if case .sequence(let seq) = node {
+                    for (j, u) in seq.enumerated() {
+                        if let s = reader.string(u, "\(path).gpu_metrics_url[\(j)]") { templates.append(s) }
+                    }
+                } else if let s = reader.string(node, "\(path).gpu_metrics_url") {
+                    templates = [s]
+                }
+                for template in templates {
+                    let expanded = (0..<replicas).map { r in
+                        template.replacingOccurrences(of: "{port}", with: String((launch?.port ?? 0) + r))
+                            .replacingOccurrences(of: "{replica}", with: String(r))
+                    }
+                    for url in expanded where !gpuMetrics.contains(url) { gpuMetrics.append(url) }
+                }
+                if launch == nil, templates.contains(where: { $0.contains("{port}") || $0.contains("{replica}") }) {
+                    reader.fail("\(path).gpu_metrics_url", node, "{port} and {replica} expand only for launched "
+                                + "deployments; give the exporter's URL, e.g. http://127.0.0.1:9400/metrics")
+                }
+                for url in gpuMetrics where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                    reader.fail("\(path).gpu_metrics_url", node, "'\(url)' must start with http:// or https://, e.g. "
+                                + "http://127.0.0.1:9400/metrics (a DCGM exporter)")
+                }
+            }
             var labels: [String: String] = [:]
             if let node = f["labels"], case .mapping(let mapping) = node {
                 for (k, v) in mapping { if let key = k.string, let value = v.string { labels[key] = value } }
@@ -172,6 +201,7 @@ public enum DeploymentLoader {
             spec.launch = launch
             spec.replicas = replicas
             spec.gpuIDs = gpuIDs
+            spec.gpuMetricsURLs = gpuMetrics
             if result.contains(where: { $0.name == spec.name }) {
                 reader.fail("\(path).name", item, "'\(spec.name)' is used twice; names must be unique")
             }

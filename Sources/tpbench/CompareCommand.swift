@@ -103,6 +103,7 @@ struct CompareCommand: AsyncParsableCommand {
                                             peakConcurrency: LoadPlan(spec.load).peakConcurrency),
                                          onStart: { interrupts.watch($0) }, serverMetrics: serverMetrics.settings)
         options.keepRecords = false
+        options.gpuTelemetry = serverMetrics.gpuSettings
         options.strictCalibration = strict
         let calibration = CalibrationProgress()
         if !quiet { options.onCalibration = { calibration.update($0, $1) } }

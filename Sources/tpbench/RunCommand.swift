@@ -115,6 +115,7 @@ struct RunCommand: AsyncParsableCommand {
                 progress?.start(runner: runner)
             }, serverMetrics: serverMetrics.settings)
         options.keepRecords = false
+        options.gpuTelemetry = serverMetrics.gpuSettings
         options.strictCalibration = strict
         let calibration = CalibrationProgress()
         if !(quiet || json) {

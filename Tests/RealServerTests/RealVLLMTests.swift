@@ -278,6 +278,67 @@ struct RealVLLMTests {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// #18 on a real server: tpbench launches vLLM itself, twice with different settings (--max-num-seqs 8 and 1),
+    /// waits until each is ready, measures it, stops it, and leaves nothing running. The settings really differ: with
+    /// 8 requests in flight the one-sequence server queues 7 of them, so its TTFT is several times worse.
+    @Test(.enabled(if: RealServer.python != nil && RealServer.model != nil))
+    func aLaunchedVLLMIsStartedMeasuredAndStoppedTwice() async throws {
+        let python = RealServer.python!, model = RealServer.model!
+        func deployment(_ name: String, seqs: Int, port: Int) -> String {
+            """
+              - name: \(name)
+                tensor_parallel: 1
+                gpus: 1
+                launch:
+                  command: ["\(python)", -m, vllm.entrypoints.openai.api_server, --model, "\(model)",
+                            --served-model-name, tiny-llama, --host, 127.0.0.1, --port, "{port}", --dtype, float32,
+                            --max-model-len, "2048", --max-num-seqs, "\(seqs)"]
+                  env: {VLLM_CPU_KVCACHE_SPACE: "1", VLLM_CPU_OMP_THREADS_BIND: nobind, OMP_NUM_THREADS: "1",
+                        HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", VLLM_NO_USAGE_STATS: "1", DO_NOT_TRACK: "1"}
+                  port: \(port)
+                  ready: {path: /health, timeout_s: 420}
+                  stop: {signal: SIGTERM, grace_s: 20}
+
+            """
+        }
+        let port = Int.random(in: 30_000...39_000)
+        let deployments = try DeploymentLoader.parse("deployments:\n" + deployment("seqs8", seqs: 8, port: port)
+                                                     + deployment("seqs1", seqs: 1, port: port + 1))
+        let spec = tinyWorkload(promptTokens: 128, maxTokens: 32, concurrency: 8, requests: 32)
+        let directory = RealServer.directory("launch")
+        let outcome = try await CompareSession.run(workload: spec, deployments: deployments, baseline: "seqs8",
+                                                   directory: directory, options: RunSession.Options(commandLine: ["test"]),
+                                                   announce: { print("[launch] \($0)") })
+        let launches = try #require(outcome.comparison.launches)
+        #expect(launches.map(\.name) == ["seqs8", "seqs1"])
+        for launch in launches {
+            #expect(launch.failure == nil, "\(launch.name): \(launch.failure ?? "") \(launch.logTail.suffix(5))")
+            let seconds = try #require(launch.startupSeconds)
+            #expect(seconds > 1 && seconds < 420, "\(launch.name) start-up \(seconds) s")
+            #expect(launch.serverVersion?.isEmpty == false, "vLLM serves /version")
+            #expect(launch.commandLine.contains("--max-num-seqs"))
+            let log = try String(contentsOf: directory.appendingPathComponent("\(launch.name)/server.log"), encoding: .utf8)
+            #expect(log.contains("127.0.0.1") || log.contains("Uvicorn") || log.contains("Starting"), "log: \(log.suffix(300))")
+        }
+        let wide = try #require(outcome.runs.first { $0.description.name == "seqs8" }?.summaries.first)
+        let narrow = try #require(outcome.runs.first { $0.description.name == "seqs1" }?.summaries.first)
+        #expect(wide.failed == 0 && narrow.failed == 0)
+        let wideTTFT = try #require(wide.ttftMs?.p50), narrowTTFT = try #require(narrow.ttftMs?.p50)
+        #expect(narrowTTFT > 2 * wideTTFT, "TTFT p50 seqs1 \(narrowTTFT) ms vs seqs8 \(wideTTFT) ms")
+        // Nothing tpbench launched is left: the marker is in every launched process's environment.
+        let marker = Array("\(DeploymentLauncher.markerVariable)=\(getpid())/".utf8)
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter {
+            guard let data = FileManager.default.contents(atPath: "/proc/\($0)/environ") else { return false }
+            return [UInt8](data).split(separator: 0).contains { $0.starts(with: marker) }
+        }
+        #expect(left.isEmpty, "left running: \(left)")
+        let table = try String(contentsOf: directory.appendingPathComponent("compare.md"), encoding: .utf8)
+        #expect(table.contains("## Launched deployments"))
+        print("[launch] start-up: " + launches.map { String(format: "%@ %.1f s", $0.name, $0.startupSeconds ?? -1) }
+            .joined(separator: ", ") + String(format: "; TTFT p50 %.1f vs %.1f ms", wideTTFT, narrowTTFT))
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// vllm:num_requests_running, read straight off /metrics.
     func scrapeRunning() async throws -> Double {
         let engine = try Engine(index: 0)

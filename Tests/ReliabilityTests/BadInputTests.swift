@@ -76,6 +76,8 @@ struct BadInputTests {
         (["run"] + url + ["--duration", "1e12"], 2, "--duration must be in 0.001...2592000 s"),
         (["run"] + url + ["--connect-rate", "1e30"], 2, "--connect-rate must be in"),
         (["run"] + url + ["--fail-on", "error_rate>0.01"], 2, "is now 'failure_pct' (percent)"),
+        (["run"] + url + ["--gpu-metrics-url", "127.0.0.1:9400"], 2, "must be an http(s) URL of a DCGM exporter"),
+        (["run"] + url + ["--no-gpu-metrics", "--nvidia-smi", "/x"], 2, "--no-gpu-metrics contradicts"),
         (["run"] + url + ["--workload", path("range-concurrency.yaml")], 2, "load.concurrency: must be in 1...100000"),
         (["run"] + url + ["--workload", path("range-timeout.yaml")], 2, "timeouts.total: must be in 0.001...86400 s"),
         (["run"] + url + ["--workload", path("range-tokens.yaml")], 2, "prompt.tokens: must be in 1...1048576"),

@@ -76,20 +76,21 @@ struct LaunchTests {
 
     /// Starts `tpbench compare` on a deployments file holding `entries` (a small closed-loop workload).
     static func startCompare(_ entries: String, requests: Int, concurrency: Int,
-                             maxTokens: Int) throws -> (run: CLIProcess, out: URL) {
+                             maxTokens: Int, extra: [String] = []) throws -> (run: CLIProcess, out: URL) {
         let deployments = try write("deployments:\n" + entries, name: "deployments.yaml")
         let out = temporaryDirectory("launch-out")
         let workload = try workload(requests: requests, concurrency: concurrency, maxTokens: maxTokens)
         let run = try CLIProcess(["compare", "--workload", workload.path, "--deployments", deployments.path,
-                                  "--out", out.path, "--quiet"])
+                                  "--out", out.path, "--quiet"] + extra)
         return (run, out)
     }
 
     /// Runs `tpbench compare` to its end (exit 0 expected) and returns it, its folder and compare.json's launches.
-    static func compare(_ entries: String, requests: Int, concurrency: Int, maxTokens: Int,
+    static func compare(_ entries: String, requests: Int, concurrency: Int, maxTokens: Int, extra: [String] = [],
                         sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> (run: CLIProcess, out: URL, launches: [[String: Any]]) {
-        let (run, out) = try startCompare(entries, requests: requests, concurrency: concurrency, maxTokens: maxTokens)
+        let (run, out) = try startCompare(entries, requests: requests, concurrency: concurrency, maxTokens: maxTokens,
+                                          extra: extra)
         let status = await run.wait(seconds: 120)
         #expect(status == 0, "\(run.stderr)", sourceLocation: sourceLocation)
         expectNoCrash(run.stderr, sourceLocation: sourceLocation)
@@ -179,5 +180,91 @@ struct LaunchTests {
         run.signal(signal)
         _ = await run.wait(seconds: 20)
         #expect(await eventually(10) { Self.launched(by: owner).isEmpty }, "left running: \(Self.launched(by: owner))")
+    }
+
+    static func json(_ url: URL) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    }
+
+    /// Launched latency-model mocks serve the DCGM series their model implies on /gpu-metrics: TP=1 keeps its GPU
+    /// busy, TP=4 over host-staged PCIe waits on all-reduce, and the comparison says so with energy per request.
+    @Test func launchedMocksReportTheirGPUsAndTheVerdictReadsThem() async throws {
+        let port = Self.freePorts(2)
+        func modelled(_ name: String, tp: Int, link: String, port: Int) -> String {
+            """
+              - name: \(name)
+                tensor_parallel: \(tp)
+                gpus: \(tp)
+                interconnect: \(link)
+                cost_per_gpu_hour: 3.5
+                gpu_metrics_url: "http://127.0.0.1:{port}/gpu-metrics"
+                launch:
+                  command: ["\(CLIProcess.binary.path)", mock, --tp, "\(tp)", --link, \(link), --time-scale, "0.1", --port, "{port}"]
+                  port: \(port)
+                  ready: {path: /health, timeout_s: 30}
+
+            """
+        }
+        let (run, out, _) = try await Self.compare(
+            modelled("tp1", tp: 1, link: "nvlink4", port: port) + modelled("tp4", tp: 4, link: "pcie-degraded", port: port + 1),
+            requests: 48, concurrency: 16, maxTokens: 200)
+        let compare = try Self.json(out.appendingPathComponent("compare.json"))
+        let deployments = try #require(compare["deployments"] as? [[String: Any]])
+        func cell(_ d: Int, _ key: String) -> Double? {
+            ((deployments[d]["cells"] as? [String: Any])?[key] as? [String: Any])?["value"] as? Double
+        }
+        let tp1 = try #require(cell(0, "gpu_util_pct")), tp4 = try #require(cell(1, "gpu_util_pct"))
+        #expect(tp1 >= 70 && tp4 <= 45, "utilization TP=1 \(tp1) %, TP=4 \(tp4) %")
+        let energy1 = try #require(cell(0, "energy_per_1k_requests_wh"))
+        let energy4 = try #require(cell(1, "energy_per_1k_requests_wh"))
+        #expect(energy4 > 2 * energy1, "Wh per 1000 requests: TP=1 \(energy1), TP=4 \(energy4)")
+        let gpu4 = try #require(deployments[1]["gpu"] as? [String: Any])
+        #expect(gpu4["gpus"] as? Int == 4)
+        #expect((gpu4["pcieTxGBps"] as? Double ?? 0) > 0)
+        let verdict = try #require(compare["verdict"] as? [String])
+        #expect(verdict.contains { $0.hasPrefix("tp4's GPUs were busy") && $0.contains("waiting") }, "\(verdict)")
+        let report = try String(contentsOf: out.appendingPathComponent("compare.md"), encoding: .utf8)
+        #expect(report.contains("## GPUs"))
+        let runReport = try String(contentsOf: out.appendingPathComponent("tp4/report.md"), encoding: .utf8)
+        #expect(runReport.contains("NVIDIA H200 SXM (tpbench mock)"))
+        #expect(Self.launched(by: run.process.processIdentifier).isEmpty)
+    }
+
+    /// Without an exporter, a launched deployment's GPUs are sampled with nvidia-smi (here a stand-in script that
+    /// prints its CSV): asked for the deployment's GPUs, read into the result, and stopped with the deployment.
+    @Test func nvidiaSMISamplesLaunchedDeploymentsAndIsStopped() async throws {
+        let port = Self.freePorts(1)
+        let folder = try Self.write("", name: "unused").deletingLastPathComponent()
+        let script = folder.appendingPathComponent("nvidia-smi")
+        try """
+            #!/bin/sh
+            echo $$ > "\(folder.path)/pid"
+            echo "$@" > "\(folder.path)/args"
+            while true; do
+              now=$(date '+%Y/%m/%d %H:%M:%S.%3N')
+              echo "$now, 0, NVIDIA H100 80GB HBM3, 42, 350.5, 60000, 81559"
+              echo "$now, 1, NVIDIA H100 80GB HBM3, 58, 449.5, 61000, 81559"
+              sleep 0.2
+            done
+            """.write(to: script, atomically: true, encoding: .utf8)
+        chmod(script.path, 0o755)
+        let entry = Self.mock("sampled", port: port, replicas: 2).replacingOccurrences(
+            of: "    replicas: 2\n", with: "    replicas: 2\n    gpu_ids: [0, 1]\n")
+        let (run, out, _) = try await Self.compare(entry, requests: 24, concurrency: 4, maxTokens: 100,
+                                                   extra: ["--nvidia-smi", script.path])
+        let arguments = try String(contentsOf: folder.appendingPathComponent("args"), encoding: .utf8)
+        #expect(arguments.contains("-lms 1000 -i 0,1"), "\(arguments)")
+        let result = try Self.json(out.appendingPathComponent("sampled/result.json"))
+        let telemetry = try #require((result["gpuTelemetry"] as? [[String: Any]])?.first)
+        #expect(telemetry["source"] as? String == "nvidia-smi")
+        let usage = try #require(telemetry["usage"] as? [String: Any])
+        #expect(usage["utilizationPct"] as? Double == 50)
+        #expect(usage["minimumUtilizationPct"] as? Double == 42)
+        #expect(abs((usage["powerW"] as? Double ?? 0) - 800) < 1e-9)
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("sampled/nvidia-smi.csv").path))
+        let pid = try #require(Int32(String(contentsOf: folder.appendingPathComponent("pid"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(await eventually(5) { kill(pid, 0) != 0 }, "nvidia-smi (pid \(pid)) outlived its run")
+        #expect(Self.launched(by: run.process.processIdentifier).isEmpty)
     }
 }

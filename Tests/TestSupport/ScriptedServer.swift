@@ -48,6 +48,8 @@ public enum ScriptedBehavior: Sendable {
     case endWithoutDone(StreamScript)
     /// Reads the request and never answers.
     case neverAnswer
+    /// Answers every request with 200 and the closure's text/plain body (a Prometheus exporter, say), given the URI.
+    case text(@Sendable (String) -> String)
 }
 
 /// A tiny OpenAI-shaped HTTP/1.1 server on 127.0.0.1 with an exactly known schedule, for client tests.
@@ -146,6 +148,8 @@ final class ScriptedHandler: ChannelInboundHandler, RemovableChannelHandler {
             stream(context: context, script: script, start: start, stopAfter: nil, ending: .silentClose)
         case .neverAnswer:
             break
+        case .text(let body):
+            writeWhole(context: context, status: .ok, body: body(uri), contentType: "text/plain; version=0.0.4")
         }
     }
 

@@ -18,6 +18,27 @@ struct LaunchSpecTests {
         #expect(fourByOne.urls == (0..<4).map { "http://127.0.0.1:\(port + $0)" })
         #expect(list.allSatisfy { $0.gpuIDs == [0, 1, 2, 3] })
         #expect(list.allSatisfy { $0.launch?.readyPath == "/health" && $0.launch?.command.contains("{port}") == true })
+        if file.contains("mock") {
+            // Each mock serves its simulated DCGM series beside it: one exporter URL per replica.
+            #expect(fourByOne.gpuMetricsURLs == (0..<4).map { "http://127.0.0.1:\(port + $0)/gpu-metrics" })
+        }
+    }
+
+    /// `gpu_metrics_url`: a host-wide exporter stays one URL, a per-replica template expands per replica.
+    @Test func gpuMetricsURLsExpandPerReplica() throws {
+        let list = try DeploymentLoader.parse("""
+            deployments:
+              - name: a
+                replicas: 2
+                gpu_metrics_url: ["http://127.0.0.1:9400/metrics", "http://127.0.0.1:{port}/gpu-metrics"]
+                launch: {command: [s], port: 9000}
+              - name: b
+                urls: [http://127.0.0.1:8000]
+                gpu_metrics_url: http://127.0.0.1:9400/metrics
+            """)
+        #expect(list[0].gpuMetricsURLs == ["http://127.0.0.1:9400/metrics", "http://127.0.0.1:9000/gpu-metrics",
+                                          "http://127.0.0.1:9001/gpu-metrics"])
+        #expect(list[1].gpuMetricsURLs == ["http://127.0.0.1:9400/metrics"])
     }
 
     @Test func everyFieldIsRead() throws {
@@ -52,6 +73,8 @@ struct LaunchSpecTests {
         ("launch: {command: [s], port: 9000, stop: {signal: SIGFOO}}", "'SIGFOO' is not one of"),
         ("launch: {command: [s], port: 80}", "launch.port: must be in 1024...65535"),
         ("replicas: 2\n    urls: [http://127.0.0.1:1]", "apply to launched deployments"),
+        ("urls: [http://127.0.0.1:1]\n    gpu_metrics_url: \"http://127.0.0.1:{port}/m\"", "expand only for launched"),
+        ("urls: [http://127.0.0.1:1]\n    gpu_metrics_url: 127.0.0.1:9400", "must start with http:// or https://"),
     ])
     func mistakesSayWhatToWrite(body: String, expected: String) {
         let text = "deployments:\n  - name: a\n    " + body + "\n"
