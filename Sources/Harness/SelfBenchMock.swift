@@ -10,12 +10,15 @@ final class SelfBenchMock: @unchecked Sendable {
     let baseURL: String
     let inProcess: Bool
     private let server: MockServer?
-    private let process: Process?
+    private let process: LaunchedProcess?
+    /// The child mock's own pid (its supervisor's child), for its CPU time.
+    private let pid: Int32?
 
-    private init(baseURL: String, server: MockServer?, process: Process?) {
+    private init(baseURL: String, server: MockServer?, process: LaunchedProcess?, pid: Int32? = nil) {
         self.baseURL = baseURL
         self.server = server
         self.process = process
+        self.pid = pid
         inProcess = server != nil
     }
 
@@ -30,36 +33,49 @@ final class SelfBenchMock: @unchecked Sendable {
             let server = try await MockServer.start(config)
             return SelfBenchMock(baseURL: server.baseURLs[0], server: server, process: nil)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["mock", "--port", "0", "--ttft-ms", "\(scenario.ttftMs)", "--itl-ms", "\(scenario.itlMs)"]
+        let arguments = ["mock", "--port", "0", "--ttft-ms", "\(scenario.ttftMs)", "--itl-ms", "\(scenario.itlMs)"]
             // Paced scenarios want a punctual server, so that what the client sees late is the client's doing; the
             // mock falls back to normal priority where real-time is not allowed. Unpaced, it would spin at top
             // priority.
             + (scenario.itlMs > 0 ? ["--realtime"] : [])
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // The mock prints "listening: http://127.0.0.1:PORT" once bound.
+        // Under the launcher's supervisor, like a launched deployment: the mock never outlives selfbench, however
+        // selfbench ends (SIGKILL and crashes included).
+        let log = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-selfbench-mock-\(UUID()).log")
+        let process: LaunchedProcess
+        switch DeploymentLauncher.start(executable: executable, argv: [executable] + arguments,
+                                        environment: ProcessInfo.processInfo.environment.merging(
+                                            [DeploymentLauncher.markerVariable: "\(getpid())/selfbench-mock/0"]) { $1 },
+                                        directory: nil,
+                                        logPath: log.path, logName: log.lastPathComponent, stopSignal: 15,
+                                        graceMs: 5000) {
+        case .success(let started): process = started
+        case .failure(let problem): throw StartFailure(description: "`\(executable) mock` \(problem.text)")
+        }
+        defer { try? FileManager.default.removeItem(at: log) }
+        // The mock prints "pid: N" and then "listening: http://127.0.0.1:PORT" once bound.
         var text = ""
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-            if let range = text.range(of: "listening: "), let end = text[range.upperBound...].firstIndex(of: "\n") {
-                return SelfBenchMock(baseURL: String(text[range.upperBound..<end]), server: nil, process: process)
+        while Date() < deadline, process.exitStatus() == nil {
+            text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let pid = value(after: "pid: ", in: text).flatMap(Int32.init), let url = value(after: "listening: ", in: text) {
+                return SelfBenchMock(baseURL: url, server: nil, process: process, pid: pid)
             }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        process.terminate()
+        DeploymentLauncher.stop([process])
         throw StartFailure(description: "`\(executable) mock` did not print its address within 10 s (output: "
                            + "\(text.prefix(300))); run it by hand to see why")
     }
 
+    /// The rest of the line after `prefix`, once the line is complete.
+    private static func value(after prefix: String, in text: String) -> String? {
+        guard let range = text.range(of: prefix), let end = text[range.upperBound...].firstIndex(of: "\n") else { return nil }
+        return String(text[range.upperBound..<end])
+    }
+
     /// CPU used so far by a child mock (nil in-process: it is part of this process).
     func cpuNanoseconds() -> UInt64? {
-        guard let process, let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat",
+        guard let pid, let text = try? String(contentsOfFile: "/proc/\(pid)/stat",
                                                   encoding: .utf8),
               let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
@@ -86,9 +102,6 @@ final class SelfBenchMock: @unchecked Sendable {
 
     func stop() async throws {
         if let server { try await server.shutdown() }
-        if let process {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if let process { DeploymentLauncher.stop([process]) }
     }
 }

@@ -166,6 +166,7 @@ struct MockCommand: AsyncParsableCommand {
             }
         }
         print("model: \(config.servedModelNames[0])")
+        print("pid: \(getpid())")
         for url in server.baseURLs { print("listening: \(url)") }
         fflush(nil)  // stdout may be a pipe (run.sh reads the port from it)
 

@@ -267,4 +267,14 @@ struct LaunchTests {
         #expect(await eventually(5) { kill(pid, 0) != 0 }, "nvidia-smi (pid \(pid)) outlived its run")
         #expect(Self.launched(by: run.process.processIdentifier).isEmpty)
     }
+
+    /// selfbench's child mock runs under the same supervisor: SIGKILL of selfbench takes it down too.
+    @Test func selfbenchsMockDoesNotOutliveIt() async throws {
+        let run = try CLIProcess(["selfbench", "--streams", "100", "--seconds", "20", "--repeats", "1", "--no-unpaced"])
+        let owner = run.process.processIdentifier
+        #expect(await eventually(20) { !Self.launched(by: owner).isEmpty }, "the child mock never appeared")
+        run.signal(SIGKILL)
+        _ = await run.wait(seconds: 10)
+        #expect(await eventually(10) { Self.launched(by: owner).isEmpty }, "left running: \(Self.launched(by: owner))")
+    }
 }
