@@ -177,7 +177,8 @@ public enum ComparisonReport {
                        f(g.utilizationPct, "%.0f", " %") + " (" + f(g.minimumUtilizationPct, "%.0f", " %") + ")",
                        f(g.powerW, "%.0f", " W"), f(d.cells["energy_per_1k_requests_wh"]?.value, "%.2f", " Wh"),
                        f(d.cells["energy_per_1m_output_tokens_kwh"]?.value, "%.3f", " kWh"),
-                       f(g.memoryUsedGiB, "%.1f", " GiB") + (g.memoryTotalGiB.map { String(format: " of %.0f", $0) } ?? ""),
+                       g.memoryUsedGiB.map { used in String(format: "%.1f", used)
+                           + (g.memoryTotalGiB.map { String(format: " of %.0f", $0) } ?? "") + " GiB" } ?? "n/a",
                        f(g.pcieTxGBps, "%.2f", " GB/s"), f(g.nvlinkTxGBps, "%.2f", " GB/s")])
         }
         return out + table.render() + "\n\n"
