@@ -442,7 +442,13 @@ public final class Engine: @unchecked Sendable {
             // Once a first token was seen it stays seen: remember it instead of asking the delegate every sweep
             // (a call into another object per transfer, 20 times a second, at thousands of transfers).
             if !transfer.sawFirstToken { transfer.sawFirstToken = transfer.delegate.hasFirstToken }
-            if let ms = timeouts.firstTokenMs, !transfer.sawFirstToken,
+            let elapsed = now > transfer.startedAt ? now - transfer.startedAt : 0
+            // Connected once libcurl is about to send the request (the pre-request callback counts the attempts).
+            if let ms = timeouts.connectMs, transfer.attempts == 0, elapsed > SaturatingTime.nanoseconds(milliseconds: ms) {
+                expired.append((transfer, .timeoutConnect))
+            } else if let ms = timeouts.totalMs, elapsed > SaturatingTime.nanoseconds(milliseconds: ms) {
+                expired.append((transfer, .timeoutTotal))
+            } else if let ms = timeouts.firstTokenMs, !transfer.sawFirstToken,
                now > transfer.startedAt, now - transfer.startedAt > SaturatingTime.nanoseconds(milliseconds: ms) {
                 expired.append((transfer, .timeoutFirstToken))
             } else if let ms = timeouts.idleMs, transfer.responseStarted, now > transfer.lastReceiveAt,

@@ -91,8 +91,9 @@ public final class Transfer: @unchecked Sendable {
             try set(CURLOPT_FRESH_CONNECT, 1)
             try set(CURLOPT_FORBID_REUSE, 1)
         }
-        if let ms = request.timeouts.connectMs { try set(CURLOPT_CONNECTTIMEOUT_MS, SaturatingTime.curlMilliseconds(ms)) }
-        if let ms = request.timeouts.totalMs { try set(CURLOPT_TIMEOUT_MS, SaturatingTime.curlMilliseconds(ms)) }
+        // The connect and total timeouts are the engine's sweep's (like first-token and idle), not libcurl's: a libcurl
+        // timeout keeps a node per transfer in the multi handle's splay tree, re-inserted on every socket event (at
+        // 1000 streams, ~1 µs of the ~15 µs each token event cost).
         if request.method == "GET" {
             try set(CURLOPT_HTTPGET, 1)
         } else if let body {

@@ -44,6 +44,36 @@ struct FaultMatrixTests {
         try await FaultRun.run(url: server.baseURL).expectOnly(.timeoutFirstToken, within: 6)
     }
 
+    /// A listener whose accept queue is full drops SYNs, so connects hang: the connect timeout (the engine's sweep
+    /// keeps it, not libcurl) ends each as timeout-connect.
+    @Test func aConnectThatHangsHitsTheConnectTimeout() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        #expect(listen(listener, 0) == 0)
+        // Two connections fill the queue of one (never accepted); later SYNs are dropped.
+        let fillers = (0..<2).map { _ -> Int32 in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) } }
+            return fd
+        }
+        defer {
+            for fd in fillers { close(fd) }
+            close(listener)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let timeouts = TimeoutSpec(connectS: 0.5, firstTokenS: 5, idleS: 5, totalS: 8)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        try await FaultRun.run(url: "http://127.0.0.1:\(port)", timeouts: timeouts).expectOnly(.timeoutConnect, within: 4)
+    }
+
     @Test func slowTrickleHitsTheTotalTimeout() async throws {
         // A byte every 100 ms never trips the idle limit; the total limit still ends it.
         let trickle = (0..<400).flatMap { _ in [FaultStep.wait(100), .text(": ping\n\n")] }
