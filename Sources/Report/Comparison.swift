@@ -84,6 +84,8 @@ public struct Comparison: Sendable, Codable, Equatable {
     public var interconnect: [String: InterconnectNote]?
     /// The deployments tpbench launched itself (`launch:`), in file order, failed ones included; nil when none was.
     public var launches: [LaunchRecord]?
+    /// Set when the figures are a model's prediction (`tpbench plan`), not a measurement: says what predicted them.
+    public var prediction: String?
 
     public static let standardMetrics: [Metric] = [
         Metric(key: "ttft_p50_ms", label: "TTFT p50", unit: "ms", lowerIsBetter: true),

@@ -84,7 +84,9 @@ public enum ComparisonReport {
     }
 
     static func markdown(_ c: Comparison, charts: [(String, String)], runLinks: [String: String]) -> String {
-        var out = "# Deployment comparison: \(c.workloadName)\n\n"
+        var out = c.prediction == nil ? "# Deployment comparison: \(c.workloadName)\n\n"
+            : "# Deployment plan (predicted): \(c.workloadName)\n\n"
+        if let prediction = c.prediction { out += "> **\(prediction)**\n\n" }
         out += "Baseline: **\(c.baseline)**. Ratios compare each deployment with the baseline"
         let repeats = c.deployments.map(\.repeats).max() ?? 1
         out += repeats > 1 ? "; values are means over \(repeats) interleaved repeats.\n\n" : ".\n\n"

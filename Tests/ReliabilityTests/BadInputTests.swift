@@ -88,6 +88,8 @@ struct BadInputTests {
         (["mock", "--port", "70000"], 2, "70000"),
         (["mock", "--error-rate", "1.5"], 2, "--error-rate"),
         (["mock", "--tp", "0"], 2, "tp"),
+        (["plan", "--candidates", "tp4"], 2, "is not tp<N>x<R>"),
+        (["plan", "--gpu", "b200"], 2, "--gpu b200 is not a known preset"),
         // workload files
         (["run"] + url + ["--workload", "/no/such/workload.yaml"], 2, "/no/such/workload.yaml"),
         (["run"] + url + ["--workload", path("syntax.yaml")], 2, "syntax.yaml"),

@@ -1,0 +1,173 @@
+import Foundation
+import LatencyModel
+import Metrics
+import Report
+import Workload
+
+/// `tpbench plan`: predicts each candidate deployment (TP size × replicas on one GPU budget) on a workload by running
+/// the latency model's scheduler simulation directly (no HTTP, no clock), and writes the same reports as `compare`,
+/// labelled as a prediction.
+public enum PlanSession {
+    /// `tp<N>x<R>`: R replicas of tensor-parallel size N.
+    public struct Candidate: Sendable, Equatable {
+        public var tensorParallel: Int
+        public var replicas: Int
+        public var name: String { "tp\(tensorParallel)x\(replicas)" }
+        public var gpus: Int { tensorParallel * replicas }
+
+        public init(tensorParallel: Int, replicas: Int) {
+            self.tensorParallel = tensorParallel
+            self.replicas = replicas
+        }
+
+        /// Parses `tp1x4,tp2x2,tp4x1`.
+        public static func parse(_ text: String) throws -> [Candidate] {
+            try text.split(separator: ",").map { part in
+                let item = part.trimmingCharacters(in: .whitespaces).lowercased()
+                let pieces = item.dropFirst(2).split(separator: "x")
+                guard item.hasPrefix("tp"), pieces.count == 2, let tp = Int(pieces[0]), let r = Int(pieces[1]),
+                      (1...64).contains(tp), (1...64).contains(r) else {
+                    throw PlanError("--candidates: '\(item)' is not tp<N>x<R> (N GPUs per replica, R replicas, each "
+                                    + "1...64), e.g. --candidates tp1x4,tp2x2,tp4x1")
+                }
+                return Candidate(tensorParallel: tp, replicas: r)
+            }
+        }
+
+        /// Every split of `gpus` into replicas of a power-of-two TP size: 4 → tp1x4, tp2x2, tp4x1.
+        public static func splits(of gpus: Int) -> [Candidate] {
+            [1, 2, 4, 8, 16].filter { $0 <= gpus && gpus % $0 == 0 }.map { Candidate(tensorParallel: $0, replicas: gpus / $0) }
+        }
+    }
+
+    public struct PlanError: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// What is predicted for and with what.
+    public struct Setup: Sendable {
+        public var model: ModelSpec
+        public var gpu: GPUSpec
+        public var link: LinkSpec
+        public var candidates: [Candidate]
+        public var costPerGPUHour: Double?
+        /// Applied to every candidate's engine parameters (the mock's tuning flags).
+        public var tune: @Sendable (inout EngineParameters) -> Void = { _ in }
+
+        public init(model: ModelSpec, gpu: GPUSpec, link: LinkSpec, candidates: [Candidate], costPerGPUHour: Double?) {
+            self.model = model
+            self.gpu = gpu
+            self.link = link
+            self.candidates = candidates
+            self.costPerGPUHour = costPerGPUHour
+        }
+    }
+
+    /// The banner every prediction report carries.
+    public static func label(_ setup: Setup) -> String {
+        "A prediction, not a measurement: tpbench's latency model (vLLM V1 scheduler simulation, roofline compute and "
+            + "memory time, all-reduce over \(setup.link.name)) for \(setup.model.name) on \(setup.gpu.displayName), "
+            + "uncalibrated presets, so no uncertainty band yet; every request generates max_tokens (as with "
+            + "ignore_eos). Measure with `tpbench compare` before buying."
+    }
+
+    /// The workload's requests (seeded: prompt and output lengths drawn once, the same for every candidate) and
+    /// its load: a closed loop, or a constant-rate open loop (Poisson or uniform arrivals).
+    public static func requests(of workload: WorkloadSpec) throws
+        -> (requests: [FleetSimulation.Request], load: FleetSimulation.Load) {
+        let plan = LoadPlan(workload.load)
+        guard plan.phases.count == 1, let phase = plan.phases.first else {
+            throw PlanError("plan simulates one closed loop (load.concurrency) or one constant-rate open loop "
+                            + "(load.rate); this workload has \(plan.phases.count) load phases")
+        }
+        var count = workload.load.requests
+        var rng = LatencyModel.SplitMix64(seed: workload.seed)
+        var load: FleetSimulation.Load
+        switch phase.kind {
+        case .closed(let concurrency):
+            load = .closed(concurrency: concurrency)
+        case .open(let from, let to):
+            guard from == to, from > 0 else {
+                throw PlanError("plan simulates a constant rate; this workload ramps from \(from) to \(to) req/s")
+            }
+            if count == nil, let seconds = workload.load.durationS { count = Int((from * seconds).rounded()) }
+            var time = 0.0
+            var arrivals: [Double] = []
+            guard workload.load.arrival != .gamma else {
+                throw PlanError("plan simulates constant or poisson arrivals, not gamma; set load.arrival")
+            }
+            let poisson = workload.load.arrival == .poisson
+            for _ in 0..<(count ?? 0) {
+                arrivals.append(time)
+                time += poisson ? -log(max(1e-12, 1 - rng.nextUnit())) / from : 1 / from
+            }
+            load = .open(arrivals: arrivals)
+        }
+        guard let total = count, total > 0 else {
+            throw PlanError("plan needs a request count: set load.requests (or --requests)")
+        }
+        let requests = (0..<total).map { _ in
+            FleetSimulation.Request(promptTokens: workload.prompt.tokens.sample(using: &rng),
+                                    outputTokens: workload.output.maxTokens.sample(using: &rng))
+        }
+        return (requests, load)
+    }
+
+    /// Simulates every candidate and writes the prediction: a comparison report in `directory` and one run report per
+    /// candidate beneath it.
+    public static func run(workload: WorkloadSpec, setup: Setup, directory: URL,
+                           commandLine: [String] = CommandLine.arguments) throws -> CompareSession.Outcome {
+        let (requests, load) = try requests(of: workload)
+        let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
+                      e2eMs: workload.slo.e2eMs)
+        let environment = ClientEnvironment(host: "tpbench plan (simulated)", cores: 0, os: "-",
+                                            tpbenchVersion: TPBenchInfo.version, commandLine: commandLine)
+        let startedAt = RunSession.iso8601(Date())
+        var runs: [DeploymentRuns] = []
+        var links: [String: String] = [:]
+        let banner = label(setup)
+        for candidate in setup.candidates {
+            var parameters = EngineParameters(model: setup.model, gpu: setup.gpu,
+                                              tensorParallel: candidate.tensorParallel, link: setup.link)
+            setup.tune(&parameters)
+            let outcomes = FleetSimulation(parameters: parameters, replicas: candidate.replicas, requests: requests,
+                                           load: load).run()
+            let records = outcomes.map { o -> RequestRecord in
+                let request = requests[o.index]
+                let end = o.tokenTimes.last ?? o.arrival
+                var record = RequestRecord(
+                    id: o.index, target: candidate.name, replica: "replica-\(o.replica + 1)", startMs: o.arrival * 1000,
+                    e2eMs: (end - o.arrival) * 1000, tokenEventOffsetsMs: o.tokenTimes.map { ($0 - o.arrival) * 1000 },
+                    tokensPerEvent: o.tokenTimes.map { _ in 1 }, promptTokens: request.promptTokens,
+                    outputTokens: o.tokenTimes.count, requestedPromptTokens: request.promptTokens,
+                    requestedMaxTokens: request.outputTokens, finishReason: o.dropped ? nil : "length")
+                if o.dropped {
+                    record.httpStatus = 400
+                    record.failure = .http4xx
+                    record.failureMessage = "the prompt does not fit in the KV cache"
+                }
+                return record
+            }
+            let wall = records.map(\.endMs).max().map { $0 / 1000 } ?? 0
+            let description = TargetDescription(
+                name: candidate.name, baseURLs: [], tensorParallel: candidate.tensorParallel, gpus: candidate.gpus,
+                gpu: setup.gpu.displayName, interconnect: candidate.tensorParallel == 1 ? "none" : setup.link.name,
+                costPerGPUHour: setup.costPerGPUHour,
+                labels: ["source": "tpbench plan (prediction)", "replicas": String(candidate.replicas)])
+            let result = RunResult.build(
+                runID: "plan-\(candidate.name)", startedAt: startedAt, wallSeconds: wall, workloadName: workload.name,
+                workload: workload.json, targets: [description], environment: environment, records: records,
+                slo: slo.isEmpty ? nil : slo, clientHealth: nil, notes: [banner])
+            let runDirectory = directory.appendingPathComponent(candidate.name, isDirectory: true)
+            try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+            try ReportWriter.write(result: result, records: records, to: runDirectory)
+            runs.append(CompareSession.deploymentRuns(name: candidate.name, description: description, results: [result]))
+            links[candidate.name] = "\(candidate.name)/\(ReportWriter.markdownFile)"
+        }
+        var comparison = Comparison.build(workloadName: workload.name, runs: runs)
+        comparison.prediction = banner
+        try ComparisonReport.write(comparison, runs: runs, runLinks: links, to: directory)
+        return CompareSession.Outcome(comparison: comparison, runs: runs, directory: directory)
+    }
+}

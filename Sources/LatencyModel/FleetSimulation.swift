@@ -1,0 +1,111 @@
+/// A deployment of `replicas` identical engines, each an `EngineSimulator`, driven by a load in simulated time: what
+/// `tpbench plan` predicts with. Requests go to the replica with the fewest outstanding (tpbench's balancer); each
+/// replica runs its step loop as the mock does (a step starts when the previous ends or when work arrives at an idle
+/// engine, and its tokens come out at its end). Pure and deterministic: no clocks, no I/O.
+public struct FleetSimulation: Sendable {
+    public struct Request: Sendable, Equatable {
+        public var promptTokens: Int
+        public var outputTokens: Int
+        public init(promptTokens: Int, outputTokens: Int) {
+            self.promptTokens = promptTokens
+            self.outputTokens = outputTokens
+        }
+    }
+
+    public enum Load: Sendable, Equatable {
+        /// Keep `concurrency` requests in flight; the next one is sent the moment one finishes.
+        case closed(concurrency: Int)
+        /// Request i arrives at `arrivals[i]` seconds (sorted).
+        case open(arrivals: [Double])
+    }
+
+    /// What happened to one request, in seconds from the start.
+    public struct Outcome: Sendable, Equatable {
+        public var index: Int
+        public var replica: Int
+        public var arrival: Double
+        /// Times each token came out (one per step that generated it).
+        public var tokenTimes: [Double]
+        /// The engine refused it (a prompt that can never fit in the KV cache).
+        public var dropped: Bool
+    }
+
+    public var parameters: EngineParameters
+    public var replicas: Int
+    public var requests: [Request]
+    public var load: Load
+
+    public init(parameters: EngineParameters, replicas: Int, requests: [Request], load: Load) {
+        self.parameters = parameters
+        self.replicas = max(1, replicas)
+        self.requests = requests
+        self.load = load
+    }
+
+    public func run() -> [Outcome] {
+        var engines = (0..<replicas).map { EngineSimulator(parameters: parameters, seed: UInt64($0)) }
+        var busyUntil = [Double?](repeating: nil, count: replicas)
+        var inFlightStep = [StepOutcome?](repeating: nil, count: replicas)
+        var outstanding = [Int](repeating: 0, count: replicas)
+        var outcomes: [Outcome?] = Array(repeating: nil, count: requests.count)
+        var next = 0
+        var arrivals: [Double] = []
+        if case .open(let times) = load { arrivals = times }
+
+        func startStep(_ r: Int, at time: Double) {
+            guard busyUntil[r] == nil, let step = engines[r].step() else { return }
+            inFlightStep[r] = step
+            busyUntil[r] = time + step.duration
+        }
+        func send(at time: Double) {
+            guard next < requests.count else { return }
+            let r = outstanding.indices.min { outstanding[$0] < outstanding[$1] } ?? 0
+            let request = requests[next]
+            outcomes[next] = Outcome(index: next, replica: r, arrival: time, tokenTimes: [], dropped: false)
+            engines[r].add(SimulatedRequest(id: next, promptTokens: request.promptTokens,
+                                            outputTokens: request.outputTokens))
+            outstanding[r] += 1
+            next += 1
+            // An idle engine starts a step the moment a request arrives (vLLM and the mock do): of a burst, the
+            // first request is prefilled alone and the rest wait for that step.
+            startStep(r, at: time)
+        }
+        /// Replicas that are idle but have work start a step.
+        func kick(at time: Double) {
+            for r in 0..<replicas where busyUntil[r] == nil { startStep(r, at: time) }
+        }
+
+        if case .closed(let concurrency) = load {
+            for _ in 0..<min(max(1, concurrency), requests.count) { send(at: 0) }
+            kick(at: 0)
+        }
+        while true {
+            let stepEnd = busyUntil.indices.compactMap { r in busyUntil[r].map { (r, $0) } }.min { $0.1 < $1.1 }
+            let arrival = next < arrivals.count ? arrivals[next] : nil
+            if let at = arrival, stepEnd == nil || at < stepEnd!.1 {
+                while next < arrivals.count, arrivals[next] == at { send(at: at) }
+                kick(at: at)
+                continue
+            }
+            guard let (r, end) = stepEnd, let step = inFlightStep[r] else { break }
+            busyUntil[r] = nil
+            inFlightStep[r] = nil
+            var finished = 0
+            for token in step.emitted {
+                outcomes[token.requestID]?.tokenTimes.append(end)
+                if token.finished { finished += 1 }
+            }
+            for id in step.dropped {
+                outcomes[id]?.dropped = true
+                finished += 1
+            }
+            outstanding[r] -= finished
+            // The engine goes straight on to its next step; a closed loop's next request reaches it a round trip
+            // after the answer's end, so it waits for that step unless the engine had nothing left to do.
+            kick(at: end)
+            if case .closed = load { for _ in 0..<finished { send(at: end) } }
+            kick(at: end)
+        }
+        return outcomes.compactMap { $0 }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Harness
+import LatencyModel
+import Report
+import Workload
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Predict deployments you have not rented: each TP × replicas split of a GPU budget, simulated on a workload.",
+        discussion: """
+            Runs the latency model's vLLM scheduler simulation (the mock's, without HTTP or a clock) for every \
+            candidate on the workload and writes the same comparison report as `compare`, labelled as a prediction. \
+            Candidates default to every power-of-two TP size that divides --gpus.
+            Example: tpbench plan --model qwen3-30b-a3b --gpu h200 --gpus 4 --link pcie-degraded \
+            --workload Workloads/seed-structured-output.yaml
+            """
+    )
+
+    @Option(help: "Model preset: \(ModelSpec.presets.map(\.name).joined(separator: ", ")).") var model = "qwen3-30b-a3b"
+    @Option(help: "GPU preset: \(GPUSpec.presets.map(\.name).joined(separator: ", ")).") var gpu = "h200"
+    @Option(help: "GPUs to split between the candidates (the budget).") var gpus = 4
+    @Option(help: "Interconnect between a replica's GPUs: \(LinkSpec.presets.map(\.name).joined(separator: ", ")).")
+    var link = "nvlink4"
+    @Option(help: ArgumentHelp("Candidates, e.g. tp1x4,tp2x2,tp4x1 (TP size x replicas).", valueName: "list"))
+    var candidates: String?
+    @Option(help: "Workload file (default: Workloads/seed-structured-output.yaml, or the built-in copy).")
+    var workload: String?
+    @OptionGroup var overrides: WorkloadOverrides
+    @Option(help: "Price per GPU-hour for the cost columns.") var costPerGPUHour: Double?
+    @Option(help: "Report directory (default: Reports/<UTC timestamp>-plan-<workload>).") var out: String?
+    @Flag(help: "Print the comparison as JSON instead of the table.") var json = false
+
+    func validate() throws {
+        guard ModelSpec.preset(named: model) != nil else {
+            throw ValidationError("--model \(model) is not a known preset; use one of "
+                                  + ModelSpec.presets.map(\.name).joined(separator: ", "))
+        }
+        guard GPUSpec.preset(named: gpu) != nil else {
+            throw ValidationError("--gpu \(gpu) is not a known preset; use one of "
+                                  + GPUSpec.presets.map(\.name).joined(separator: ", "))
+        }
+        guard LinkSpec.preset(named: link) != nil else {
+            throw ValidationError("--link \(link) is not a known preset; use one of "
+                                  + LinkSpec.presets.map(\.name).joined(separator: ", "))
+        }
+        guard (1...1024).contains(gpus) else { throw ValidationError("--gpus must be in 1...1024, got \(gpus)") }
+        if let costPerGPUHour, !(costPerGPUHour >= 0 && costPerGPUHour < 1e6) {
+            throw ValidationError("--cost-per-gpu-hour must be in 0..<1000000, got \(costPerGPUHour)")
+        }
+        if let candidates {
+            do { _ = try PlanSession.Candidate.parse(candidates) } catch { throw ValidationError("\(error)") }
+        }
+        try overrides.validate()
+    }
+
+    func run() throws {
+        var spec: WorkloadSpec
+        do {
+            spec = try SeedWorkload.load(path: workload)
+            try overrides.apply(to: &spec)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        let list = try candidates.map(PlanSession.Candidate.parse) ?? PlanSession.Candidate.splits(of: gpus)
+        let setup = PlanSession.Setup(model: ModelSpec.preset(named: model)!, gpu: GPUSpec.preset(named: gpu)!,
+                                      link: LinkSpec.preset(named: link)!, candidates: list,
+                                      costPerGPUHour: costPerGPUHour)
+        let directory = outputDirectory(out, workloadName: "plan-" + spec.name)
+        let outcome: CompareSession.Outcome
+        do {
+            outcome = try PlanSession.run(workload: spec, setup: setup, directory: directory)
+        } catch let error as PlanSession.PlanError {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(outcome.comparison), as: UTF8.self))
+        } else {
+            print("prediction (not a measurement): \(setup.model.name) on \(setup.gpu.displayName), link \(setup.link.name)\n")
+            printComparison(outcome)
+        }
+    }
+}

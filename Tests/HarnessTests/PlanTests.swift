@@ -1,0 +1,123 @@
+import Foundation
+import Harness
+import LatencyModel
+import LoadGen
+import Metrics
+import MockServer
+import Report
+import Testing
+import Workload
+
+/// `tpbench plan`: the fleet simulation behind it, and its agreement with the live mock it predicts.
+@Suite(.serialized)
+struct PlanTests {
+    static func workload(concurrency: Int, requests: Int, prompt: Int, output: Int) -> WorkloadSpec {
+        var spec = WorkloadSpec()
+        spec.name = "plan-test"
+        spec.load.concurrency = concurrency
+        spec.load.requests = requests
+        spec.prompt.tokens = .fixed(prompt)
+        spec.output.maxTokens = .fixed(output)
+        spec.output.ignoreEOS = true
+        return spec
+    }
+
+    @Test func candidatesParseAndSplitTheBudget() throws {
+        #expect(try PlanSession.Candidate.parse("tp1x4, TP2x2,tp4x1").map(\.name) == ["tp1x4", "tp2x2", "tp4x1"])
+        #expect(PlanSession.Candidate.splits(of: 4).map(\.name) == ["tp1x4", "tp2x2", "tp4x1"])
+        #expect(PlanSession.Candidate.splits(of: 6).map(\.name) == ["tp1x6", "tp2x3"])
+        #expect(throws: PlanSession.PlanError.self) { _ = try PlanSession.Candidate.parse("tp4") }
+        #expect(throws: PlanSession.PlanError.self) { _ = try PlanSession.Candidate.parse("tp0x2") }
+    }
+
+    /// An idle engine starts a step at the first arrival, as vLLM and the mock do: of a burst the first request is
+    /// prefilled alone and the rest wait for that step; requests far apart never wait.
+    @Test func anIdleEngineStartsAtTheFirstArrival() {
+        let parameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: 2, link: .pcie4P2P)
+        let request = FleetSimulation.Request(promptTokens: 500, outputTokens: 40)
+        let burst = FleetSimulation(parameters: parameters, replicas: 1, requests: Array(repeating: request, count: 24),
+                                    load: .closed(concurrency: 24)).run()
+        #expect(burst.count == 24 && burst.allSatisfy { $0.tokenTimes.count == 40 && !$0.dropped })
+        let ttft = burst.map { $0.tokenTimes[0] - $0.arrival }
+        let alone = ttft[0]
+        #expect(ttft.dropFirst().allSatisfy { $0 > alone }, "\(ttft)")
+        let spaced = FleetSimulation(parameters: parameters, replicas: 1, requests: Array(repeating: request, count: 5),
+                                     load: .open(arrivals: [0, 10, 20, 30, 40])).run()
+        #expect(spaced.allSatisfy { abs(($0.tokenTimes[0] - $0.arrival) - alone) < 1e-12 })
+    }
+
+    /// Four replicas under four times the load behave like one under its share, with four times the throughput, and
+    /// the balancer spreads the requests evenly.
+    @Test func replicasSplitTheLoad() {
+        let parameters = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        func run(_ replicas: Int, _ concurrency: Int) -> [FleetSimulation.Outcome] {
+            FleetSimulation(parameters: parameters, replicas: replicas,
+                            requests: Array(repeating: .init(promptTokens: 200, outputTokens: 50), count: 64 * replicas),
+                            load: .closed(concurrency: concurrency)).run()
+        }
+        let one = run(1, 8), four = run(4, 32)
+        #expect(Set(four.map(\.replica)) == [0, 1, 2, 3])
+        #expect((0..<4).allSatisfy { r in four.filter { $0.replica == r }.count == 64 })
+        let end1 = one.compactMap(\.tokenTimes.last).max() ?? 0, end4 = four.compactMap(\.tokenTimes.last).max() ?? 0
+        #expect(abs(end4 - end1) / end1 < 1e-9, "same duration for 4x the requests: \(end1) s vs \(end4) s")
+    }
+
+    /// The prediction agrees with the live mock (same preset, same workload, measured through the client) within 3 %
+    /// on TTFT, TPOT, E2E and throughput, and renders as a comparison report labelled as a prediction.
+    @Test func planAgreesWithTheLiveMock() async throws {
+        let spec = Self.workload(concurrency: 16, requests: 64, prompt: 256, output: 64)
+        var configuration = MockConfiguration(engine: EngineParameters(model: .qwen3_30b_a3b, gpu: .h200))
+        configuration.seed = spec.seed
+        let mock = try await MockServer.start(configuration)
+        let live: RunSession.Outcome
+        let liveDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-live-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: liveDirectory) }
+        do {
+            live = try await RunSession.run(workload: spec, deployment: DeploymentSpec(name: "mock", urls: mock.baseURLs),
+                                            directory: liveDirectory, options: RunSession.Options(commandLine: ["test"]))
+        } catch {
+            try await mock.shutdown()
+            throw error
+        }
+        try await mock.shutdown()
+
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let setup = PlanSession.Setup(model: .qwen3_30b_a3b, gpu: .h200, link: .nvlink4,
+                                      candidates: [.init(tensorParallel: 1, replicas: 1)], costPerGPUHour: 3.5)
+        let plan = try PlanSession.run(workload: spec, setup: setup, directory: directory)
+        let measured = try #require(live.result.summaries.first)
+        let predicted = try #require(plan.runs.first?.summaries.first)
+        #expect(measured.failed == 0 && predicted.failed == 0)
+        for (name, m, p) in [("TTFT p50", measured.ttftMs?.p50, predicted.ttftMs?.p50),
+                             ("TPOT p50", measured.tpotMs?.p50, predicted.tpotMs?.p50),
+                             ("E2E p50", measured.e2eMs?.p50, predicted.e2eMs?.p50),
+                             ("req/s", measured.requestsPerSecond, predicted.requestsPerSecond)] {
+            let m = try #require(m), p = try #require(p)
+            print("plan vs live mock: \(name) predicted \(p), measured \(m)")
+            #expect(abs(p - m) / m < 0.03, "\(name): predicted \(p), measured \(m)")
+        }
+        let report = try String(contentsOf: directory.appendingPathComponent("compare.md"), encoding: .utf8)
+        #expect(report.hasPrefix("# Deployment plan (predicted): plan-test"))
+        #expect(report.contains("A prediction, not a measurement"))
+        #expect(report.contains("## Side by side"))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("tp1x1/report.md").path))
+        let saved = try JSONDecoder().decode(Comparison.self, from: Data(contentsOf: directory.appendingPathComponent("compare.json")))
+        #expect(saved.prediction == plan.comparison.prediction)
+    }
+
+    /// The published question on paper: TP=4 over degraded PCIe vs 4 replicas of TP=1, 100 requests in flight.
+    @Test func theWriteUpsQuestionIsAnsweredInSeconds() throws {
+        let spec = Self.workload(concurrency: 100, requests: 300, prompt: 1000, output: 500)
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let setup = PlanSession.Setup(model: .qwen3_30b_a3b, gpu: .h200, link: .pcieDegraded,
+                                      candidates: PlanSession.Candidate.splits(of: 4), costPerGPUHour: 3.5)
+        let started = Date()
+        let plan = try PlanSession.run(workload: spec, setup: setup, directory: directory)
+        #expect(Date().timeIntervalSince(started) < 30)
+        let rps = Dictionary(uniqueKeysWithValues: plan.comparison.deployments.map { ($0.name, $0.cells["requests_per_s"]?.value ?? 0) })
+        #expect((rps["tp1x4"] ?? 0) > 2 * (rps["tp4x1"] ?? 0), "\(rps)")
+        #expect(plan.comparison.verdict.contains { $0.hasPrefix("tp2x2 vs tp1x4") || $0.hasPrefix("tp4x1 vs tp1x4") })
+    }
+}
