@@ -449,7 +449,7 @@ public final class Engine: @unchecked Sendable {
             } else if let ms = timeouts.totalMs, elapsed > SaturatingTime.nanoseconds(milliseconds: ms) {
                 expired.append((transfer, .timeoutTotal))
             } else if let ms = timeouts.firstTokenMs, !transfer.sawFirstToken,
-               now > transfer.startedAt, now - transfer.startedAt > SaturatingTime.nanoseconds(milliseconds: ms) {
+                      elapsed > SaturatingTime.nanoseconds(milliseconds: ms) {
                 expired.append((transfer, .timeoutFirstToken))
             } else if let ms = timeouts.idleMs, transfer.responseStarted, now > transfer.lastReceiveAt,
                       now - transfer.lastReceiveAt > SaturatingTime.nanoseconds(milliseconds: ms) {

@@ -44,8 +44,8 @@ public struct FleetSimulation: Sendable {
 
     public func run() -> [Outcome] {
         var engines = (0..<replicas).map { EngineSimulator(parameters: parameters, seed: UInt64($0)) }
-        var busyUntil = [Double?](repeating: nil, count: replicas)
-        var inFlightStep = [StepOutcome?](repeating: nil, count: replicas)
+        /// Each replica's step in flight and when it ends (nil: idle).
+        var inFlight = [(end: Double, step: StepOutcome)?](repeating: nil, count: replicas)
         var outstanding = [Int](repeating: 0, count: replicas)
         var outcomes: [Outcome?] = Array(repeating: nil, count: requests.count)
         var next = 0
@@ -53,9 +53,8 @@ public struct FleetSimulation: Sendable {
         if case .open(let times) = load { arrivals = times }
 
         func startStep(_ r: Int, at time: Double) {
-            guard busyUntil[r] == nil, let step = engines[r].step() else { return }
-            inFlightStep[r] = step
-            busyUntil[r] = time + step.duration
+            guard inFlight[r] == nil, let step = engines[r].step() else { return }
+            inFlight[r] = (time + step.duration, step)
         }
         func send(at time: Double) {
             guard next < requests.count else { return }
@@ -72,7 +71,7 @@ public struct FleetSimulation: Sendable {
         }
         /// Replicas that are idle but have work start a step.
         func kick(at time: Double) {
-            for r in 0..<replicas where busyUntil[r] == nil { startStep(r, at: time) }
+            for r in 0..<replicas where inFlight[r] == nil { startStep(r, at: time) }
         }
 
         if case .closed(let concurrency) = load {
@@ -80,16 +79,15 @@ public struct FleetSimulation: Sendable {
             kick(at: 0)
         }
         while true {
-            let stepEnd = busyUntil.indices.compactMap { r in busyUntil[r].map { (r, $0) } }.min { $0.1 < $1.1 }
+            let stepEnd = inFlight.indices.compactMap { r in inFlight[r].map { (r, $0.end) } }.min { $0.1 < $1.1 }
             let arrival = next < arrivals.count ? arrivals[next] : nil
             if let at = arrival, stepEnd == nil || at < stepEnd!.1 {
                 while next < arrivals.count, arrivals[next] == at { send(at: at) }
                 kick(at: at)
                 continue
             }
-            guard let (r, end) = stepEnd, let step = inFlightStep[r] else { break }
-            busyUntil[r] = nil
-            inFlightStep[r] = nil
+            guard let (r, end) = stepEnd, let step = inFlight[r]?.step else { break }
+            inFlight[r] = nil
             var finished = 0
             for token in step.emitted {
                 outcomes[token.requestID]?.tokenTimes.append(end)

@@ -63,10 +63,11 @@ struct SimulatedGPUs {
         bytesSent += bytesPerToken * Double(outcome.workload.tokens)
     }
 
-    private func energyJoules(idleSeconds wall: Double) -> Double {
+    /// Power (W) of a GPU computing `compute` and all-reducing `communication` of the time (shares, 0…1).
+    private func power(compute: Double, communication: Double) -> Double {
         let idle = tdp * Self.idleShareOfTDP
-        return idle * wall + (tdp - idle) * (Self.computePowerShare * computeSeconds
-            + Self.communicationPowerShare * kernelShareOfCommunication * communicationSeconds)
+        return idle + (tdp - idle) * (Self.computePowerShare * compute
+            + Self.communicationPowerShare * kernelShareOfCommunication * communication)
     }
 
     /// The exposition at `now`: gauges over the time since the previous scrape (DCGM's sample period).
@@ -77,14 +78,14 @@ struct SimulatedGPUs {
             let compute = min(1, (computeSeconds - previous.compute) / window)
             let communication = min(1 - compute, (communicationSeconds - previous.communication) / window)
             let kernel = min(1, compute + kernelShareOfCommunication * communication)
-            let idle = tdp * Self.idleShareOfTDP
             gauges.utilization = (kernel * 100).rounded()
-            gauges.power = idle + (tdp - idle) * (Self.computePowerShare * compute
-                + Self.communicationPowerShare * kernelShareOfCommunication * communication)
+            gauges.power = power(compute: compute, communication: communication)
             gauges.txBytesPerS = (bytesSent - previous.bytes) / window
             last = (now, computeSeconds, communicationSeconds, bytesSent)
         }
-        let energyMJ = (energyJoules(idleSeconds: Double(now &- startNs) / 1e9) * 1000).rounded()
+        let wall = Double(now &- startNs) / 1e9
+        let energyMJ = wall > 0
+            ? (power(compute: computeSeconds / wall, communication: communicationSeconds / wall) * wall * 1000).rounded() : 0
         let link = overNVLink ? "DCGM_FI_PROF_NVLINK_TX_BYTES" : "DCGM_FI_PROF_PCIE_TX_BYTES"
         let series: [(String, String, String, Double)] = [
             ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %).", gauges.utilization),
