@@ -28,7 +28,7 @@ let package = Package(
         ),
         .target(
             name: "Workload",
-            dependencies: ["JSONSchema", .product(name: "Yams", package: "Yams")]
+            dependencies: ["JSONSchema", "LatencyModel", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "Report", dependencies: ["Metrics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),

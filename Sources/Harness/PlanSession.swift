@@ -45,6 +45,21 @@ public enum PlanSession {
         init(_ description: String) { self.description = description }
     }
 
+    /// Where a calibrated preset came from and how far its predictions may be off, per figure family.
+    public struct CalibrationInfo: Sendable, Equatable {
+        public var source: String
+        /// ttft, tpot, e2e, throughput → relative uncertainty.
+        public var bands: [String: Double]
+        /// Whether the TP costs (sync, all-reduce latency and bandwidth) were fitted: without a TP > 1 run they were
+        /// not, and the bands say nothing about TP > 1 candidates.
+        public var tensorParallelFitted: Bool
+        public init(source: String, bands: [String: Double], tensorParallelFitted: Bool = true) {
+            self.source = source
+            self.bands = bands
+            self.tensorParallelFitted = tensorParallelFitted
+        }
+    }
+
     /// What is predicted for and with what.
     public struct Setup: Sendable {
         public var model: ModelSpec
@@ -54,6 +69,8 @@ public enum PlanSession {
         public var costPerGPUHour: Double?
         /// Applied to every candidate's engine parameters (the mock's tuning flags).
         public var tune: @Sendable (inout EngineParameters) -> Void = { _ in }
+        /// Set when `tune` applies a calibrated preset: the report gives its bands.
+        public var calibration: CalibrationInfo?
 
         public init(model: ModelSpec, gpu: GPUSpec, link: LinkSpec, candidates: [Candidate], costPerGPUHour: Double?) {
             self.model = model
@@ -66,10 +83,33 @@ public enum PlanSession {
 
     /// The banner every prediction report carries.
     public static func label(_ setup: Setup) -> String {
-        "A prediction, not a measurement: tpbench's latency model (vLLM V1 scheduler simulation, roofline compute and "
-            + "memory time, all-reduce over \(setup.link.name)) for \(setup.model.name) on \(setup.gpu.displayName), "
-            + "uncalibrated presets, so no uncertainty band yet; every request generates max_tokens (as with "
-            + "ignore_eos). Measure with `tpbench compare` before buying."
+        let calibration: String
+        if let c = setup.calibration, !c.bands.isEmpty {
+            let bands = ["ttft", "tpot", "e2e", "throughput"].compactMap { key in
+                c.bands[key].map { "\(key) ±" + String(format: "%.1f", $0 * 100) + " %" }
+            }
+            calibration = "calibrated preset \(c.source) (bands from its leave-one-out errors: "
+                + bands.joined(separator: ", ") + ")"
+                + (c.tensorParallelFitted || setup.candidates.allSatisfy { $0.tensorParallel == 1 } ? ""
+                   : "; its runs were all TP=1, so the TP costs of TP>1 candidates are uncalibrated presets")
+        } else if let c = setup.calibration {
+            calibration = "calibrated preset \(c.source) (no bands: it holds no residuals)"
+        } else {
+            calibration = "uncalibrated presets, so no uncertainty band (`tpbench calibrate` fits one to your runs)"
+        }
+        return "A prediction, not a measurement: tpbench's latency model (vLLM V1 scheduler simulation, roofline "
+            + "compute and memory time, all-reduce over \(setup.link.name)) for \(setup.model.name) on "
+            + "\(setup.gpu.displayName), \(calibration); every request generates max_tokens (as with ignore_eos). "
+            + "Measure with `tpbench compare` before buying."
+    }
+
+    /// The band family of a comparison metric (nil: no band, e.g. failures or cost).
+    static func bandFamily(_ key: String) -> String? {
+        if key.hasPrefix("ttft") { return "ttft" }
+        if key.hasPrefix("tpot") || key.hasPrefix("itl") { return "tpot" }
+        if key.hasPrefix("e2e") { return "e2e" }
+        if ["requests_per_s", "output_tokens_per_s", "goodput_rps"].contains(key) { return "throughput" }
+        return nil
     }
 
     /// The workload's requests (seeded: prompt and output lengths drawn once, the same for every candidate) and
@@ -167,6 +207,14 @@ public enum PlanSession {
         }
         var comparison = Comparison.build(workloadName: workload.name, runs: runs)
         comparison.prediction = banner
+        if let bands = setup.calibration?.bands, !bands.isEmpty {
+            for d in comparison.deployments.indices {
+                for key in comparison.deployments[d].cells.keys {
+                    guard let family = bandFamily(key), let band = bands[family] else { continue }
+                    comparison.deployments[d].cells[key]?.band = band
+                }
+            }
+        }
         try ComparisonReport.write(comparison, runs: runs, runLinks: links, to: directory)
         return CompareSession.Outcome(comparison: comparison, runs: runs, directory: directory)
     }

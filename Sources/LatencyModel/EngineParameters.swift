@@ -12,6 +12,15 @@ public struct EngineParameters: Sendable, Equatable, Codable {
     public var cpuOverhead: Double = 1.5e-3
     /// Extra per-step cost of coordinating TP workers (broadcast of the schedule, barrier), in seconds.
     public var syncOverhead: Double = 1e-3
+    /// CPU cost per sequence scheduled in a step (input preparation, sampling, detokenising), in seconds; 0 unless
+    /// calibrated, since no published measurement isolates it.
+    public var perSequenceOverhead: Double = 0
+    /// Time from a request's arrival at the server to the scheduler seeing it (HTTP, tokenising the prompt, the API
+    /// server's hand-off to the engine), in seconds; adds to TTFT only. 0 unless calibrated.
+    public var requestOverhead: Double = 0
+    /// Largest batch (in tokens) vLLM captures a CUDA graph for; smaller batches run padded to the next captured
+    /// size. nil = vLLM's default, min(2 · max_num_seqs, 512); 0 = eager mode, no padding.
+    public var cudaGraphMaxTokens: Int? = nil
     public var maxNumBatchedTokens: Int
     public var maxNumSeqs: Int
     public var gpuMemoryUtilization: Double = 0.9
@@ -29,6 +38,17 @@ public struct EngineParameters: Sendable, Equatable, Codable {
         // vLLM's defaults for large- and small-memory devices.
         self.maxNumBatchedTokens = gpu.isLargeMemory ? 8192 : 2048
         self.maxNumSeqs = gpu.isLargeMemory ? 1024 : 256
+    }
+
+    /// The batch size a step of `tokens` tokens runs at: the next CUDA-graph capture size when it fits under the
+    /// largest, else `tokens` (vLLM's capture sizes: 1, 2, 4, then every 8 to 248, then every 16 up to the largest).
+    public func paddedTokens(_ tokens: Int) -> Int {
+        let largest = cudaGraphMaxTokens ?? min(2 * maxNumSeqs, 512)
+        guard tokens > 0, tokens <= largest else { return tokens }
+        if tokens <= 2 { return tokens }
+        if tokens <= 4 { return 4 }
+        let padded = tokens < 256 ? (tokens + 7) / 8 * 8 : (tokens + 15) / 16 * 16
+        return min(padded, largest)
     }
 
     /// KV heads held by one GPU; heads are replicated when there are fewer than TP.
@@ -62,6 +82,15 @@ public struct EngineParameters: Sendable, Equatable, Codable {
         }
         if !(cpuOverhead >= 0 && cpuOverhead <= 10) || !(syncOverhead >= 0 && syncOverhead <= 10) {
             return "the per-step CPU and sync overheads must be in 0...10000 ms"
+        }
+        if !(perSequenceOverhead >= 0 && perSequenceOverhead <= 0.1) {
+            return "the per-sequence overhead must be in 0...100000 µs"
+        }
+        if !(requestOverhead >= 0 && requestOverhead <= 10) {
+            return "the per-request overhead must be in 0...10000 ms"
+        }
+        if let largest = cudaGraphMaxTokens, !(0...65_536).contains(largest) {
+            return "the largest CUDA-graph batch must be in 0...65536 tokens (0 = eager), got \(largest)"
         }
         if !(stepJitter >= 0 && stepJitter <= 1) { return "step jitter must be in 0...1 (got \(stepJitter))" }
         if kvBlocks * blockSize < model.maxModelLength / 64 {

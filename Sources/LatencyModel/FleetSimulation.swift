@@ -1,7 +1,8 @@
 /// A deployment of `replicas` identical engines, each an `EngineSimulator`, driven by a load in simulated time: what
 /// `tpbench plan` predicts with. Requests go to the replica with the fewest outstanding (tpbench's balancer); each
 /// replica runs its step loop as the mock does (a step starts when the previous ends or when work arrives at an idle
-/// engine, and its tokens come out at its end). Pure and deterministic: no clocks, no I/O.
+/// engine, and its tokens come out at its end). A request reaches its engine `requestOverhead` after it is sent.
+/// Pure and deterministic: no clocks, no I/O.
 public struct FleetSimulation: Sendable {
     public struct Request: Sendable, Equatable {
         public var promptTokens: Int
@@ -51,23 +52,34 @@ public struct FleetSimulation: Sendable {
         var next = 0
         var arrivals: [Double] = []
         if case .open(let times) = load { arrivals = times }
+        let overhead = parameters.requestOverhead
+        /// Sent requests still on their way to the engine (only with a request overhead), in sending order.
+        var pending: [(at: Double, id: Int, replica: Int)] = []
+        var pendingHead = 0
 
         func startStep(_ r: Int, at time: Double) {
             guard inFlight[r] == nil, let step = engines[r].step() else { return }
             inFlight[r] = (time + step.duration, step)
         }
-        func send(at time: Double) {
-            guard next < requests.count else { return }
-            let r = outstanding.indices.min { outstanding[$0] < outstanding[$1] } ?? 0
-            let request = requests[next]
-            outcomes[next] = Outcome(index: next, replica: r, arrival: time, tokenTimes: [], dropped: false)
-            engines[r].add(SimulatedRequest(id: next, promptTokens: request.promptTokens,
+        func admit(_ id: Int, to r: Int, at time: Double) {
+            let request = requests[id]
+            engines[r].add(SimulatedRequest(id: id, promptTokens: request.promptTokens,
                                             outputTokens: request.outputTokens))
-            outstanding[r] += 1
-            next += 1
             // An idle engine starts a step the moment a request arrives (vLLM and the mock do): of a burst, the
             // first request is prefilled alone and the rest wait for that step.
             startStep(r, at: time)
+        }
+        func send(at time: Double) {
+            guard next < requests.count else { return }
+            let r = outstanding.indices.min { outstanding[$0] < outstanding[$1] } ?? 0
+            outcomes[next] = Outcome(index: next, replica: r, arrival: time, tokenTimes: [], dropped: false)
+            outstanding[r] += 1
+            if overhead > 0 {
+                pending.append((time + overhead, next, r))
+            } else {
+                admit(next, to: r, at: time)
+            }
+            next += 1
         }
         /// Replicas that are idle but have work start a step.
         func kick(at time: Double) {
@@ -81,6 +93,16 @@ public struct FleetSimulation: Sendable {
         while true {
             let stepEnd = inFlight.indices.compactMap { r in inFlight[r].map { (r, $0.end) } }.min { $0.1 < $1.1 }
             let arrival = next < arrivals.count ? arrivals[next] : nil
+            // Every request is delayed by the same overhead, so the pending list stays in time order.
+            if pendingHead < pending.count, (stepEnd == nil || pending[pendingHead].at < stepEnd!.1),
+               arrival == nil || pending[pendingHead].at <= arrival! {
+                let at = pending[pendingHead].at
+                while pendingHead < pending.count, pending[pendingHead].at == at {
+                    admit(pending[pendingHead].id, to: pending[pendingHead].replica, at: at)
+                    pendingHead += 1
+                }
+                continue
+            }
             if let at = arrival, stepEnd == nil || at < stepEnd!.1 {
                 while next < arrivals.count, arrivals[next] == at { send(at: at) }
                 kick(at: at)

@@ -8,12 +8,15 @@ public struct StepWorkload: Sendable, Equatable {
     public var attentionPairs: Double = 0
     /// Σ (context before + new): KV entries read by attention.
     public var kvTokensRead: Double = 0
+    /// Sequences scheduled (each costs `perSequenceOverhead`).
+    public var sequences: Int = 0
 
     public init() {}
 
     /// Adds one sequence that computes `newTokens` positions after `contextBefore` cached ones.
     public mutating func add(newTokens: Int, contextBefore: Int, samples: Bool) {
         tokens += newTokens
+        sequences += 1
         if samples { sampledSequences += 1 }
         attentionPairs += Double(newTokens) * (Double(contextBefore) + Double(newTokens) / 2)
         kvTokensRead += Double(contextBefore + newTokens)
@@ -37,16 +40,17 @@ public struct StepTimeBreakdown: Sendable, Equatable {
     public var memory: Double
     /// 2 all-reduces per layer over the TP group.
     public var communication: Double
-    /// t_cpu + [TP>1] · t_sync.
+    /// t_cpu + sequences · t_seq + [TP>1] · t_sync.
     public var cpu: Double
 
     public var total: Double { max(compute, memory) + communication + cpu }
     public var isComputeBound: Bool { compute >= memory }
 }
 
-/// The roofline step-time formula of the issue:
-/// t = max(FLOPs/(TP·F·MFU), (W_read/TP + KV_read/TP)/(B·MBU)) + [TP>1]·2·L·(α(TP) + 2(TP−1)/TP·T·h·2B/busbw)
-///     + t_cpu + [TP>1]·t_sync
+/// The roofline step-time formula (docs/LATENCY-MODEL.md derives each term):
+/// t = max(FLOPs(T')/(TP·F·MFU), (W_read/TP + KV_read/TP)/(B·MBU)) + [TP>1]·2·L·(α(TP) + 2(TP−1)/TP·T'·h·2B/busbw)
+///     + t_cpu + S·t_seq + [TP>1]·t_sync
+/// where T' is the step's token count padded to the next CUDA-graph capture size and S its sequence count.
 public struct StepTimeModel: Sendable {
     public let parameters: EngineParameters
 
@@ -54,9 +58,10 @@ public struct StepTimeModel: Sendable {
         self.parameters = parameters
     }
 
-    public func flops(_ w: StepWorkload) -> Double {
+    /// FLOPs of the step; `paddedTokens` (default: the real count) is what the linear layers multiply through.
+    public func flops(_ w: StepWorkload, paddedTokens: Int? = nil) -> Double {
         let m = parameters.model
-        let linear = 2 * Double(w.tokens) * m.activeParametersPerTokenWithoutHead
+        let linear = 2 * Double(paddedTokens ?? w.tokens) * m.activeParametersPerTokenWithoutHead
         let head = 2 * Double(w.sampledSequences) * Double(m.vocab * m.hidden)
         // QKᵀ and AV: 2 matmuls × 2 FLOPs per multiply-add, per head dimension, per query×key pair.
         let attention = 4 * Double(m.layers * m.attentionHeads * m.headDim) * w.attentionPairs
@@ -79,13 +84,14 @@ public struct StepTimeModel: Sendable {
         let p = parameters
         let tp = Double(p.tensorParallel)
         let f = flops(w)
+        let padded = p.paddedTokens(w.tokens)
         let bytes = weightBytesRead(w) + w.kvTokensRead * p.model.kvBytesPerToken
-        let compute = f / (tp * p.gpu.denseFLOPS * p.mfu)
+        let compute = (padded == w.tokens ? f : flops(w, paddedTokens: padded)) / (tp * p.gpu.denseFLOPS * p.mfu)
         let memory = bytes / tp / (p.gpu.memoryBandwidth * p.mbu)
         var communication = 0.0
-        var cpu = p.cpuOverhead
+        var cpu = p.cpuOverhead + Double(w.sequences) * p.perSequenceOverhead
         if p.tensorParallel > 1 {
-            let activationBytes = Double(w.tokens * p.model.hidden) * p.model.bytesPerParameter
+            let activationBytes = Double(padded * p.model.hidden) * p.model.bytesPerParameter
             let perAllReduce = p.link.allReduceTime(bytes: activationBytes, tensorParallel: p.tensorParallel)
             communication = 2 * Double(p.model.layers) * perAllReduce
             cpu += p.syncOverhead

@@ -109,11 +109,21 @@ final class Engine: @unchecked Sendable {
             active.nextDeadline = Self.now() + UInt64(ttft * config.timeScale * 1e6)
             fixedTimers.push(deadline: active.nextDeadline, id: id)
             armFixedTimer()
+        } else if config.engine.requestOverhead > 0 {
+            // A calibrated preset's per-request cost (the real server's HTTP, tokenising and hand-off time), on top
+            // of the mock's own.
+            let delay = TimeAmount.nanoseconds(Int64(config.engine.requestOverhead * config.timeScale * 1e9))
+            eventLoop.scheduleTask(in: delay) { [self] in enqueue(id) }
         } else {
-            simulator.add(
-                SimulatedRequest(id: id, promptTokens: active.request.promptTokens, outputTokens: active.plannedTokens))
-            kickStepLoop()
+            enqueue(id)
         }
+    }
+
+    private func enqueue(_ id: Int) {
+        guard let active = requests[id], !dead else { return }
+        simulator.add(
+            SimulatedRequest(id: id, promptTokens: active.request.promptTokens, outputTokens: active.plannedTokens))
+        kickStepLoop()
     }
 
     /// The client went away: free the sequence's slot and KV blocks.

@@ -47,6 +47,8 @@ public struct Comparison: Sendable, Codable, Equatable {
         public var phrase: String?
         /// Whether the difference from the baseline is significant (Welch's t-test, 5%), with ≥ 3 repeats.
         public var significant: Bool?
+        /// A prediction's relative uncertainty (0.05 = ±5 %), from the calibration's residuals (`tpbench plan --preset`).
+        public var band: Double?
     }
 
     public struct Projection: Sendable, Codable, Equatable {

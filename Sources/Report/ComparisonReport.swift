@@ -110,6 +110,7 @@ public enum ComparisonReport {
                 guard let cell = d.cells[metric.key] else { return "n/a" }
                 var text = number(cell.value, unit: metric.unit)
                 if let ci = cell.ci95 { text += " ± " + number(ci, unit: metric.unit) }
+                if let band = cell.band { text += String(format: " ±%.1f %%", band * 100) }
                 if let phrase = cell.phrase {
                     text += " (\(phrase)" + (cell.significant == false ? ", not significant" : "") + ")"
                 }
@@ -207,20 +208,20 @@ public enum ComparisonReport {
     }
 
     static func csv(_ c: Comparison) -> String {
-        var lines = ["deployment,metric,unit,value,ci95,ratio_to_baseline,phrase,significant"]
+        var lines = ["deployment,metric,unit,value,ci95,ratio_to_baseline,phrase,significant,prediction_band"]
         for d in c.deployments {
             for metric in c.metrics {
                 guard let cell = d.cells[metric.key] else { continue }
                 func f(_ v: Double?) -> String { v.map { $0.isFinite ? String($0) : "" } ?? "" }
                 lines.append([d.name, metric.key, metric.unit, f(cell.value), f(cell.ci95), f(cell.ratio),
-                              cell.phrase ?? "", cell.significant.map { $0 ? "yes" : "no" } ?? ""]
+                              cell.phrase ?? "", cell.significant.map { $0 ? "yes" : "no" } ?? "", f(cell.band)]
                     .map(CSVField.escape).joined(separator: ","))
             }
             for (key, value) in [("cost_per_1k_requests", d.costPer1kRequests),
                                  ("cost_per_1m_output_tokens", d.costPer1MOutputTokens),
                                  ("projected_requests_per_s", d.projection?.requestsPerSecond)] {
                 guard let value else { continue }
-                lines.append([d.name, key, key.hasPrefix("cost") ? "USD" : "req/s", String(value), "", "", "", ""]
+                lines.append([d.name, key, key.hasPrefix("cost") ? "USD" : "req/s", String(value), "", "", "", "", ""]
                     .map(CSVField.escape).joined(separator: ","))
             }
         }

@@ -19,15 +19,18 @@ public struct WorkloadIssue: Sendable, Equatable, CustomStringConvertible {
 public struct WorkloadError: Error, Sendable, CustomStringConvertible {
     public var file: String
     public var issues: [WorkloadIssue]
+    /// What the file is ("workload", "preset", ...), for the first line of the message.
+    public var kind: String
 
-    public init(file: String, issues: [WorkloadIssue]) {
+    public init(file: String, issues: [WorkloadIssue], kind: String = "workload") {
         self.file = file
         self.issues = issues
+        self.kind = kind
     }
 
     public var description: String {
         let list = issues.map { "  - \($0)" }.joined(separator: "\n")
-        return "workload \(file) has \(issues.count) problem\(issues.count == 1 ? "" : "s"):\n\(list)"
+        return "\(kind) \(file) has \(issues.count) problem\(issues.count == 1 ? "" : "s"):\n\(list)"
     }
 }
 

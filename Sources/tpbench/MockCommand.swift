@@ -29,10 +29,13 @@ struct MockCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Model preset.") var model = "qwen3-30b-a3b"
-    @Option(help: "GPU preset.") var gpu = "h200"
+    @Option(help: "Model preset (default: the --preset file's, else qwen3-30b-a3b).") var model: String?
+    @Option(help: "GPU preset (default: the --preset file's, else h200).") var gpu: String?
     @Option(help: "Tensor-parallel size (GPUs per replica).") var tp = 1
-    @Option(help: "Interconnect between the TP GPUs.") var link = "nvlink4"
+    @Option(help: "Interconnect between the TP GPUs (default: the --preset file's, else nvlink4).") var link: String?
+    @Option(help: ArgumentHelp("A calibrated latency-model preset (`tpbench calibrate` writes one); flags below override it.",
+                               valueName: "file"))
+    var preset: String?
     @Option(help: "Address to bind; keep it on loopback unless you mean to expose the mock.") var host = "127.0.0.1"
     @Option(help: "First port; 0 picks a free one. The chosen ports are printed.") var port = 0
     @Option(help: "Independent engines on consecutive ports (data parallel).") var replicas = 1
@@ -86,19 +89,9 @@ struct MockCommand: AsyncParsableCommand {
     }
 
     func makeConfiguration() throws -> MockConfiguration {
-        guard let modelSpec = ModelSpec.preset(named: model) else {
-            throw ValidationError(
-                "--model \(model) is not a known preset; use one of \(ModelSpec.presets.map(\.name).joined(separator: ", "))")
-        }
-        guard let gpuSpec = GPUSpec.preset(named: gpu) else {
-            throw ValidationError(
-                "--gpu \(gpu) is not a known preset; use one of \(GPUSpec.presets.map(\.name).joined(separator: ", "))")
-        }
-        guard let linkSpec = LinkSpec.preset(named: link) else {
-            throw ValidationError(
-                "--link \(link) is not a known preset; use one of \(LinkSpec.presets.map(\.name).joined(separator: ", "))")
-        }
-        var engine = EngineParameters(model: modelSpec, gpu: gpuSpec, tensorParallel: tp, link: linkSpec)
+        let hardware = try HardwareSelection.resolve(model: model, gpu: gpu, link: link, presetPath: preset)
+        var engine = EngineParameters(model: hardware.model, gpu: hardware.gpu, tensorParallel: tp, link: hardware.link)
+        hardware.preset?.apply(to: &engine)
         if let v = maxNumSeqs { engine.maxNumSeqs = v }
         if let v = maxNumBatchedTokens { engine.maxNumBatchedTokens = v }
         if let v = gpuMemoryUtilization { engine.gpuMemoryUtilization = v }

@@ -18,11 +18,16 @@ struct PlanCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model preset: \(ModelSpec.presets.map(\.name).joined(separator: ", ")).") var model = "qwen3-30b-a3b"
-    @Option(help: "GPU preset: \(GPUSpec.presets.map(\.name).joined(separator: ", ")).") var gpu = "h200"
+    @Option(help: "Model preset: \(ModelSpec.presets.map(\.name).joined(separator: ", ")) (default: the --preset file's, else qwen3-30b-a3b).")
+    var model: String?
+    @Option(help: "GPU preset: \(GPUSpec.presets.map(\.name).joined(separator: ", ")) (default: the --preset file's, else h200).")
+    var gpu: String?
     @Option(help: "GPUs to split between the candidates (the budget).") var gpus = 4
-    @Option(help: "Interconnect between a replica's GPUs: \(LinkSpec.presets.map(\.name).joined(separator: ", ")).")
-    var link = "nvlink4"
+    @Option(help: "Interconnect between a replica's GPUs: \(LinkSpec.presets.map(\.name).joined(separator: ", ")) (default: the --preset file's, else nvlink4).")
+    var link: String?
+    @Option(help: ArgumentHelp("A calibrated preset (`tpbench calibrate` writes one): its parameters, and its residuals as ± bands.",
+                               valueName: "file"))
+    var preset: String?
     @Option(help: ArgumentHelp("Candidates, e.g. tp1x4,tp2x2,tp4x1 (TP size x replicas).", valueName: "list"))
     var candidates: String?
     @Option(help: "Workload file (default: Workloads/seed-structured-output.yaml, or the built-in copy).")
@@ -33,18 +38,7 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print the comparison as JSON instead of the table.") var json = false
 
     func validate() throws {
-        guard ModelSpec.preset(named: model) != nil else {
-            throw ValidationError("--model \(model) is not a known preset; use one of "
-                                  + ModelSpec.presets.map(\.name).joined(separator: ", "))
-        }
-        guard GPUSpec.preset(named: gpu) != nil else {
-            throw ValidationError("--gpu \(gpu) is not a known preset; use one of "
-                                  + GPUSpec.presets.map(\.name).joined(separator: ", "))
-        }
-        guard LinkSpec.preset(named: link) != nil else {
-            throw ValidationError("--link \(link) is not a known preset; use one of "
-                                  + LinkSpec.presets.map(\.name).joined(separator: ", "))
-        }
+        _ = try HardwareSelection.resolve(model: model, gpu: gpu, link: link, presetPath: preset)
         guard (1...1024).contains(gpus) else { throw ValidationError("--gpus must be in 1...1024, got \(gpus)") }
         if let costPerGPUHour, !(costPerGPUHour >= 0 && costPerGPUHour < 1e6) {
             throw ValidationError("--cost-per-gpu-hour must be in 0..<1000000, got \(costPerGPUHour)")
@@ -65,9 +59,15 @@ struct PlanCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let list = try candidates.map(PlanSession.Candidate.parse) ?? PlanSession.Candidate.splits(of: gpus)
-        let setup = PlanSession.Setup(model: ModelSpec.preset(named: model)!, gpu: GPUSpec.preset(named: gpu)!,
-                                      link: LinkSpec.preset(named: link)!, candidates: list,
+        let hardware = try HardwareSelection.resolve(model: model, gpu: gpu, link: link, presetPath: preset)
+        var setup = PlanSession.Setup(model: hardware.model, gpu: hardware.gpu, link: hardware.link, candidates: list,
                                       costPerGPUHour: costPerGPUHour)
+        if let preset = hardware.preset {
+            setup.tune = { preset.apply(to: &$0) }
+            setup.calibration = PlanSession.CalibrationInfo(
+                source: self.preset ?? "", bands: preset.bands,
+                tensorParallelFitted: preset.fitted.contains { $0.needsTensorParallel })
+        }
         let directory = outputDirectory(out, workloadName: "plan-" + spec.name)
         let outcome: CompareSession.Outcome
         do {

@@ -13,7 +13,7 @@ struct TPBench: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CompareCommand.self, SweepCommand.self, DemoCommand.self, MockCommand.self,
             ReportCommand.self, MergeCommand.self, NCCLCommand.self, SelfBenchCommand.self, WorkloadsCommand.self,
-            PlanCommand.self,
+            PlanCommand.self, CalibrateCommand.self,
         ]
     )
 

@@ -31,6 +31,8 @@ struct BadInputTests {
         write("deploy-nourl.yaml", "deployments:\n  - name: a\n  - name: b\n    url: http://127.0.0.1:9\n")
         write("deploy-badurl.yaml", "deployments:\n  - name: a\n    url: ftp://x\n  - name: b\n    url: http://127.0.0.1:9\n")
         write("ok.yaml", "name: ok\nprompt: {tokens: 8, calibrate: false}\nload: {concurrency: 1, requests: 1}\n")
+        write("preset-bad.yaml", "kind: tpbench.preset/1\nmodel: llama-3.1-8b\ngpu: h100\nlink: nvlink4\nparameters:\n  mbu: 2\n")
+        write("preset-other.yaml", "kind: tpbench.preset/1\nmodel: llama-3.1-8b\ngpu: h100\nlink: nvlink4\nparameters:\n  mbu: 0.7\n")
         return dir
     }()
 
@@ -114,6 +116,14 @@ struct BadInputTests {
         (["report", "/no/such/run"], 2, "/no/such/run"),
         (["report", path("bad-dataset.jsonl")], 2, "line"),
         (["compare", path("ok.yaml"), path("empty.yaml")], 2, "ok.yaml"),
+        // calibrate and presets
+        (["calibrate", "/no/such/run"], 2, "/no/such/run"),
+        (["calibrate", path("bad-dataset.jsonl"), "--model", "llama-3.1-8b", "--gpu", "h100"], 2, "line"),
+        (["calibrate", files.path, "--fit", "mbu,warp_speed"], 2, "warp_speed"),
+        (["calibrate", files.path, "--gpu", "h900"], 2, "h900"),
+        (["plan", "--preset", path("preset-bad.yaml")], 2, "parameters.mbu: must be in 0.01...1, got 2 (line 6)"),
+        (["plan", "--preset", path("preset-other.yaml"), "--model", "qwen3-32b"], 2, "calibrated for llama-3.1-8b on h100"),
+        (["mock", "--preset", "/no/such/preset.yaml"], 2, "/no/such/preset.yaml"),
         // unreachable target
         (["run", "--url", "http://127.0.0.1:9", "--requests", "1", "--quiet"], 3, "cannot reach http://127.0.0.1:9"),
     ]

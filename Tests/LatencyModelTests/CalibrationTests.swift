@@ -1,0 +1,119 @@
+import Testing
+
+@testable import LatencyModel
+
+/// The model terms calibration fits, and the fit itself on results the model generated (exact data: the fit must
+/// find the hidden parameters, not merely a good match).
+@Suite struct CalibrationTests {
+    @Test func stepsArePaddedToVLLMsCUDAGraphSizes() {
+        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        p.maxNumSeqs = 256  // largest capture size min(2·256, 512) = 512
+        #expect([1, 2, 3, 4, 5, 8, 9, 247, 249, 256, 257, 300, 512, 513].map(p.paddedTokens)
+                == [1, 2, 4, 4, 8, 8, 16, 248, 256, 256, 272, 304, 512, 513])
+        p.maxNumSeqs = 8  // largest 16
+        #expect([15, 16, 17].map(p.paddedTokens) == [16, 16, 17])
+        p.cudaGraphMaxTokens = 0  // eager: nothing padded
+        #expect([3, 5, 100].map(p.paddedTokens) == [3, 5, 100])
+    }
+
+    /// Padding costs compute (the padded rows are multiplied) and all-reduce bytes, never weight reads.
+    @Test func paddingCostsComputeAndCommunicationOnly() {
+        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100, tensorParallel: 2, link: .pcie4P2P)
+        p.maxNumSeqs = 256
+        let w = StepWorkload.decode(sequences: 9, context: 100)
+        let padded = StepTimeModel(p).breakdown(w)
+        p.cudaGraphMaxTokens = 0
+        let eager = StepTimeModel(p).breakdown(w)
+        #expect(padded.memory == eager.memory)
+        // The linear layers run 16 rows instead of 9; the LM head and attention only the real ones.
+        let model = StepTimeModel(p)
+        let linear = 2 * p.model.activeParametersPerTokenWithoutHead
+        #expect(abs(model.flops(w, paddedTokens: 16) - model.flops(w) - 7 * linear) < 1)
+        #expect(abs(padded.compute / eager.compute - model.flops(w, paddedTokens: 16) / model.flops(w)) < 1e-12)
+        // Two all-reduces per layer of 7 more rows of hidden bf16 values; a ring moves 2(TP−1)/TP = 1 of it at TP 2.
+        let perRow = Double(p.model.hidden) * 2 / p.link.busBandwidth
+        #expect(abs((padded.communication - eager.communication) - 2 * 32 * 7 * perRow) < 1e-12)
+    }
+
+    @Test func everyScheduledSequenceCostsItsOverhead() {
+        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        p.perSequenceOverhead = 40e-6
+        let b = StepTimeModel(p).breakdown(.decode(sequences: 25, context: 10))
+        #expect(abs(b.cpu - (1.5e-3 + 25 * 40e-6)) < 1e-12)
+    }
+
+    /// A request reaches the engine `requestOverhead` after it is sent: its first token is that much later and
+    /// nothing after it moves.
+    @Test func aRequestOverheadDelaysTheFirstTokenOnly() {
+        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        let requests = Array(repeating: FleetSimulation.Request(promptTokens: 500, outputTokens: 10), count: 3)
+        let base = FleetSimulation(parameters: p, replicas: 1, requests: requests, load: .open(arrivals: [0, 1, 2])).run()
+        p.requestOverhead = 0.004
+        let slow = FleetSimulation(parameters: p, replicas: 1, requests: requests, load: .open(arrivals: [0, 1, 2])).run()
+        for (b, s) in zip(base, slow) {
+            #expect(abs((s.tokenTimes[0] - s.arrival) - (b.tokenTimes[0] - b.arrival) - 0.004) < 1e-12)
+            #expect(zip(s.tokenTimes.dropFirst(), b.tokenTimes.dropFirst()).allSatisfy { abs($0 - $1 - 0.004) < 1e-12 })
+        }
+        // In a closed loop every request pays it once.
+        let closed0 = FleetSimulation(parameters: EngineParameters(model: .llama3_1_8b, gpu: .h100), replicas: 1,
+                                      requests: requests, load: .closed(concurrency: 1)).run()
+        let closed = FleetSimulation(parameters: p, replicas: 1, requests: requests, load: .closed(concurrency: 1)).run()
+        #expect(abs((closed.last!.tokenTimes.last! - closed0.last!.tokenTimes.last!) - 3 * 0.004) < 1e-12)
+    }
+
+    static let hidden: [FreeParameter: Double] = [
+        .mfu: 0.42, .mbu: 0.68, .stepOverhead: 2.4, .tpSyncOverhead: 0.6, .allReduceLatency: 45, .busBandwidth: 15,
+        .requestOverhead: 3,
+    ]
+
+    /// Runs that separate what the model confounds: one long-prompt request alone (compute: MFU), small and large KV
+    /// reads per decode step (bandwidth versus the fixed per-step cost), and TP 2 and 4 (sync versus all-reduce
+    /// latency, which grows with TP; prefill all-reduces give the bus bandwidth).
+    static func design() -> [(name: String, tp: Int, concurrency: Int, count: Int, prompt: Int, output: Int)] {
+        [("tp1-alone", 1, 1, 4, 3000, 48), ("tp1-c32", 1, 32, 64, 3000, 48),
+         ("tp2-c4", 2, 4, 12, 3000, 48), ("tp4-c4", 4, 4, 12, 3000, 48)]
+    }
+
+    static func runs(with truth: [FreeParameter: Double]) -> [CalibrationRun] {
+        design().map { d in
+            var p = EngineParameters(model: .llama3_1_8b, gpu: .h100, tensorParallel: d.tp, link: .pcie4P2P)
+            let requests = Array(repeating: FleetSimulation.Request(promptTokens: d.prompt, outputTokens: d.output),
+                                 count: d.count)
+            var hiddenParameters = p
+            for (parameter, value) in truth { parameter.set(value, in: &hiddenParameters) }
+            let measured = CalibrationRun(name: d.name, parameters: p, replicas: 1, requests: requests,
+                                          load: .closed(concurrency: d.concurrency),
+                                          measured: CalibrationFigures(values: []))
+                .simulate(with: hiddenParameters)
+            p.mfu = 0.5  // the fit starts from the presets, not from the answer
+            return CalibrationRun(name: d.name, parameters: p, replicas: 1, requests: requests,
+                                  load: .closed(concurrency: d.concurrency), measured: measured)
+        }
+    }
+
+    @Test func theFitRecoversHiddenParametersFromExactData() {
+        let calibrator = Calibrator(runs: Self.runs(with: Self.hidden))
+        #expect(calibrator.free == FreeParameter.standard)
+        #expect(calibrator.free.count == 7)
+        let fit = calibrator.fit()
+        for (parameter, truth) in Self.hidden {
+            let value = fit.value(of: parameter) ?? .nan
+            #expect(abs(value / truth - 1) < 0.01, "\(parameter.name): \(value) vs \(truth) after \(fit.iterations) iterations")
+        }
+        #expect(fit.rms < 1e-3, "rms \(fit.rms)")
+        // Exact data: every figure reproduced, and the leave-one-out predictions close too.
+        #expect(fit.residuals.allSatisfy { abs($0.relativeError) < 0.005 }, "\(fit.residuals)")
+    }
+
+    @Test func tensorParallelParametersAreLeftOutWithoutATPRun() {
+        let runs = Self.runs(with: Self.hidden).filter { $0.parameters.tensorParallel == 1 }
+        let calibrator = Calibrator(runs: runs)
+        #expect(calibrator.free == [.mfu, .mbu, .stepOverhead, .requestOverhead])
+    }
+
+    @Test func solverHandlesPivotingAndSingularity() {
+        let x = Calibrator.solve([[0, 2], [3, 1]], [4, 5])
+        #expect(x.map { abs($0[0] - 1) < 1e-12 && abs($0[1] - 2) < 1e-12 } == true)
+        #expect(Calibrator.solve([[1, 2], [2, 4]], [1, 2]) == nil)
+    }
+}
