@@ -218,4 +218,26 @@ public enum PlanSession {
         try ComparisonReport.write(comparison, runs: runs, runLinks: links, to: directory)
         return CompareSession.Outcome(comparison: comparison, runs: runs, directory: directory)
     }
+
+    /// `plan --published`: every published point, the model's uncalibrated figure and its error, and the median
+    /// absolute error of decode-dominated figures and of TTFT.
+    public static func publishedComparison() -> String {
+        var table = MarkdownTable(["point", "figure", "measured", "predicted", "error"])
+        var decode: [Double] = [], ttft: [Double] = []
+        for point in PublishedPoint.all {
+            let predicted = point.predicted()
+            let error = predicted / point.measured - 1
+            if point.isDecodeDominated { decode.append(abs(error)) } else { ttft.append(abs(error)) }
+            table.add([point.name, point.figure.rawValue, String(format: "%.1f", point.measured),
+                       String(format: "%.1f", predicted), String(format: "%+.1f %%", error * 100)])
+        }
+        func median(_ v: [Double]) -> String {
+            let s = v.sorted()
+            guard !s.isEmpty else { return "n/a" }
+            let m = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+            return String(format: "%.1f %%", m * 100)
+        }
+        return table.render() + "\n\nmedian |error|: decode-dominated \(median(decode)) (\(decode.count) points), TTFT "
+            + "\(median(ttft)) (\(ttft.count)); uncalibrated presets, sources in docs/LATENCY-MODEL.md\n"
+    }
 }

@@ -18,6 +18,9 @@ public struct FleetSimulation: Sendable {
         case closed(concurrency: Int)
         /// Request i arrives at `arrivals[i]` seconds (sorted).
         case open(arrivals: [Double])
+        /// Every request is queued before the first step, as vLLM's offline `LLM.generate` does (the batch that
+        /// `vllm bench latency` times).
+        case batch
     }
 
     /// What happened to one request, in seconds from the start.
@@ -88,6 +91,18 @@ public struct FleetSimulation: Sendable {
 
         if case .closed(let concurrency) = load {
             for _ in 0..<min(max(1, concurrency), requests.count) { send(at: 0) }
+            kick(at: 0)
+        }
+        if case .batch = load {
+            for id in requests.indices {
+                let r = id % replicas
+                outcomes[id] = Outcome(index: id, replica: r, arrival: 0, tokenTimes: [], dropped: false)
+                outstanding[r] += 1
+                let request = requests[id]
+                engines[r].add(SimulatedRequest(id: id, promptTokens: request.promptTokens,
+                                                outputTokens: request.outputTokens))
+            }
+            next = requests.count
             kick(at: 0)
         }
         while true {

@@ -117,7 +117,13 @@ extension ModelSpec {
         name: "llama-3.1-70b", servedName: "meta-llama/Llama-3.1-70B-Instruct", layers: 80, hidden: 8192,
         attentionHeads: 64, kvHeads: 8, headDim: 128, intermediate: 28_672, vocab: 128_256, maxModelLength: 131_072)
 
-    public static let presets: [ModelSpec] = [qwen3_30b_a3b, qwen3_32b, llama3_1_8b, llama3_1_70b]
+    /// From mistralai/Mixtral-8x7B-Instruct-v0.1's config.json (8 experts, 2 per token, 14336 wide).
+    public static let mixtral_8x7b = ModelSpec(
+        name: "mixtral-8x7b", servedName: "mistralai/Mixtral-8x7B-Instruct-v0.1", layers: 32, hidden: 4096,
+        attentionHeads: 32, kvHeads: 8, headDim: 128, intermediate: 14_336, experts: 8, expertsPerToken: 2,
+        moeIntermediate: 14_336, vocab: 32_000, maxModelLength: 32_768)
+
+    public static let presets: [ModelSpec] = [qwen3_30b_a3b, qwen3_32b, llama3_1_8b, llama3_1_70b, mixtral_8x7b]
 
     public static func preset(named name: String) -> ModelSpec? {
         let key = name.lowercased()

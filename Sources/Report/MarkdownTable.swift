@@ -2,24 +2,24 @@ import Foundation
 
 /// A GitHub-flavoured Markdown table whose raw text is aligned too (padded cells), so it reads in a terminal
 /// or a diff as well as rendered.
-struct MarkdownTable {
-    enum Alignment { case left, right }
+package struct MarkdownTable {
+    package enum Alignment { case left, right }
 
     var header: [String]
     var alignments: [Alignment]
     var rows: [[String]] = []
 
-    init(_ header: [String], alignments: [Alignment]? = nil) {
+    package init(_ header: [String], alignments: [Alignment]? = nil) {
         self.header = header
         // Default: first column text, the rest numbers.
         self.alignments = alignments ?? header.indices.map { $0 == 0 ? .left : .right }
     }
 
-    mutating func add(_ cells: [String]) {
+    package mutating func add(_ cells: [String]) {
         rows.append(cells.map(Self.escape))
     }
 
-    func render() -> String {
+    package func render() -> String {
         let columns = header.count
         let all = [header] + rows
         let widths = (0..<columns).map { column in

@@ -36,6 +36,8 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Price per GPU-hour for the cost columns.") var costPerGPUHour: Double?
     @Option(help: "Report directory (default: Reports/<UTC timestamp>-plan-<workload>).") var out: String?
     @Flag(help: "Print the comparison as JSON instead of the table.") var json = false
+    @Flag(help: "Compare the uncalibrated presets with published vLLM measurements (docs/LATENCY-MODEL.md) and exit.")
+    var published = false
 
     func validate() throws {
         _ = try HardwareSelection.resolve(model: model, gpu: gpu, link: link, presetPath: preset)
@@ -50,6 +52,10 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
+        if published {
+            print(PlanSession.publishedComparison())
+            return
+        }
         var spec: WorkloadSpec
         do {
             spec = try SeedWorkload.load(path: workload)

@@ -116,4 +116,20 @@ import Testing
         #expect(x.map { abs($0[0] - 1) < 1e-12 && abs($0[1] - 2) < 1e-12 } == true)
         #expect(Calibrator.solve([[1, 2], [2, 4]], [1, 2]) == nil)
     }
+
+    /// The uncalibrated presets against published vLLM measurements, pinned to ±2 % of what the model gives today so
+    /// a model change shows here (and in README/docs/LATENCY-MODEL.md, which quote `tpbench plan --published`).
+    @Test func publishedPointsArePinned() {
+        let pinned: [Double] = [915.3, 699.0, 1391.4, 2206.2, 1707.8, 2361.9, 1753.9, 20.4, 194.9]
+        #expect(PublishedPoint.all.count == pinned.count)
+        for (point, value) in zip(PublishedPoint.all, pinned) {
+            let predicted = point.predicted()
+            #expect(abs(predicted / value - 1) < 0.02, "\(point.name) \(point.figure.rawValue): \(predicted) vs pinned \(value)")
+        }
+        // Offline batch: all eight requests share every step, so they finish together.
+        let batch = FleetSimulation(parameters: EngineParameters(model: .llama3_1_8b, gpu: .h100), replicas: 1,
+                                    requests: Array(repeating: .init(promptTokens: 32, outputTokens: 128), count: 8),
+                                    load: .batch).run()
+        #expect(Set(batch.map { $0.tokenTimes.last! }).count == 1 && batch.allSatisfy { $0.tokenTimes.count == 128 })
+    }
 }

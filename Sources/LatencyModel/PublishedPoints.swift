@@ -1,0 +1,80 @@
+/// Published vLLM measurements the uncalibrated presets are checked against (`tpbench plan --published`; sources and
+/// how each was read are in docs/LATENCY-MODEL.md).
+public struct PublishedPoint: Sendable {
+    public enum Figure: String, Sendable {
+        /// Mean time for the whole batch (vLLM's latency benchmark).
+        case batchLatencyMs = "batch latency (ms)"
+        case ttftP50Ms = "TTFT p50 (ms)"
+        case itlP50Ms = "ITL p50 (ms)"
+    }
+
+    public var name: String
+    public var source: String
+    public var model: ModelSpec
+    public var gpu: GPUSpec
+    public var tensorParallel: Int
+    public var link: LinkSpec
+    public var requests: Int
+    public var promptTokens: Int
+    public var outputTokens: Int
+    public var load: FleetSimulation.Load
+    public var figure: Figure
+    public var measured: Double
+
+    /// Batch latency and ITL are set by decode steps; TTFT by prefill and queueing.
+    public var isDecodeDominated: Bool { figure != .ttftP50Ms }
+
+    /// The model's figure for this point, with `tune` applied to the preset's parameters.
+    public func predicted(tune: (inout EngineParameters) -> Void = { _ in }) -> Double {
+        var p = EngineParameters(model: model, gpu: gpu, tensorParallel: tensorParallel, link: link)
+        tune(&p)
+        let outcomes = FleetSimulation(
+            parameters: p, replicas: 1,
+            requests: Array(repeating: .init(promptTokens: promptTokens, outputTokens: outputTokens), count: requests),
+            load: load
+        ).run()
+        switch figure {
+        case .batchLatencyMs:
+            return (outcomes.compactMap(\.tokenTimes.last).max() ?? 0) * 1000
+        case .ttftP50Ms:
+            let ttft = outcomes.compactMap { o in o.tokenTimes.first.map { ($0 - o.arrival) * 1000 } }
+            return CalibrationFigures(ttftMs: ttft, itlMs: [], tpotMs: [], e2eMs: [], spanSeconds: 0).values[0]
+        case .itlP50Ms:
+            var gaps: [Double] = []
+            for o in outcomes {
+                for k in o.tokenTimes.indices.dropFirst() { gaps.append((o.tokenTimes[k] - o.tokenTimes[k - 1]) * 1000) }
+            }
+            return CalibrationFigures(ttftMs: [], itlMs: gaps, tpotMs: [], e2eMs: [], spanSeconds: 0).values[2]
+        }
+    }
+
+    static let vllmLatency = "vLLM performance benchmarks (Buildkite), latency test: 8 prompts of 32 tokens, "
+        + "128 output tokens, mean of 15 iterations"
+    static let writeUp = "the public TP=4-vs-TP=1 write-up (tpbench's brief): 100 concurrent requests, 1000-token "
+        + "prompts, 500-token JSON outputs"
+
+    static func latency(_ model: ModelSpec, _ gpu: GPUSpec, tp: Int, measured: Double, note: String) -> PublishedPoint {
+        PublishedPoint(
+            name: "\(model.name) \(gpu.name) TP\(tp) batch 8, 32→128", source: vllmLatency + note, model: model,
+            gpu: gpu, tensorParallel: tp, link: .nvlink4, requests: 8, promptTokens: 32, outputTokens: 128,
+            load: .batch, figure: .batchLatencyMs, measured: measured)
+    }
+
+    public static let all: [PublishedPoint] = [
+        latency(.llama3_1_8b, .h100, tp: 1, measured: 997.542, note: " (H100 dashboard page)"),
+        latency(.llama3_1_8b, .h200, tp: 1, measured: 833.421, note: " (H200, build 9515, quoted in vLLM PR #9768)"),
+        latency(.llama3_1_8b, .a100, tp: 1, measured: 1585.43, note: " (A100 dashboard page)"),
+        latency(.llama3_1_70b, .h100, tp: 4, measured: 2444.47, note: " (H100 dashboard page)"),
+        latency(.llama3_1_70b, .h200, tp: 4, measured: 2077.53, note: " (H200, build 9515, quoted in vLLM PR #9768)"),
+        latency(.mixtral_8x7b, .h100, tp: 2, measured: 2326.97, note: " (H100 dashboard page)"),
+        latency(.mixtral_8x7b, .h200, tp: 2, measured: 1917.44, note: " (H200, build 9515, quoted in vLLM PR #9768)"),
+        PublishedPoint(name: "qwen3-30b-a3b h200 TP1 100 in flight, 1000→500", source: writeUp,
+                       model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: 1, link: .nvlink4, requests: 300,
+                       promptTokens: 1000, outputTokens: 500, load: .closed(concurrency: 100), figure: .itlP50Ms,
+                       measured: 22),
+        PublishedPoint(name: "qwen3-30b-a3b h200 TP1 100 in flight, 1000→500", source: writeUp,
+                       model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: 1, link: .nvlink4, requests: 300,
+                       promptTokens: 1000, outputTokens: 500, load: .closed(concurrency: 100), figure: .ttftP50Ms,
+                       measured: 450),
+    ]
+}
