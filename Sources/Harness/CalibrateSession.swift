@@ -48,8 +48,7 @@ public enum CalibrateSession {
                                  + ModelSpec.presets.map(\.name).joined(separator: ", "))
         }
         let gpuName = deployment.gpu ?? base?.gpu ?? target?.gpu
-        guard let gpuName, let gpu = GPUSpec.preset(named: gpuName) ?? GPUSpec.presets.first(where: {
-            $0.displayName.lowercased() == gpuName.lowercased() }) else {
+        guard let gpuName, let gpu = GPUSpec.preset(named: gpuName) else {
             throw CalibrateError("\(name): " + (gpuName.map { "GPU '\($0)' is not a tpbench preset" }
                                                ?? "the run does not say which GPU it ran on")
                                  + "; pass --gpu with one of " + GPUSpec.presets.map(\.name).joined(separator: ", "))
@@ -88,19 +87,12 @@ public enum CalibrateSession {
         }
         var ttft: [Double] = [], itl: [Double] = [], tpot: [Double] = [], e2e: [Double] = []
         for r in succeeded {
-            guard let first = r.tokenEventOffsetsMs.first else { continue }
+            guard let first = r.ttftMs else { continue }
             ttft.append(first)
-            // Per token: an event carrying k tokens (vLLM's stream interval) stands for k gaps of 1/k each.
-            let offsets = r.tokenEventOffsetsMs
-            for k in offsets.indices.dropFirst() {
-                let tokens = max(1, r.tokensPerEvent?[k] ?? 1)
-                let gap = (offsets[k] - offsets[k - 1]) / Double(tokens)
-                itl.append(contentsOf: repeatElement(gap, count: tokens))
-            }
+            // Per token where the events say how many they carried (vLLM's stream interval), else per event.
+            itl += r.tokenGapsMs ?? r.eventGapsMs
             e2e.append(r.e2eMs)
-            if r.outputTokens > 1, let last = r.tokenEventOffsetsMs.last {
-                tpot.append((last - first) / Double(r.outputTokens - 1))
-            }
+            if let t = r.tpotMs { tpot.append(t) }
         }
         let span = ((succeeded.map(\.endMs).max() ?? 0) - succeeded[0].startMs) / 1000
         let measured = CalibrationFigures(ttftMs: ttft, itlMs: itl, tpotMs: tpot, e2eMs: e2e, spanSeconds: span)
@@ -133,13 +125,12 @@ public enum CalibrateSession {
         var values: [FreeParameter: Double] = [:]
         let linkRun = runs.first { $0.parameters.tensorParallel > 1 } ?? first
         for p in FreeParameter.allCases { values[p] = fit.value(of: p) ?? p.value(in: linkRun.parameters) }
-        let errors = loo.map { abs($0.relativeError) }.sorted()
         let preset = PresetFile(
             model: first.parameters.model.name, gpu: first.parameters.gpu.name, link: linkRun.parameters.link.name,
             values: values, fitted: fit.free, maxNumSeqs: deployment.maxNumSeqs,
             maxNumBatchedTokens: deployment.maxNumBatchedTokens,
             bands: Calibrator.bands(loo.isEmpty ? fit.residuals : loo), runs: paths,
-            leaveOneOutMedianError: errors.isEmpty ? nil : errors[errors.count / 2])
+            leaveOneOutMedianError: Calibrator.median(loo.map { abs($0.relativeError) }))
         return Outcome(runs: runs, fit: fit, leaveOneOut: loo, preset: preset, skippedFailures: skipped)
     }
 
@@ -166,7 +157,6 @@ public enum CalibrateSession {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return (try? encoder.encode(root)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-
     }
 
     /// The tables `calibrate` prints: fitted parameters with their standard errors, residuals per figure, and the

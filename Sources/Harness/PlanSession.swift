@@ -232,10 +232,7 @@ public enum PlanSession {
                        String(format: "%.1f", predicted), String(format: "%+.1f %%", error * 100)])
         }
         func median(_ v: [Double]) -> String {
-            let s = v.sorted()
-            guard !s.isEmpty else { return "n/a" }
-            let m = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-            return String(format: "%.1f %%", m * 100)
+            Calibrator.median(v).map { String(format: "%.1f %%", $0 * 100) } ?? "n/a"
         }
         return table.render() + "\n\nmedian |error|: decode-dominated \(median(decode)) (\(decode.count) points), TTFT "
             + "\(median(ttft)) (\(ttft.count)); uncalibrated presets, sources in docs/LATENCY-MODEL.md\n"

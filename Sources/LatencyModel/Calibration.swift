@@ -130,6 +130,9 @@ public struct CalibrationFigures: Sendable, Equatable, Codable {
         self.init(ttftMs: ttft, itlMs: itl, tpotMs: tpot, e2eMs: e2e, spanSeconds: last - first)
     }
 
+    /// A figure by name (`names`), nil for an unknown name.
+    public subscript(_ name: String) -> Double? { Self.names.firstIndex(of: name).map { values[$0] } }
+
     /// Which band a figure belongs to: ttft, tpot, e2e or throughput.
     public static func family(_ index: Int) -> String {
         ["ttft", "ttft", "tpot", "tpot", "tpot", "e2e", "throughput"][index]
@@ -241,9 +244,29 @@ public struct Calibrator: Sendable {
 
     static let priorWeight = 1e-3
 
-    /// Fits on `runs` (all of them by default).
-    public func fit(excluding excluded: Int? = nil) -> Fit {
-        let used = runs.enumerated().filter { $0.offset != excluded }.map(\.element)
+    /// Every usable figure of a run (measured, finite and positive) beside its prediction.
+    static func residuals(_ run: CalibrationRun, _ predicted: CalibrationFigures) -> [Residual] {
+        run.measured.values.enumerated().compactMap { i, m in
+            m.isFinite && m > 0
+                ? Residual(run: run.name, figure: CalibrationFigures.names[i], measured: m, predicted: predicted.values[i])
+                : nil
+        }
+    }
+
+    /// JᵀJ of a Jacobian stored one parameter's column per row.
+    static func normalMatrix(_ jacobian: [[Double]]) -> [[Double]] {
+        jacobian.map { a in jacobian.map { b in zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } } }
+    }
+
+    /// The middle value (the mean of the two middle ones for an even count); nil when empty.
+    public static func median(_ values: [Double]) -> Double? {
+        let s = values.sorted()
+        guard !s.isEmpty else { return nil }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    public func fit() -> Fit {
+        let used = runs
         let start = startValues().map { log($0) }
         let lower = free.map { log($0.bounds.lowerBound) }, upper = free.map { log($0.bounds.upperBound) }
         func clamp(_ x: [Double]) -> [Double] { x.indices.map { min(max(x[$0], lower[$0]), upper[$0]) } }
@@ -270,12 +293,8 @@ public struct Calibrator: Sendable {
                 return zip(ru, rd).map { ($0 - $1) / (2 * h) }
             }
             // Normal equations: (JᵀJ + λ·diag(JᵀJ)) δ = −Jᵀr.
-            var jtj = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-            var jtr = [Double](repeating: 0, count: n)
-            for a in 0..<n {
-                for b in 0..<n { jtj[a][b] = zip(jacobian[a], jacobian[b]).reduce(0) { $0 + $1.0 * $1.1 } }
-                jtr[a] = zip(jacobian[a], r).reduce(0) { $0 + $1.0 * $1.1 }
-            }
+            let jtj = Self.normalMatrix(jacobian)
+            let jtr = jacobian.map { column in zip(column, r).reduce(0) { $0 + $1.0 * $1.1 } }
             var improved = false
             while lambda < 1e12 {
                 var damped = jtj
@@ -300,28 +319,16 @@ public struct Calibrator: Sendable {
             if !improved { break }
         }
 
-        // Standard errors from the Jacobian at the optimum, scaled by the residual variance.
-        let dataCount = used.reduce(0) { $0 + $1.measured.values.filter { $0.isFinite && $0 > 0 }.count }
+        let residuals = zip(used, figures(x, runs: used)).flatMap { Self.residuals($0, $1) }
+        // Standard errors from the last Jacobian, scaled by the residual variance.
         var errors = [Double?](repeating: nil, count: n)
         if !jacobian.isEmpty {
-            var jtj = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-            for a in 0..<n {
-                for b in 0..<n { jtj[a][b] = zip(jacobian[a], jacobian[b]).reduce(0) { $0 + $1.0 * $1.1 } }
-            }
-            let variance = c / Double(max(1, dataCount - n))
-            if let inverse = Self.invert(jtj) {
+            let variance = c / Double(max(1, residuals.count - n))
+            if let inverse = Self.invert(Self.normalMatrix(jacobian)) {
                 for k in 0..<n where inverse[k][k] > 0 {
                     let se = (variance * inverse[k][k]).squareRoot()
                     errors[k] = se.isFinite && se < 10 ? se : nil
                 }
-            }
-        }
-        let predicted = figures(x, runs: used)
-        var residuals: [Residual] = []
-        for (run, p) in zip(used, predicted) {
-            for (i, m) in run.measured.values.enumerated() where m.isFinite && m > 0 {
-                residuals.append(Residual(run: run.name, figure: CalibrationFigures.names[i], measured: m,
-                                          predicted: p.values[i]))
             }
         }
         let logs = residuals.map { log(max($0.predicted, 1e-12) / $0.measured) }
@@ -341,11 +348,7 @@ public struct Calibrator: Sendable {
             let fit = others.fit()
             var p = run.parameters
             fit.apply(to: &p)
-            let predicted = run.simulate(with: p)
-            for (k, m) in run.measured.values.enumerated() where m.isFinite && m > 0 {
-                out.append(Residual(run: run.name, figure: CalibrationFigures.names[k], measured: m,
-                                    predicted: predicted.values[k]))
-            }
+            out += Self.residuals(run, run.simulate(with: p))
         }
         return out
     }

@@ -64,20 +64,26 @@ public struct FleetSimulation: Sendable {
             guard inFlight[r] == nil, let step = engines[r].step() else { return }
             inFlight[r] = (time + step.duration, step)
         }
-        func admit(_ id: Int, to r: Int, at time: Double) {
+        func enqueue(_ id: Int, to r: Int) {
             let request = requests[id]
             engines[r].add(SimulatedRequest(id: id, promptTokens: request.promptTokens,
                                             outputTokens: request.outputTokens))
+        }
+        func admit(_ id: Int, to r: Int, at time: Double) {
+            enqueue(id, to: r)
             // An idle engine starts a step the moment a request arrives (vLLM and the mock do): of a burst, the
             // first request is prefilled alone and the rest wait for that step.
             startStep(r, at: time)
         }
-        func send(at time: Double) {
+        /// `queueOnly`: straight into the engine's queue, no step started (the offline batch).
+        func send(at time: Double, queueOnly: Bool = false) {
             guard next < requests.count else { return }
             let r = outstanding.indices.min { outstanding[$0] < outstanding[$1] } ?? 0
             outcomes[next] = Outcome(index: next, replica: r, arrival: time, tokenTimes: [], dropped: false)
             outstanding[r] += 1
-            if overhead > 0 {
+            if queueOnly {
+                enqueue(next, to: r)
+            } else if overhead > 0 {
                 pending.append((time + overhead, next, r))
             } else {
                 admit(next, to: r, at: time)
@@ -94,15 +100,7 @@ public struct FleetSimulation: Sendable {
             kick(at: 0)
         }
         if case .batch = load {
-            for id in requests.indices {
-                let r = id % replicas
-                outcomes[id] = Outcome(index: id, replica: r, arrival: 0, tokenTimes: [], dropped: false)
-                outstanding[r] += 1
-                let request = requests[id]
-                engines[r].add(SimulatedRequest(id: id, promptTokens: request.promptTokens,
-                                                outputTokens: request.outputTokens))
-            }
-            next = requests.count
+            while next < requests.count { send(at: 0, queueOnly: true) }
             kick(at: 0)
         }
         while true {

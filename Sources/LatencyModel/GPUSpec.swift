@@ -52,6 +52,6 @@ extension GPUSpec {
         let key = name.lowercased()
         let aliases = ["h200-sxm": "h200", "h100-sxm": "h100", "a100-80gb": "a100"]
         let resolved = aliases[key] ?? key
-        return presets.first { $0.name == resolved }
+        return presets.first { $0.name == resolved || $0.displayName.lowercased() == key }
     }
 }

@@ -41,13 +41,6 @@ public struct PresetFile: Sendable, Equatable {
         self.leaveOneOutMedianError = leaveOneOutMedianError
     }
 
-    /// The hardware presets it names; nil with a sentence when one is unknown.
-    public func specs() -> (model: ModelSpec, gpu: GPUSpec, link: LinkSpec)? {
-        guard let m = ModelSpec.preset(named: model), let g = GPUSpec.preset(named: gpu),
-              let l = LinkSpec.preset(named: link) else { return nil }
-        return (m, g, l)
-    }
-
     /// Writes the preset's values into `parameters` (model, GPU and link are the caller's choice). Link values apply
     /// only when the parameters use the link the preset was fitted on.
     public func apply(to parameters: inout EngineParameters) {

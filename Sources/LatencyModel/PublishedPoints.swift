@@ -24,27 +24,18 @@ public struct PublishedPoint: Sendable {
     /// Batch latency and ITL are set by decode steps; TTFT by prefill and queueing.
     public var isDecodeDominated: Bool { figure != .ttftP50Ms }
 
-    /// The model's figure for this point, with `tune` applied to the preset's parameters.
-    public func predicted(tune: (inout EngineParameters) -> Void = { _ in }) -> Double {
-        var p = EngineParameters(model: model, gpu: gpu, tensorParallel: tensorParallel, link: link)
-        tune(&p)
+    /// The uncalibrated model's figure for this point.
+    public func predicted() -> Double {
+        let p = EngineParameters(model: model, gpu: gpu, tensorParallel: tensorParallel, link: link)
         let outcomes = FleetSimulation(
             parameters: p, replicas: 1,
             requests: Array(repeating: .init(promptTokens: promptTokens, outputTokens: outputTokens), count: requests),
             load: load
         ).run()
         switch figure {
-        case .batchLatencyMs:
-            return (outcomes.compactMap(\.tokenTimes.last).max() ?? 0) * 1000
-        case .ttftP50Ms:
-            let ttft = outcomes.compactMap { o in o.tokenTimes.first.map { ($0 - o.arrival) * 1000 } }
-            return CalibrationFigures(ttftMs: ttft, itlMs: [], tpotMs: [], e2eMs: [], spanSeconds: 0).values[0]
-        case .itlP50Ms:
-            var gaps: [Double] = []
-            for o in outcomes {
-                for k in o.tokenTimes.indices.dropFirst() { gaps.append((o.tokenTimes[k] - o.tokenTimes[k - 1]) * 1000) }
-            }
-            return CalibrationFigures(ttftMs: [], itlMs: gaps, tpotMs: [], e2eMs: [], spanSeconds: 0).values[2]
+        case .batchLatencyMs: return (outcomes.compactMap(\.tokenTimes.last).max() ?? 0) * 1000
+        case .ttftP50Ms: return CalibrationFigures(outcomes: outcomes)["ttft_p50_ms"]!
+        case .itlP50Ms: return CalibrationFigures(outcomes: outcomes)["itl_p50_ms"]!
         }
     }
 

@@ -58,10 +58,9 @@ public struct StepTimeModel: Sendable {
         self.parameters = parameters
     }
 
-    /// FLOPs of the step; `paddedTokens` (default: the real count) is what the linear layers multiply through.
-    public func flops(_ w: StepWorkload, paddedTokens: Int? = nil) -> Double {
+    public func flops(_ w: StepWorkload) -> Double {
         let m = parameters.model
-        let linear = 2 * Double(paddedTokens ?? w.tokens) * m.activeParametersPerTokenWithoutHead
+        let linear = 2 * Double(w.tokens) * m.activeParametersPerTokenWithoutHead
         let head = 2 * Double(w.sampledSequences) * Double(m.vocab * m.hidden)
         // QKᵀ and AV: 2 matmuls × 2 FLOPs per multiply-add, per head dimension, per query×key pair.
         let attention = 4 * Double(m.layers * m.attentionHeads * m.headDim) * w.attentionPairs
@@ -86,7 +85,9 @@ public struct StepTimeModel: Sendable {
         let f = flops(w)
         let padded = p.paddedTokens(w.tokens)
         let bytes = weightBytesRead(w) + w.kvTokensRead * p.model.kvBytesPerToken
-        let compute = (padded == w.tokens ? f : flops(w, paddedTokens: padded)) / (tp * p.gpu.denseFLOPS * p.mfu)
+        // Padded rows go through the linear layers only (not the LM head, not attention).
+        let paddingFLOPs = 2 * Double(padded - w.tokens) * p.model.activeParametersPerTokenWithoutHead
+        let compute = (f + paddingFLOPs) / (tp * p.gpu.denseFLOPS * p.mfu)
         let memory = bytes / tp / (p.gpu.memoryBandwidth * p.mbu)
         var communication = 0.0
         var cpu = p.cpuOverhead + Double(w.sequences) * p.perSequenceOverhead

@@ -66,14 +66,13 @@ struct CalibrateCommand: ParsableCommand {
         if let v = maxNumBatchedTokens, !(1...16_777_216).contains(v) {
             throw ValidationError("--max-num-batched-tokens must be in 1...16777216, got \(v)")
         }
-        for (flag, name, known) in [("--model", model, ModelSpec.presets.map(\.name)),
-                                    ("--gpu", gpu, GPUSpec.presets.map(\.name)),
-                                    ("--link", link, LinkSpec.presets.map(\.name))] {
-            if let name, !known.contains(name.lowercased()),
-               !(flag == "--model" && ModelSpec.preset(named: name) != nil),
-               !(flag == "--gpu" && GPUSpec.preset(named: name) != nil) {
-                throw ValidationError("\(flag) \(name) is not a known preset; use one of \(known.joined(separator: ", "))")
-            }
+        let presets: [(String, String?, Bool, [String])] = [
+            ("--model", model, model.map { ModelSpec.preset(named: $0) != nil } ?? true, ModelSpec.presets.map(\.name)),
+            ("--gpu", gpu, gpu.map { GPUSpec.preset(named: $0) != nil } ?? true, GPUSpec.presets.map(\.name)),
+            ("--link", link, link.map { LinkSpec.preset(named: $0) != nil } ?? true, LinkSpec.presets.map(\.name)),
+        ]
+        for (flag, name, known, names) in presets where !known {
+            throw ValidationError("\(flag) \(name ?? "") is not a known preset; use one of \(names.joined(separator: ", "))")
         }
     }
 
