@@ -31,7 +31,7 @@ let package = Package(
             dependencies: ["JSONSchema", "LatencyModel", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .target(name: "Report", dependencies: ["Metrics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "Report", dependencies: ["Metrics", "JSONSchema", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(
             name: "Harness",
             dependencies: [

@@ -116,7 +116,13 @@ public enum PlanSession {
     /// its load: a closed loop, or a constant-rate open loop (Poisson or uniform arrivals).
     public static func requests(of workload: WorkloadSpec) throws
         -> (requests: [FleetSimulation.Request], load: FleetSimulation.Load) {
-        let plan = LoadPlan(workload.load)
+        if let trace = workload.trace {
+            // A trace is its own load: its arrival times and lengths, as the replay sends them.
+            let rows = trace.rows.prefix(workload.load.requests ?? .max)
+            return (rows.map { FleetSimulation.Request(promptTokens: $0.promptTokens, outputTokens: $0.outputTokens) },
+                    .open(arrivals: rows.map(\.timeS)))
+        }
+        let plan = LoadPlan(workload)
         guard plan.phases.count == 1, let phase = plan.phases.first else {
             throw PlanError("plan simulates one closed loop (load.concurrency) or one constant-rate open loop "
                             + "(load.rate); this workload has \(plan.phases.count) load phases")

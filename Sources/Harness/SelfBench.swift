@@ -133,7 +133,7 @@ public enum SelfBench {
         spec.prompt.calibrate = false
         spec.output.maxTokens = .fixed(scenario.tokens)
         spec.timeouts.connectS = 60
-        try LoadRunner.checkCapacity(plan: LoadPlan(spec.load), mockInProcess: mock.inProcess)
+        try LoadRunner.checkCapacity(plan: LoadPlan(spec), mockInProcess: mock.inProcess)
         var requestSettings = RequestSettings()
         requestSettings.connectRate = settings.connectRate
         requestSettings.receiveTimes = settings.receiveTimes

@@ -4,11 +4,15 @@ public struct SimulatedRequest: Sendable, Equatable {
     public var promptTokens: Int
     /// The output length decided up front (max_tokens, EOS draw or the length of a schema-shaped answer).
     public var outputTokens: Int
+    /// Leading prompt tokens whose KV a prefix cache already holds: admission skips computing them (never all:
+    /// at least the last prompt token is computed).
+    public var cachedTokens: Int
 
-    public init(id: Int, promptTokens: Int, outputTokens: Int) {
+    public init(id: Int, promptTokens: Int, outputTokens: Int, cachedTokens: Int = 0) {
         self.id = id
         self.promptTokens = max(1, promptTokens)
         self.outputTokens = max(1, outputTokens)
+        self.cachedTokens = min(max(0, cachedTokens), self.promptTokens - 1)
     }
 }
 
@@ -162,7 +166,9 @@ public struct EngineSimulator: Sendable {
         // 2. Waiting requests in arrival order, unless this step had to preempt.
         if preempted.isEmpty {
             while budget > 0 && running.count < parameters.maxNumSeqs && waitingHead < waiting.count {
-                let candidate = waiting[waitingHead]
+                var candidate = waiting[waitingHead]
+                // A prefix-cache hit: the cached tokens' KV is there already (held as this sequence's blocks).
+                if candidate.computed == 0 && candidate.blocks == 0 { candidate.computed = candidate.request.cachedTokens }
                 let newTokens = min(candidate.totalTokens - candidate.computed, budget)
                 let need = blocksNeeded(for: candidate.computed + newTokens) - candidate.blocks
                 if need > freeBlocks { break }

@@ -64,7 +64,7 @@ public enum Benchmark {
                            onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in }) async throws -> RunOutput {
         _ = ProcessResources.raiseOpenFileLimit()
         try checkHTTPVersion(urls: target.baseURLs, settings: settings)
-        let wholePlan = LoadPlan(workload.load)
+        let wholePlan = LoadPlan(workload)
         let plan = wholePlan.sharded(shard)
         // This process opens only its shard's connections (the capacity error suggests sharding to get under it).
         try LoadRunner.checkCapacity(plan: plan)
@@ -75,7 +75,9 @@ public enum Benchmark {
 
         let (model, serverModels) = try await resolveModel(workload.model, target: target, engine: engines[0],
                                                            settings: settings)
-        let poolSize = min(PromptBuilder.maxPoolSize, wholePlan.maxRequests ?? PromptBuilder.maxPoolSize)
+        // A trace's requests each have their own prompt; synthetic ones cycle through at most maxPoolSize.
+        let poolSize = workload.trace != nil ? wholePlan.maxRequests ?? 1
+            : min(PromptBuilder.maxPoolSize, wholePlan.maxRequests ?? PromptBuilder.maxPoolSize)
         let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
                                                  base: target.baseURLs[0], engine: engines[0], settings: settings,
                                                  progress: onCalibration)
@@ -86,8 +88,7 @@ public enum Benchmark {
                                           continuousUsage: settings.continuousUsage)
         let factory: @Sendable (Int) -> PreparedRequest = { wholeFactory(shard.globalIndex($0)) }
         let arrivals = plan.isClosedOnly ? nil
-            : ArrivalGenerator(plan: wholePlan, arrival: workload.load.arrival, burstiness: workload.load.burstiness,
-                               seed: workload.seed, shard: shard)
+            : ArrivalGenerator(workload: workload, plan: wholePlan, shard: shard)
         let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
                       e2eMs: workload.slo.e2eMs)
         let aggregate = RunAggregate(target: target.name, slo: slo.isEmpty ? nil : slo)

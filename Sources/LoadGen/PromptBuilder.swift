@@ -42,9 +42,29 @@ public enum PromptBuilder {
                               calibration: CalibrationSummary(mode: .dataset, prompts: prompts.count, dataset: dataset))
         }
         var generator = SplitMix64(seed: spec.seed ^ 0x9E0_0D1E)
-        let targets = (0..<max(1, poolSize)).map { _ in spec.prompt.tokens.sample(using: &generator) }
-        let synthesizer = Synthesizer(seed: spec.seed, system: spec.prompt.system, prefixTokens: spec.prompt.prefixTokens,
+        var targets = (0..<max(1, poolSize)).map { _ in spec.prompt.tokens.sample(using: &generator) }
+        var synthesizer = Synthesizer(seed: spec.seed, system: spec.prompt.system, prefixTokens: spec.prompt.prefixTokens,
                                       vocabulary: PromptSynthesizer.vocabulary)
+        // A trace: one prompt per row, of the row's length, made of the row's prefix blocks.
+        var outputs = [Int?](repeating: nil, count: targets.count)
+        if let trace = spec.trace {
+            let rows = trace.rows.prefix(max(1, poolSize))
+            targets = rows.map(\.promptTokens)
+            outputs = rows.map(\.outputTokens)
+            synthesizer.blocks = rows.map(\.hashIDs)
+            synthesizer.blockTokens = trace.blockTokens
+        }
+        var pool = try await synthesize(spec: spec, model: model, targets: targets, synthesizer: synthesizer, base: base,
+                                        engine: engine, settings: settings, progress: progress)
+        pool.datasetMaxTokens = outputs
+        return pool
+    }
+
+    /// Synthetic prompts of the `targets` lengths: calibrated against the server's token counter when it has one,
+    /// estimated otherwise.
+    static func synthesize(spec: WorkloadSpec, model: String, targets: [Int], synthesizer: Synthesizer, base: String,
+                           engine: Engine?, settings: RequestSettings,
+                           progress: @escaping @Sendable (Int, Int) -> Void) async throws -> PromptPool {
         var reason: String?
         if spec.prompt.calibrate, let engine {
             let (counter, reasons) = await TokenCounter.detect(base: base, model: model, api: spec.api,
@@ -67,6 +87,8 @@ public enum PromptBuilder {
     }
 
     /// The seeded prompt text of a workload: an optional shared prefix, then words of the prompt's own stream.
+    /// A trace's prompt is instead its prefix blocks' words (block id h is the same `blockTokens` words in every
+    /// prompt that names it), then words of its own stream if the row is longer than its blocks.
     struct Synthesizer: Sendable {
         let seed: UInt64
         let system: String?
@@ -74,6 +96,9 @@ public enum PromptBuilder {
         let vocabulary: [String]
         /// The shared prefix, built once (it is the same words for every prompt).
         let prefix: String?
+        /// Per prompt: the `hash_ids` of its trace row (empty: no blocks).
+        var blocks: [[Int]] = []
+        var blockTokens = 512
 
         init(seed: UInt64, system: String?, prefixTokens: Int, vocabulary: [String]) {
             self.seed = seed
@@ -86,10 +111,31 @@ public enum PromptBuilder {
 
         /// The same workload's prompts drawn from another word list.
         func with(vocabulary: [String]) -> Synthesizer {
-            Synthesizer(seed: seed, system: system, prefixTokens: prefixTokens, vocabulary: vocabulary)
+            var synthesizer = Synthesizer(seed: seed, system: system, prefixTokens: prefixTokens, vocabulary: vocabulary)
+            synthesizer.blocks = blocks
+            synthesizer.blockTokens = blockTokens
+            return synthesizer
         }
 
+        /// The word stream of trace block `id` (disjoint from every prompt's own stream and the shared prefix's).
+        static func blockStream(_ id: Int) -> UInt64 { 0x8000_0000_0000_0000 | UInt64(id) }
+
         func prompt(index: Int, words: Int) -> PromptContent {
+            if index < blocks.count, !blocks[index].isEmpty {
+                var parts: [String] = []
+                var remaining = max(1, words)
+                for id in blocks[index] where remaining > 0 {
+                    let take = min(blockTokens, remaining)
+                    parts.append(PromptSynthesizer.words(seed: seed, stream: Self.blockStream(id), count: take,
+                                                         vocabulary: vocabulary))
+                    remaining -= take
+                }
+                if remaining > 0 {
+                    parts.append(PromptSynthesizer.words(seed: seed, stream: UInt64(index), count: remaining,
+                                                         vocabulary: vocabulary))
+                }
+                return .text(system: system, user: parts.joined(separator: " "))
+            }
             let unique = PromptSynthesizer.words(seed: seed, stream: UInt64(index), count: max(1, words),
                                                  vocabulary: vocabulary)
             return .text(system: system, user: prefix.map { "\($0) \(unique)" } ?? unique)

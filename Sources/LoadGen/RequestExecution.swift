@@ -96,6 +96,7 @@ final class RequestExecution: TransferDelegate {
             failure: failure,
             failureMessage: message,
             streamed: decoded.streamed)
+        record.cachedPromptTokens = decoded.cachedPromptTokens
         // End of an answer is when its last event (a stream's [DONE]) or last byte (a JSON body) arrived, stamped
         // like every event, not when the engine finished processing the transfer (after its whole wake-up).
         if failure == nil {

@@ -16,6 +16,8 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     /// Tokens carried by each token event, when the server reported per-chunk usage.
     public var tokensPerEvent: [Int]?
     public var promptTokens: Int?
+    /// Prompt tokens the server's prefix cache held (`usage.prompt_tokens_details.cached_tokens`; nil: not reported).
+    public var cachedPromptTokens: Int?
     /// Output tokens: the server's `usage.completion_tokens`, else the count of token events.
     public var outputTokens: Int
     /// True when `outputTokens` had to be estimated from events because the server sent no usage.

@@ -48,6 +48,17 @@ public struct TargetSummary: Sendable, Codable, Equatable {
     public var requestedMaxTokensMean: Double?
     /// Requests by the HTTP version their answer came over ("1.1", "2"); nil in results from before it was recorded.
     public var httpVersions: [String: Int]? = nil
+    /// Prompt tokens of successful requests the server reported as served from its prefix cache
+    /// (`usage.prompt_tokens_details.cached_tokens`), and the prompt tokens of those requests; nil when no
+    /// response reported it.
+    public var cachedPromptTokens: Int? = nil
+    public var promptTokensWithCacheReport: Int? = nil
+
+    /// Share of prompt tokens served from the prefix cache, over the requests that reported it.
+    public var prefixCacheHitRate: Double? {
+        guard let cached = cachedPromptTokens, let total = promptTokensWithCacheReport, total > 0 else { return nil }
+        return Double(cached) / Double(total)
+    }
 
     public var errorRate: Double { requests == 0 ? 0 : Double(failed) / Double(requests) }
 }

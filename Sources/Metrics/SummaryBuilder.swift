@@ -15,6 +15,8 @@ public struct SummaryBuilder: Sendable {
     private var lastEndMs = -Double.infinity
     private var outputTokens = 0
     private var promptTokens = 0
+    /// Cached and total prompt tokens of the successful requests whose usage reported cached tokens.
+    private var cachedPrompt: (cached: Int, total: Int, reports: Int) = (0, 0, 0)
     private var outputTokensEstimated = false
     private var nonStreamed = 0
     private var ttft: SampleSet
@@ -72,6 +74,10 @@ public struct SummaryBuilder: Sendable {
         succeeded += 1
         outputTokens += record.outputTokens
         promptTokens += record.promptTokens ?? 0
+        if let cached = record.cachedPromptTokens {
+            cachedPrompt = (cachedPrompt.cached + cached, cachedPrompt.total + (record.promptTokens ?? 0),
+                            cachedPrompt.reports + 1)
+        }
         if record.outputTokensEstimated { outputTokensEstimated = true }
         if !record.streamed { nonStreamed += 1 }
         if let v = record.ttftMs { ttft.add(v) }
@@ -157,7 +163,9 @@ public struct SummaryBuilder: Sendable {
             connectMs: connect.distribution,
             requestedPromptTokensMean: mean(requestedPrompt),
             requestedMaxTokensMean: mean(requestedMax),
-            httpVersions: httpVersions.isEmpty ? nil : httpVersions
+            httpVersions: httpVersions.isEmpty ? nil : httpVersions,
+            cachedPromptTokens: cachedPrompt.reports > 0 ? cachedPrompt.cached : nil,
+            promptTokensWithCacheReport: cachedPrompt.reports > 0 ? cachedPrompt.total : nil
         )
     }
 

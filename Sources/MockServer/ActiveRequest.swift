@@ -8,6 +8,9 @@ import NIOHTTP1
 final class ActiveRequest: @unchecked Sendable {
     let id: Int
     let request: CompletionRequest
+    /// Prompt tokens the prefix cache held (nil: the mock does not cache prefixes), reported as vLLM does in
+    /// `usage.prompt_tokens_details.cached_tokens`.
+    var cachedTokens: Int?
     let channel: Channel
     /// The socket end of the channel's pipeline, for pre-framed chunks (see `EmissionBatch`).
     /// The connection's socket-end writer on HTTP/1.1; nil on an HTTP/2 stream, whose bytes go through the stream
@@ -200,6 +203,11 @@ final class ActiveRequest: @unchecked Sendable {
         buffer.writeString(String(request.promptTokens + generated))
         buffer.writeString(",\"completion_tokens\":")
         buffer.writeString(String(generated))
+        if let cachedTokens {
+            buffer.writeString(",\"prompt_tokens_details\":{\"cached_tokens\":")
+            buffer.writeString(String(cachedTokens))
+            buffer.writeString("}")
+        }
         buffer.writeString("}")
     }
 
@@ -240,7 +248,9 @@ final class ActiveRequest: @unchecked Sendable {
         out += "\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"stop_reason\":"
         if let stopReason { JSONValue.writeEscaped(stopReason, into: &out) } else { out += "null" }
         out += "}],\"usage\":{\"prompt_tokens\":\(request.promptTokens),\"total_tokens\":"
-        out += "\(request.promptTokens + generated),\"completion_tokens\":\(generated)}}"
+        out += "\(request.promptTokens + generated),\"completion_tokens\":\(generated)"
+        if let cachedTokens { out += ",\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens)}" }
+        out += "}}"
         return out
     }
 }

@@ -10,6 +10,8 @@ struct CompletionRequest: Sendable {
     var includeUsage: Bool
     var continuousUsage: Bool
     var promptTokens: Int
+    /// Chained hashes of the prompt's full KV blocks (filled only when the mock caches prefixes).
+    var blockHashes: [UInt64] = []
     /// nil: until the context is full, as vLLM does.
     var maxTokens: Int?
     var minTokens: Int
@@ -23,7 +25,8 @@ struct CompletionRequest: Sendable {
 
     /// Parses and validates a body; errors carry vLLM's status, type and parameter name.
     static func parse(
-        _ body: [UInt8], kind: Kind, servedModels: [String], maxModelLength: Int, tokenizer: MockTokenizer
+        _ body: [UInt8], kind: Kind, servedModels: [String], maxModelLength: Int, tokenizer: MockTokenizer,
+        prefixBlockSize: Int? = nil
     ) throws(APIError) -> CompletionRequest {
         let json: JSONValue
         do {
@@ -39,6 +42,7 @@ struct CompletionRequest: Sendable {
         }
 
         let promptTokens: Int
+        var promptIDs: [Int]? = nil
         switch kind {
         case .chat:
             guard let messages = json["messages"]?.arrayValue else {
@@ -52,13 +56,22 @@ struct CompletionRequest: Sendable {
                 }
                 parsed.append(.init(role: role, content: Self.text(of: message["content"])))
             }
-            promptTokens = tokenizer.chatPromptTokens(parsed)
+            if prefixBlockSize != nil {
+                promptIDs = tokenizer.chatTemplateIDs(parsed)
+                promptTokens = promptIDs!.count
+            } else {
+                promptTokens = tokenizer.chatPromptTokens(parsed)
+            }
         case .completion:
             switch json["prompt"] {
-            case .string(let s)?: promptTokens = max(1, tokenizer.count(s))
+            case .string(let s)?:
+                if prefixBlockSize != nil { promptIDs = tokenizer.ids(s) }
+                promptTokens = max(1, promptIDs?.count ?? tokenizer.count(s))
             case .array(let items)? where items.count == 1 && items[0].stringValue != nil:
-                promptTokens = max(1, tokenizer.count(items[0].stringValue!))
+                if prefixBlockSize != nil { promptIDs = tokenizer.ids(items[0].stringValue!) }
+                promptTokens = max(1, promptIDs?.count ?? tokenizer.count(items[0].stringValue!))
             case .array(let items)? where !items.isEmpty && items.allSatisfy({ $0.intValue != nil }):
+                promptIDs = items.map { $0.intValue! }
                 promptTokens = items.count
             case .array?: throw .badRequest("the mock accepts one prompt per request", param: "prompt")
             default: throw .badRequest("Field required: prompt must be a string", param: "prompt")
@@ -124,7 +137,7 @@ struct CompletionRequest: Sendable {
 
         let streamOptions = json["stream_options"]
         let stream = json["stream"]?.boolValue ?? false
-        return CompletionRequest(
+        var request = CompletionRequest(
             kind: kind, model: model, stream: stream,
             includeUsage: streamOptions?["include_usage"]?.boolValue ?? false,
             continuousUsage: streamOptions?["continuous_usage_stats"]?.boolValue ?? false,
@@ -132,6 +145,10 @@ struct CompletionRequest: Sendable {
             ignoreEOS: json["ignore_eos"]?.boolValue ?? false, stop: stop,
             seed: json["seed"]?.intValue.map { UInt64(bitPattern: Int64($0)) }, schema: schema,
             jsonObject: jsonObject)
+        if let size = prefixBlockSize, let ids = promptIDs {
+            request.blockHashes = PrefixCache.blockHashes(ids, blockSize: size)
+        }
+        return request
     }
 
     /// Message content: a string or a list of parts, of which the text parts count.

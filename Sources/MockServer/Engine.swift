@@ -17,6 +17,8 @@ final class Engine: @unchecked Sendable {
     /// The DCGM series /gpu-metrics serves, fed by every step.
     var gpus: SimulatedGPUs
     var requests: [Int: ActiveRequest] = [:]
+    /// Automatic prefix caching (`--enable-prefix-caching`); nil when off.
+    var prefixCache: PrefixCache?
     var rng: SplitMix64
     private var nextRequestID = 1
     private var received = 0
@@ -39,6 +41,9 @@ final class Engine: @unchecked Sendable {
         self.simulator = EngineSimulator(parameters: config.engine, seed: config.seed &+ UInt64(replica))
         self.gpus = SimulatedGPUs(parameters: config.engine, replica: replica, startNs: Self.now())
         self.rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(replica) &+ 1)
+        if config.prefixCaching {
+            prefixCache = PrefixCache(blockSize: config.engine.blockSize, capacityBlocks: max(1, config.engine.kvBlocks))
+        }
     }
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -88,6 +93,12 @@ final class Engine: @unchecked Sendable {
         if rng.chance(faults.stallRate) { active.stallAtToken = Int(rng.next() % UInt64(active.plannedTokens)) }
         requests[id] = active
         metrics.promptTokens.increment(by: Int64(request.promptTokens))
+        if prefixCache != nil {
+            let cached = prefixCache!.admit(request.blockHashes, promptTokens: request.promptTokens)
+            active.cachedTokens = cached
+            metrics.prefixCacheQueries.increment(by: Int64(request.promptTokens))
+            metrics.prefixCacheHits.increment(by: Int64(cached))
+        }
 
         if faults.slowStartMs > 0 && rng.chance(faults.slowStartRate) {
             let delay = TimeAmount.nanoseconds(Int64(faults.slowStartMs * 1e6))
@@ -122,7 +133,8 @@ final class Engine: @unchecked Sendable {
     private func enqueue(_ id: Int) {
         guard let active = requests[id], !dead else { return }
         simulator.add(
-            SimulatedRequest(id: id, promptTokens: active.request.promptTokens, outputTokens: active.plannedTokens))
+            SimulatedRequest(id: id, promptTokens: active.request.promptTokens, outputTokens: active.plannedTokens,
+                             cachedTokens: active.cachedTokens ?? 0))
         kickStepLoop()
     }
 
@@ -153,6 +165,7 @@ final class Engine: @unchecked Sendable {
             }
         }
         requests.removeAll()
+        prefixCache?.reset()
         simulator = EngineSimulator(parameters: config.engine)
         fixedTimers.removeAll()
         updateGauges()

@@ -49,6 +49,8 @@ final class EngineMetrics {
     let promptTokens: Series
     let generationTokens: Series
     let requestSuccess: Series
+    let prefixCacheQueries: Series
+    let prefixCacheHits: Series
     let timeToFirstToken: Histogram
     let interTokenLatency: Histogram
     let endToEnd: Histogram
@@ -75,6 +77,11 @@ final class EngineMetrics {
         promptTokens = Series("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.")
         generationTokens = Series("vllm:generation_tokens_total", "counter", "Number of generation tokens processed.")
         requestSuccess = Series("vllm:request_success_total", "counter", "Count of successfully processed requests.")
+        prefixCacheQueries = Series(
+            "vllm:prefix_cache_queries_total", "counter",
+            "Prefix cache queries, in terms of number of queried tokens.")
+        prefixCacheHits = Series(
+            "vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.")
         let latencyBuckets = [
             0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
             80.0, 160.0, 640.0, 2560.0,
@@ -108,7 +115,8 @@ final class EngineMetrics {
     /// Prometheus text exposition format 0.0.4.
     func exposition() -> String {
         var out = ""
-        for s in [running, waiting, kvCacheUsage, preemptions, promptTokens, generationTokens, requestSuccess] {
+        for s in [running, waiting, kvCacheUsage, preemptions, promptTokens, generationTokens, requestSuccess,
+                  prefixCacheQueries, prefixCacheHits] {
             out += "# HELP \(s.name) \(s.help)\n# TYPE \(s.name) \(s.type)\n"
             out += "\(s.name){\(label)} \(Self.format(s.value))\n"
         }

@@ -92,16 +92,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             do {
                 let request = try CompletionRequest.parse(
                     body, kind: kind, servedModels: config.servedModelNames,
-                    maxModelLength: config.engine.model.maxModelLength, tokenizer: engine.tokenizer)
+                    maxModelLength: config.engine.model.maxModelLength, tokenizer: engine.tokenizer,
+                    prefixBlockSize: engine.prefixCache?.blockSize)
                 currentRequestID = engine.submit(request, channel: channel, raw: raw, keepAlive: keepAlive)
             } catch {
                 HTTPResponder.send(channel, error: error, keepAlive: keepAlive)
             }
+        case (.POST, "/reset_prefix_cache"):
+            // vLLM's endpoint (compare runs call it between targets).
+            engine.prefixCache?.reset()
+            HTTPResponder.send(channel, status: .ok, body: "", contentType: "text/plain", keepAlive: keepAlive)
         case (.POST, "/tokenize"):
             respond(channel, keepAlive: keepAlive) { () throws(APIError) -> String in try tokenizeBody(body) }
         case (.POST, "/detokenize"):
             respond(channel, keepAlive: keepAlive) { () throws(APIError) -> String in try detokenizeBody(body) }
-        case (_, "/health"), (_, "/v1/models"), (_, "/metrics"), (_, "/gpu-metrics"), (_, "/v1/chat/completions"), (_, "/v1/completions"),
+        case (_, "/health"), (_, "/v1/models"), (_, "/reset_prefix_cache"), (_, "/metrics"), (_, "/gpu-metrics"), (_, "/v1/chat/completions"), (_, "/v1/completions"),
             (_, "/tokenize"), (_, "/detokenize"):
             HTTPResponder.send(
                 channel, error: APIError(status: 405, message: "Method Not Allowed", type: "BadRequestError",

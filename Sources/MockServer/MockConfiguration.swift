@@ -69,6 +69,9 @@ public struct MockConfiguration: Sendable {
     /// First port; 0 picks a free one. Replicas take consecutive ports.
     public var port: Int = 0
     public var replicas: Int = 1
+    /// Automatic prefix caching (vLLM's `--enable-prefix-caching`, on by default there; off here unless asked, so
+    /// the mock's timing follows the latency model alone): shared prompt prefixes skip their prefill.
+    public var prefixCaching = false
 
     public init(engine: EngineParameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200)) {
         self.engine = engine

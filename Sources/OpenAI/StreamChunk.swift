@@ -7,6 +7,8 @@ public struct StreamChunk: Sendable, Equatable {
     public var finishReason: String?
     public var promptTokens: Int?
     public var completionTokens: Int?
+    /// `usage.prompt_tokens_details.cached_tokens`: prompt tokens the server's prefix cache held.
+    public var cachedTokens: Int?
     /// An in-band error (`{"error": {...}}` or `{"object": "error", ...}`).
     public var errorMessage: String?
     /// A `choices[].index` other than 0, in an answer to a request for one choice.
@@ -97,6 +99,15 @@ public struct StreamChunk: Sendable, Equatable {
                 self.promptTokens = try s.readCount("usage.prompt_tokens")
             } else if key.equals("completion_tokens") {
                 self.completionTokens = try s.readCount("usage.completion_tokens")
+            } else if key.equals("prompt_tokens_details") {
+                if try s.peek() != 0x7B { try s.skipValue(); return }
+                try s.forEachMember { s, key in
+                    if key.equals("cached_tokens") {
+                        self.cachedTokens = try s.readCount("usage.prompt_tokens_details.cached_tokens")
+                    } else {
+                        try s.skipValue()
+                    }
+                }
             } else {
                 try s.skipValue()
             }

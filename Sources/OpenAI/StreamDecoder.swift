@@ -202,6 +202,7 @@ public struct StreamDecoder: Sendable {
         }
         if let reason = chunk.finishReason { result.finishReason = reason }
         if let prompt = chunk.promptTokens { result.promptTokens = prompt }
+        if let cached = chunk.cachedTokens { result.cachedPromptTokens = cached }
         if let completion = chunk.completionTokens { result.completionTokens = completion }
     }
 
@@ -240,6 +241,8 @@ public struct DecodedResponse: Sendable, Equatable {
     public var finishReason: String?
     public var promptTokens: Int?
     public var completionTokens: Int?
+    /// Prompt tokens served from the server's prefix cache (`usage.prompt_tokens_details.cached_tokens`).
+    public var cachedPromptTokens: Int?
     public var sawDone = false
     /// An in-band error event's message.
     public var errorEvent: String?

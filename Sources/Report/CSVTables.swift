@@ -7,7 +7,7 @@ public enum CSVTables {
     public static let requestColumns = [
         "id", "target", "replica", "intended_start_ms", "start_ms", "ttft_ms", "e2e_ms", "prompt_tokens",
         "output_tokens", "mean_itl_ms", "max_itl_ms", "tokens_per_event", "status", "failure_class", "http_status",
-        "schema_verdict",
+        "schema_verdict", "cached_prompt_tokens",
     ]
 
     public static let summaryColumns = [
@@ -27,7 +27,7 @@ public enum CSVTables {
             number(r.e2eMs), r.promptTokens.map(String.init) ?? "", String(r.outputTokens),
             number(r.meanEventGapMs), number(r.maxEventGapMs), number(r.meanTokensPerEvent),
             r.succeeded ? "ok" : "failed", r.failure?.rawValue ?? "", String(r.httpStatus),
-            r.schemaVerdict?.rawValue ?? "",
+            r.schemaVerdict?.rawValue ?? "", r.cachedPromptTokens.map(String.init) ?? "",
         ])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSONSchema
 import Metrics
 
 /// `report.md`: a pure function of the run result.
@@ -34,6 +35,18 @@ public enum MarkdownReport {
         out += "- **Started:** \(result.startedAt)\n"
         out += "- **Duration:** \(Format.duration(result.wallSeconds)) wall clock\n"
         out += "- **Requests:** \(requests) (\(requests - failed) succeeded, \(failed) failed)\n"
+        if case .object(let workload) = result.workload, case .object(let trace)? = workload["trace"],
+           case .string(let file)? = trace["file"] {
+            // A replay: which trace, how much of it, and how much prefix reuse it carries.
+            func number(_ key: String) -> Double? { if case .number(let n)? = trace[key] { return n } else { return nil } }
+            let rows = number("requests").map { String(Int($0)) } ?? "?"
+            let last = number("last_arrival_s").map { Format.duration($0) } ?? "?"
+            let scale = number("time_scale") ?? 1
+            let share = number("repeated_block_share").map { Format.number($0 * 100, digits: 1) } ?? "?"
+            out += "- **Trace:** \(Format.code(URL(fileURLWithPath: file).lastPathComponent)), \(rows) requests over "
+                + "\(last)\(scale == 1 ? "" : " (time × \(Format.number(scale, digits: 3)))"), \(share) % of prompt "
+                + "tokens in prefix blocks an earlier request sent\n"
+        }
         out += "- **Run:** \(Format.code(result.runID))\n\n"
         if let warnings = result.clientHealth?.warnings, !warnings.isEmpty {
             out += "> **Warning:** the client was under strain; see [Client health](#client-health) before trusting "
@@ -89,6 +102,10 @@ public enum MarkdownReport {
             rates.add(["goodput [^goodput]", Format.number(s.goodputRPS, digits: 2) + " req/s"])
             rates.add(["SLO attainment [^goodput]", Format.percent(s.sloAttainment) + " of requests"])
             rates.add(["error rate", Format.percent(s.errorRate) + " (\(s.failed) of \(s.requests))"])
+            if let rate = s.prefixCacheHitRate, let cached = s.cachedPromptTokens, let total = s.promptTokensWithCacheReport {
+                rates.add(["prefix cache hits (usage.prompt_tokens_details)",
+                           Format.percent(rate) + " of prompt tokens (\(cached) of \(total))"])
+            }
             if let versions = s.httpVersions {
                 rates.add(["HTTP version", versions.sorted { $0.key < $1.key }
                     .map { "HTTP/\($0.key) (\($0.value) requests)" }.joined(separator: ", ")])

@@ -34,6 +34,10 @@ public enum SummaryTable {
                      + "\(format(s.outputTokensPerSecond, digits: 1)) output tok/s, "
                      + "\(format(s.totalTokensPerSecond, digits: 1)) total tok/s"
                      + (s.outputTokensEstimated ? " (output tokens estimated from events: no usage from server)" : ""))
+        if let rate = s.prefixCacheHitRate, let cached = s.cachedPromptTokens, let total = s.promptTokensWithCacheReport {
+            lines.append("prefix cache: \(cached) of \(total) prompt tokens cached (\(format(rate * 100, digits: 1)) %, "
+                         + "usage.prompt_tokens_details)")
+        }
         if s.nonStreamedResponses > 0 {
             lines.append("note: \(s.nonStreamedResponses) responses were not streamed; their TTFT equals E2E")
         }

@@ -50,6 +50,20 @@ public struct LoadPlan: Sendable, Equatable {
         if durationS == .infinity { durationS = nil }
     }
 
+    /// The plan of a whole workload: a trace's replay (one open phase over its arrivals, at most `requests` of
+    /// them, `concurrency` as a ceiling), or the load section's shape.
+    public init(_ workload: WorkloadSpec) {
+        guard let trace = workload.trace else {
+            self.init(workload.load)
+            return
+        }
+        let count = min(trace.rows.count, workload.load.requests ?? .max)
+        let last = trace.rows[count - 1].timeS
+        let meanRate = last > 0 ? Double(count) / last : Double(count)
+        self.init(phases: [Phase(start: 0, end: nil, kind: .open(from: meanRate, to: meanRate))],
+                  concurrencyCeiling: workload.load.concurrency, maxRequests: count, durationS: workload.load.durationS)
+    }
+
     public init(phases: [Phase], concurrencyCeiling: Int?, maxRequests: Int?, durationS: Double?) {
         self.phases = phases
         self.concurrencyCeiling = concurrencyCeiling
@@ -89,6 +103,8 @@ public struct ArrivalGenerator: Sendable {
     private let shard: Shard
     /// Arrivals of the whole schedule produced so far (all shards').
     private var globalCount = 0
+    /// A trace's arrival times (seconds, ascending), which replace the renewal process.
+    private let times: [Double]?
 
     private struct Segment: Sendable {
         var start: Double
@@ -101,6 +117,7 @@ public struct ArrivalGenerator: Sendable {
     public init(plan: LoadPlan, arrival: LoadSpec.Arrival, burstiness: Double, seed: UInt64,
                 shard: Shard = .whole) {
         self.shard = shard
+        self.times = nil
         self.arrival = arrival
         self.burstiness = burstiness
         generator = SplitMix64(seed: seed ^ 0xA771_7A15)
@@ -115,6 +132,26 @@ public struct ArrivalGenerator: Sendable {
         self.segments = segments
     }
 
+    /// A trace's schedule: request i is due at `times[i]` seconds.
+    public init(times: [Double], shard: Shard = .whole) {
+        self.shard = shard
+        self.times = times
+        arrival = .constant
+        burstiness = 1
+        generator = SplitMix64(seed: 0)
+        segments = []
+    }
+
+    /// The schedule of a workload's open phases: its trace's times, or seeded draws of its arrival process.
+    public init(workload: WorkloadSpec, plan: LoadPlan, shard: Shard = .whole) {
+        if let trace = workload.trace {
+            self.init(times: trace.rows.prefix(plan.maxRequests ?? .max).map(\.timeS), shard: shard)
+        } else {
+            self.init(plan: plan, arrival: workload.load.arrival, burstiness: workload.load.burstiness,
+                      seed: workload.seed, shard: shard)
+        }
+    }
+
     /// The next intended start time (seconds) of this generator's shard, or nil when the open phases are over.
     /// Every shard draws the whole schedule and keeps its own arrivals, so the shards' union is the schedule.
     public mutating func next() -> Double? {
@@ -126,6 +163,7 @@ public struct ArrivalGenerator: Sendable {
     }
 
     private mutating func nextOfAll() -> Double? {
+        if let times { return globalCount < times.count ? times[globalCount] : nil }
         // The first request goes at the start of the first open phase, as in vLLM's benchmark and k6.
         if started { unitTime += gap() } else { started = true }
         for segment in segments {

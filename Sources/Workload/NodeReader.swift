@@ -120,7 +120,8 @@ struct NodeReader {
     private mutating func unboundedDuration(_ node: Node?, _ path: String) -> Double? {
         guard let node else { return nil }
         if let number = node.float ?? node.int.map(Double.init), case .scalar(let s) = node, s.style == .plain {
-            guard number > 0, number.isFinite else {
+            // Zero passes here; the caller's range decides whether it is allowed (trace.start is, most are not).
+            guard number >= 0, number.isFinite else {
                 fail(path, node, "must be a positive duration, got \(formatNumber(number))")
                 return nil
             }
@@ -132,7 +133,7 @@ struct NodeReader {
         }
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite { return value * scale }
+            if let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite { return value * scale }
         }
         fail(path, node, "must be a duration like 30s, 5m or 500ms, got '\(text)'")
         return nil

@@ -5,7 +5,8 @@ import Yams
 /// Loads and validates a workload file (YAML, or JSON as a subset of it). Nothing is sent until the whole file
 /// is valid: every problem is collected with its field path and line.
 public enum WorkloadLoader {
-    static let topKeys = ["name", "api", "model", "prompt", "output", "load", "slo", "seed", "timeouts", "extra_body"]
+    static let topKeys = ["name", "api", "model", "prompt", "output", "load", "slo", "seed", "timeouts", "extra_body",
+                          "trace"]
 
     public static func load(path: String) throws -> WorkloadSpec {
         let url = URL(fileURLWithPath: path)
@@ -56,6 +57,7 @@ public enum WorkloadLoader {
         if let node = fields["prompt"] { readPrompt(node, into: &spec.prompt, reader: &reader, base: baseDirectory) }
         if let node = fields["output"] { readOutput(node, into: &spec.output, reader: &reader, base: baseDirectory) }
         if let node = fields["load"] { readLoad(node, into: &spec.load, reader: &reader) }
+        if let node = fields["trace"] { spec.trace = readTrace(node, reader: &reader, base: baseDirectory) }
         if let node = fields["slo"], let f = reader.mapping(node, "slo", allowed: ["ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"]) {
             spec.slo.ttftMs = reader.double(f["ttft_ms"], "slo.ttft_ms", in: Limits.sloMs)
             spec.slo.itlMs = reader.double(f["itl_ms"], "slo.itl_ms", in: Limits.sloMs)
@@ -232,6 +234,36 @@ public enum WorkloadLoader {
         }
     }
 
+    private static func readTrace(_ node: Node, reader: inout NodeReader, base: URL) -> TraceSpec? {
+        guard let f = reader.mapping(node, "trace", allowed: ["file", "format", "time_scale", "start", "window",
+                                                              "block_tokens"]) else { return nil }
+        guard let fileNode = f["file"], let path = reader.string(fileNode, "trace.file") else {
+            if f["file"] == nil { reader.fail("trace", node, "needs file: the trace to replay (Mooncake JSONL, CSV or JSONL)") }
+            return nil
+        }
+        let resolved = resolve(path, base: base)
+        var format: TraceSpec.Format?
+        if let formatNode = f["format"], let text = reader.string(formatNode, "trace.format") {
+            format = TraceSpec.Format(rawValue: text)
+            if format == nil {
+                let names = TraceSpec.Format.allCases.map(\.rawValue).joined(separator: ", ")
+                reader.fail("trace.format", formatNode, "must be one of \(names), got '\(text)'")
+                return nil
+            }
+        }
+        let scale = reader.double(f["time_scale"], "trace.time_scale", in: 0.000_001...1_000_000) ?? 1
+        let start = reader.duration(f["start"], "trace.start", in: 0...Limits.durationS.upperBound) ?? 0
+        let window = reader.duration(f["window"], "trace.window")
+        let blockTokens = reader.int(f["block_tokens"], "trace.block_tokens", in: 1...1_048_576) ?? 512
+        do {
+            return try TraceLoader.spec(file: resolved, format: format, timeScale: scale, startS: start,
+                                        windowS: window, blockTokens: blockTokens)
+        } catch {
+            reader.fail("trace.file", fileNode, "\(error) (looked at \(resolved))")
+            return nil
+        }
+    }
+
     private static func validateCombination(_ spec: WorkloadSpec, root: Node, reader: inout NodeReader) {
         let load = spec.load
         let loadNode = root["load"]
@@ -241,7 +273,20 @@ public enum WorkloadLoader {
         if load.rate != nil && load.rampUp != nil {
             reader.fail("load", loadNode, "give either rate or ramp_up, not both")
         }
-        if load.isClosedLoop && load.requests == nil && load.durationS == nil && loadNode != nil {
+        if spec.trace != nil {
+            // The trace is the load: its times are the arrivals, its lengths the prompts and outputs.
+            if load.rate != nil || load.rampUp != nil || !load.stages.isEmpty {
+                reader.fail("load", loadNode, "a trace sets the arrival times; drop rate, ramp_up and stages (keep "
+                            + "concurrency as a ceiling, requests as a cap, warmup and cooldown)")
+            }
+            if spec.prompt.dataset != nil {
+                reader.fail("prompt.dataset", root["prompt"], "a trace sets the prompts' lengths; use either a trace or a dataset")
+            }
+            if spec.prompt.prefixTokens > 0 {
+                reader.fail("prompt.prefix_tokens", root["prompt"], "a trace's hash_ids set the shared prefixes; drop "
+                            + "prefix_tokens")
+            }
+        } else if load.isClosedLoop && load.requests == nil && load.durationS == nil && loadNode != nil {
             reader.fail("load", loadNode, "needs requests or duration to know when to stop")
         }
         if load.rate != nil || load.rampUp != nil, load.requests == nil, load.durationS == nil, load.rampUp == nil {
@@ -253,7 +298,8 @@ public enum WorkloadLoader {
         if spec.output.jsonSchema != nil && spec.api == .completions {
             // vLLM accepts response_format only on chat; completions use structured_outputs/guided_json.
         }
-        if spec.prompt.prefixTokens > 0, spec.prompt.prefixTokens >= spec.prompt.tokens.nominal, spec.prompt.dataset == nil {
+        if spec.prompt.prefixTokens > 0, spec.prompt.prefixTokens >= spec.prompt.tokens.nominal, spec.prompt.dataset == nil,
+           spec.trace == nil {
             reader.fail("prompt.prefix_tokens", root["prompt"], "must be smaller than prompt.tokens "
                         + "(\(spec.prompt.tokens.nominal)); the prefix is part of the prompt")
         }

@@ -56,6 +56,16 @@ extension WorkloadSpec {
                                              ("idle_s", .number(timeouts.idleS)), ("total_s", .number(timeouts.totalS))]))),
         ])
         if let extra = extraBody { object["extra_body"] = .object(extra) }
+        if let trace {
+            var section = JSONObject([("file", .string(trace.file)), ("format", .string(trace.format.rawValue)),
+                                      ("time_scale", .number(trace.timeScale)), ("start_s", .number(trace.startS)),
+                                      ("window_s", optional(trace.windowS)),
+                                      ("block_tokens", .number(Double(trace.blockTokens))),
+                                      ("requests", .number(Double(trace.rows.count))),
+                                      ("last_arrival_s", .number(trace.lastArrivalS))])
+            section["repeated_block_share"] = .number(trace.repeatedBlockShare)
+            object["trace"] = .object(section)
+        }
         return .object(object)
     }
 }

@@ -17,6 +17,8 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var timeouts = TimeoutSpec()
     /// Fields merged into every request body (e.g. vLLM sampling extras).
     public var extraBody: JSONObject?
+    /// A trace to replay: its rows are the requests (times, prompt and output lengths, shared prefix blocks).
+    public var trace: TraceSpec?
 
     public init() {}
 }

@@ -100,7 +100,7 @@ struct CompareCommand: AsyncParsableCommand {
         let quiet = self.quiet
         var options = RunSession.Options(settings: connection.settings(),
                                          engines: engines ?? LoadRunner.defaultEngineCount(
-                                            peakConcurrency: LoadPlan(spec.load).peakConcurrency),
+                                            peakConcurrency: LoadPlan(spec).peakConcurrency),
                                          onStart: { interrupts.watch($0) }, serverMetrics: serverMetrics.settings)
         options.keepRecords = false
         options.gpuTelemetry = serverMetrics.gpuSettings

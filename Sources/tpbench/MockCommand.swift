@@ -40,6 +40,11 @@ struct MockCommand: AsyncParsableCommand {
     @Option(help: "First port; 0 picks a free one. The chosen ports are printed.") var port = 0
     @Option(help: "Independent engines on consecutive ports (data parallel).") var replicas = 1
     @Flag(help: "Print the step-time breakdown for a few batch sizes and exit.") var explain = false
+    @Flag(help: ArgumentHelp(
+        "Cache prompt prefixes as vLLM's automatic prefix caching does (on by default in vLLM): shared leading "
+            + "KV blocks skip prefill, usage reports prompt_tokens_details.cached_tokens, /metrics "
+            + "vllm:prefix_cache_hits_total and _queries_total."))
+    var enablePrefixCaching = false
 
     @Option(name: .customLong("ttft-ms"), help: "Fixed-latency mode: time to first token, ignoring load.")
     var ttftMs: Double?
@@ -118,6 +123,7 @@ struct MockCommand: AsyncParsableCommand {
         config.host = host
         config.port = port
         config.replicas = replicas
+        config.prefixCaching = enablePrefixCaching
         config.faults.errorRate = errorRate
         config.faults.rejectWhenWaitingOver = rejectWhenWaitingOver
         config.faults.rejectStatus = rejectStatus

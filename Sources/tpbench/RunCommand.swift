@@ -104,11 +104,11 @@ struct RunCommand: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(2)
         }
-        let progress = quiet || json ? nil : ProgressReporter(plan: LoadPlan(spec.load))
+        let progress = quiet || json ? nil : ProgressReporter(plan: LoadPlan(spec))
         let interrupts = InterruptHandler()
         var options = RunSession.Options(
             settings: connection.settings(),
-            engines: engines ?? LoadRunner.defaultEngineCount(peakConcurrency: LoadPlan(spec.load).peakConcurrency),
+            engines: engines ?? LoadRunner.defaultEngineCount(peakConcurrency: LoadPlan(spec).peakConcurrency),
             onRecord: { progress?.record($0) },
             onStart: { runner in
                 interrupts.watch(runner)
@@ -147,7 +147,7 @@ struct RunCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(output.summary), as: UTF8.self))
         } else {
-            print("workload \(spec.name): model \(output.model), \(describe(spec.load))")
+            print("workload \(spec.name): model \(output.model), \(describe(spec))")
             for note in outcome.result.notes { print("note: \(note)") }
             print(SummaryTable.render(output.summary))
             print("report: \(directory.path)/report.md")
@@ -179,9 +179,18 @@ func outputDirectory(_ out: String?, workloadName: String) -> URL {
                                         startedAt: Date(), workloadName: workloadName)
 }
 
-/// A one-line description of a load section.
-func describe(_ load: LoadSpec) -> String {
+/// A one-line description of a workload's load.
+func describe(_ spec: WorkloadSpec) -> String {
+    let load = spec.load
     var parts: [String] = []
+    if let trace = spec.trace {
+        let name = URL(fileURLWithPath: trace.file).lastPathComponent
+        parts.append("trace \(name) (\(trace.format.rawValue)): \(LoadPlan(spec).maxRequests ?? trace.rows.count) requests over "
+                     + String(format: "%.1f s", trace.lastArrivalS) + (trace.timeScale == 1 ? "" : ", time × \(trace.timeScale)")
+                     + String(format: ", %.1f %% of prompt tokens in repeated prefix blocks)", trace.repeatedBlockShare * 100))
+        if let c = load.concurrency { parts.append("max \(c) in flight") }
+        return parts.joined(separator: ", ")
+    }
     if !load.stages.isEmpty {
         parts.append("\(load.stages.count) stages")
     } else if let ramp = load.rampUp {

@@ -35,6 +35,14 @@ struct WorkloadOverrides: ParsableArguments {
     @Option(help: "max_tokens of each request.")
     var maxTokens: Int?
 
+    @Option(help: ArgumentHelp("Replay a trace file instead of a synthetic load: Mooncake JSONL (timestamp ms, "
+                               + "input_length, output_length, hash_ids), or CSV/JSONL with time_s, prompt_tokens, "
+                               + "output_tokens[, session].", valueName: "file"))
+    var trace: String?
+
+    @Option(help: "With a trace: multiply its times by this (0.5 replays twice as fast).")
+    var traceTimeScale: Double?
+
     @Option(help: "JSON object merged into every request body, e.g. '{\"ignore_eos\": true}'.")
     var extraBody: String?
 
@@ -49,6 +57,7 @@ struct WorkloadOverrides: ParsableArguments {
         try checkRange { try Limits.check("--prompt-tokens", promptTokens, in: Limits.tokens) }
         try checkRange { try Limits.check("--max-tokens", maxTokens, in: Limits.tokens) }
         try checkRange { try Limits.check("--warmup", warmup, in: Limits.warmupRequests) }
+        try checkRange { try Limits.check("--trace-time-scale", traceTimeScale, in: 0.000_001...1_000_000) }
         if let extraBody {
             do { _ = try RequestBodyBuilder.parseExtraBody(extraBody) } catch { throw ValidationError("\(error)") }
         }
@@ -56,6 +65,35 @@ struct WorkloadOverrides: ParsableArguments {
 
     func apply(to spec: inout WorkloadSpec) throws {
         if let model { spec.model = model }
+        if let trace {
+            do {
+                spec.trace = try TraceLoader.spec(file: trace, timeScale: traceTimeScale ?? 1)
+            } catch {
+                throw ValidationError("--trace: \(error)")
+            }
+        } else if let traceTimeScale {
+            guard var replay = spec.trace else {
+                throw ValidationError("--trace-time-scale needs a trace (--trace, or trace: in the workload file)")
+            }
+            // Rescale the loaded rows (their times are already offset and scaled by the file's time_scale).
+            replay.rows = replay.rows.map { row in
+                var row = row
+                row.timeS = row.timeS / replay.timeScale * traceTimeScale
+                return row
+            }
+            replay.timeScale = traceTimeScale
+            spec.trace = replay
+        }
+        if spec.trace != nil {
+            if rate != nil || arrival != nil || promptTokens != nil || maxTokens != nil {
+                throw ValidationError("a trace sets the arrivals and lengths; drop --rate, --arrival, --prompt-tokens "
+                                      + "and --max-tokens (--concurrency is a ceiling, --requests a cap)")
+            }
+            if spec.prompt.dataset != nil || !spec.load.stages.isEmpty || spec.load.rampUp != nil || spec.load.rate != nil {
+                throw ValidationError("--trace replaces the load: the workload file's rate, ramp_up, stages and "
+                                      + "dataset cannot go with it")
+            }
+        }
         if let api { spec.api = api }
         if let rate {
             spec.load.rate = rate
@@ -76,7 +114,8 @@ struct WorkloadOverrides: ParsableArguments {
             for entry in extra.entries { merged[entry.key] = entry.value }
             spec.extraBody = merged
         }
-        if spec.load.requests == nil && spec.load.durationS == nil && spec.load.rampUp == nil && spec.load.stages.isEmpty {
+        if spec.load.requests == nil && spec.load.durationS == nil && spec.load.rampUp == nil && spec.load.stages.isEmpty
+            && spec.trace == nil {
             throw ValidationError("the load needs --requests or --duration to know when to stop")
         }
         if let requests = spec.load.requests, spec.load.warmupRequests >= requests {

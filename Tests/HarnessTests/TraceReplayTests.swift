@@ -1,0 +1,54 @@
+import Foundation
+import LoadGen
+import Metrics
+import MockServer
+import Testing
+import Workload
+
+/// The shipped Mooncake-shaped sample replayed against the mock with prefix caching: every row goes out at its
+/// (scaled) trace time with its exact prompt length, and the share of prompt tokens the mock's cache serves
+/// equals the share of tokens in blocks the trace repeats.
+@Suite(.serialized)
+struct TraceReplayTests {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Workloads/traces/mooncake-sample.jsonl").path
+
+    @Test func sampleReplaysOnScheduleAndHitsThePrefixCacheAsTheTraceRepeats() async throws {
+        var spec = WorkloadSpec()
+        spec.trace = try TraceLoader.spec(file: Self.sample, timeScale: 0.1)
+        spec.output.ignoreEOS = true
+        let rows = try #require(spec.trace?.rows)
+        var configuration = MockConfiguration()
+        configuration.prefixCaching = true
+        configuration.timeScale = 0.02
+        let mock = try await MockServer.start(configuration)
+        let output: RunOutput
+        do {
+            output = try await Benchmark.run(workload: spec, target: Target(name: "m", baseURLs: mock.baseURLs),
+                                             settings: RequestSettings())
+        } catch {
+            try await mock.shutdown()
+            throw error
+        }
+        try await mock.shutdown()
+        let s = output.summary
+        #expect(s.requests == rows.count && s.failed == 0, "\(s.failures) \(s.failureSamples)")
+        // Request i is meant to go at row i's time, exactly (the schedule is the trace's).
+        let worstSchedule = output.records.map { abs(($0.intendedStartMs ?? .infinity) - rows[$0.id].timeS * 1000) }.max() ?? .infinity
+        #expect(worstSchedule < 0.001, "intended start off the trace by \(worstSchedule) ms")
+        // Prompts are the rows' lengths, exactly (calibrated against the mock's tokenizer).
+        let wrongLength = output.records.filter { $0.promptTokens != rows[$0.id].promptTokens }.count
+        #expect(wrongLength == 0, "\(wrongLength) prompts off their input_length")
+        #expect(output.records.allSatisfy { $0.requestedMaxTokens == rows[$0.id].outputTokens && $0.outputTokens == rows[$0.id].outputTokens })
+        // Sent close to the intended time (the client's own lateness, recorded as send lag).
+        let lag = try #require(s.sendLagMs)
+        #expect(lag.p50 < 5, "send lag p50 \(lag.p50) ms, p99 \(lag.p99) ms")
+        print("trace replay send lag: p50 \(lag.p50) ms, p99 \(lag.p99) ms, max \(lag.max) ms")
+        // The mock's cache serves what the trace repeats (16-token KV blocks inside 512-token trace blocks).
+        let expected = try #require(spec.trace?.repeatedBlockShare)
+        let measured = try #require(s.prefixCacheHitRate)
+        #expect(expected > 0.3, "the sample repeats \(expected)")
+        #expect(abs(measured - expected) < 0.01, "hit rate \(measured), trace repeats \(expected)")
+        print("trace replay prefix cache: measured \(measured), trace \(expected)")
+    }
+}
