@@ -43,13 +43,22 @@ public enum Dataset {
         return entries
     }
 
+    /// The non-blank lines of a JSONL file with their 1-based numbers, each parsed as a JSON object (nil: not
+    /// one). Datasets and traces read JSONL through this.
+    static func jsonlObjects(_ data: Data) -> [(line: Int, object: JSONObject?)] {
+        data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+            let trimmed = line.filter { $0 != 0x0D }
+            if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+            guard case .object(let object)? = try? JSONValue.parse(bytes: Array(trimmed)) else { return (index + 1, nil) }
+            return (index + 1, object)
+        }
+    }
+
     static func jsonl(_ data: Data, path: String) throws -> [DatasetEntry] {
         var entries: [DatasetEntry] = []
-        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.filter { $0 != 0x0D }
-            if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let location = "line \(index + 1)"
-            guard case .object(let object)? = try? JSONValue.parse(bytes: Array(trimmed)) else {
+        for (number, parsed) in jsonlObjects(data) {
+            let location = "line \(number)"
+            guard let object = parsed else {
                 throw DatasetError(file: path, location: location, message: "not a JSON object")
             }
             let maxTokens = intValue(object["max_tokens"] ?? object["output_tokens"])

@@ -109,16 +109,13 @@ public enum TraceLoader {
         spec.startS = startS
         spec.windowS = windowS
         spec.blockTokens = blockTokens
-        spec.rows = try load(spec)
+        spec.rows = try rows(of: spec, data: data)
         return spec
     }
 
     /// Reads the rows of `spec.file`, keeps those inside `[startS, startS + windowS)` of trace time, and offsets
     /// and scales their times.
-    public static func load(_ spec: TraceSpec) throws -> [TraceRow] {
-        guard let data = FileManager.default.contents(atPath: spec.file) else {
-            throw TraceError(file: spec.file, line: nil, message: "cannot be read; check the path and permissions")
-        }
+    static func rows(of spec: TraceSpec, data: Data) throws -> [TraceRow] {
         let raw = spec.format == .csv ? try csv(data, file: spec.file) : try jsonl(data, file: spec.file)
         guard !raw.isEmpty else { throw TraceError(file: spec.file, line: nil, message: "contains no requests") }
         // Trace time counts from its first request; rows may come out of order (stable sort keeps ties in order).
@@ -147,11 +144,8 @@ public enum TraceLoader {
 
     static func jsonl(_ data: Data, file: String) throws -> [TraceRow] {
         var rows: [TraceRow] = []
-        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.filter { $0 != 0x0D }
-            if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let lineNumber = index + 1
-            guard case .object(let object)? = try? JSONValue.parse(bytes: Array(trimmed)) else {
+        for (lineNumber, parsed) in Dataset.jsonlObjects(data) {
+            guard let object = parsed else {
                 throw TraceError(file: file, line: lineNumber, message: "not a JSON object")
             }
             func field(_ names: [String]) -> (String, JSONValue)? {
