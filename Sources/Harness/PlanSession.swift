@@ -116,6 +116,11 @@ public enum PlanSession {
     /// its load: a closed loop, or a constant-rate open loop (Poisson or uniform arrivals).
     public static func requests(of workload: WorkloadSpec) throws
         -> (requests: [FleetSimulation.Request], load: FleetSimulation.Load) {
+        if workload.sessions != nil {
+            throw PlanError("plan does not simulate multi-turn sessions (their prompts grow with the answers and a "
+                            + "prefix cache changes their prefill); run them with tpbench run, or plan one turn's "
+                            + "load without sessions:")
+        }
         if let trace = workload.trace {
             // A trace is its own load: its arrival times and lengths, as the replay sends them.
             let rows = trace.rows.prefix(workload.load.requests ?? .max)

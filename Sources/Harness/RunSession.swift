@@ -129,6 +129,10 @@ public enum RunSession {
             notes.append("\(output.unsentArrivals) scheduled arrivals could not be sent before the end of the run "
                          + "(concurrency ceiling reached); they are not counted as requests")
         }
+        if let sessions = output.sessionCounts, sessions.started > 0 {
+            notes.append("\(sessions.started) sessions started, \(sessions.completed) answered every turn, "
+                         + "\(sessions.cut) ended early (a turn failed, or the run stopped issuing before their last turn)")
+        }
         if output.summary.outputTokensEstimated {
             notes.append("some output token counts are estimated from token events: the server sent no usage")
         }

@@ -23,6 +23,8 @@ public struct RunOutput: Sendable {
     public var unsentArrivals: Int
     /// The run's epoch on `MonotonicClock` (records' `startMs` count from it), so server-side scrapes line up.
     public var epochNs: UInt64 = 0
+    /// How a multi-turn run's sessions went (nil without sessions).
+    public var sessionCounts: SessionCounts?
 
 }
 
@@ -77,7 +79,9 @@ public enum Benchmark {
                                                            settings: settings)
         // A trace's requests each have their own prompt; synthetic ones cycle through at most maxPoolSize.
         let poolSize = workload.trace != nil ? wholePlan.maxRequests ?? 1
-            : min(PromptBuilder.maxPoolSize, wholePlan.maxRequests ?? PromptBuilder.maxPoolSize)
+            : min(PromptBuilder.maxPoolSize, wholePlan.maxRequests
+                  ?? workload.sessions?.count.map { $0 * max(1, workload.sessions!.turns.upperBound) }
+                  ?? PromptBuilder.maxPoolSize)
         let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
                                                  base: target.baseURLs[0], engine: engines[0], settings: settings,
                                                  progress: onCalibration)
@@ -87,6 +91,10 @@ public enum Benchmark {
         let wholeFactory = requestFactory(workload: workload, model: model, pool: pool, schema: schema,
                                           continuousUsage: settings.continuousUsage)
         let factory: @Sendable (Int) -> PreparedRequest = { wholeFactory(shard.globalIndex($0)) }
+        let sessions = workload.sessions.map {
+            sessionDriver($0, workload: workload, model: model, pool: pool, schema: schema,
+                          continuousUsage: settings.continuousUsage, shard: shard)
+        }
         let arrivals = plan.isClosedOnly ? nil
             : ArrivalGenerator(workload: workload, plan: wholePlan, shard: shard)
         let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
@@ -95,11 +103,13 @@ public enum Benchmark {
         let runner = LoadRunner(target: target, plan: plan, arrivals: arrivals, settings: settings, engines: engines,
                                 warmupRequests: shard.share(of: workload.load.warmupRequests),
                                 warmupS: workload.load.warmupS,
-                                cooldownS: workload.load.cooldownS, keepRecords: keepRecords, makeRequest: factory,
+                                cooldownS: workload.load.cooldownS, keepRecords: keepRecords, sessions: sessions,
+                                makeRequest: factory,
                                 onRecord: { record in
                                     // Workload-wide ids from the first write on, so shard logs merge.
                                     var record = record
                                     record.id = shard.globalIndex(record.id)
+                                    record.session = record.session.map(shard.globalIndex)
                                     aggregate.add(record)
                                     onRecord(record)
                                 })
@@ -111,13 +121,15 @@ public enum Benchmark {
         let records = await runner.run(epochNs: started).map { record in
             var record = record
             record.id = shard.globalIndex(record.id)
+            record.session = record.session.map(shard.globalIndex)
             return record
         }.sorted { $0.id < $1.id }
         let wall = Double(MonotonicClock.now() - started) / 1e9
         return RunOutput(model: model, records: records, aggregate: aggregate, summary: aggregate.builder.summary,
                          engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
                          calibration: pool.calibration, serverModels: serverModels,
-                         unsentArrivals: runner.unsentArrivals, epochNs: started)
+                         unsentArrivals: runner.unsentArrivals, epochNs: started,
+                         sessionCounts: sessions == nil ? nil : runner.sessionCounts)
     }
 
     /// Refuses a cleartext HTTP/2 run this libcurl cannot carry (see `LibCurl.reusesPriorKnowledgeConnections`):
@@ -137,6 +149,14 @@ public enum Benchmark {
     static func requestFactory(workload: WorkloadSpec, model: String, pool: PromptPool, schema: JSONSchema?,
                                continuousUsage: Bool) -> @Sendable (Int) -> PreparedRequest {
         let path = workload.api == .chat ? "/v1/chat/completions" : "/v1/completions"
+        // A trace's session ids, numbered in order of first appearance, route its rows under --routing session.
+        var sessionKeys: [String: Int] = [:]
+        let rowKeys: [Int?] = (workload.trace?.rows ?? []).map { row in
+            guard let session = row.session else { return nil }
+            if let key = sessionKeys[session] { return key }
+            sessionKeys[session] = sessionKeys.count
+            return sessionKeys.count - 1
+        }
         return { index in
             let slot = index % pool.count
             var generator = SplitMix64(seed: workload.seed &+ 0x7_0000 &+ UInt64(index))
@@ -144,9 +164,67 @@ public enum Benchmark {
             let body = RequestBodyBuilder.body(
                 api: workload.api, model: model, prompt: pool.prompts[slot], maxTokens: maxTokens,
                 output: workload.output, continuousUsage: continuousUsage, extra: workload.extraBody)
-            return PreparedRequest(body: body, requestedPromptTokens: pool.requestedTokens[slot],
-                                   requestedMaxTokens: maxTokens, schema: schema, path: path)
+            var prepared = PreparedRequest(body: body, requestedPromptTokens: pool.requestedTokens[slot],
+                                           requestedMaxTokens: maxTokens, schema: schema, path: path)
+            prepared.routingKey = index < rowKeys.count ? rowKeys[index] : nil
+            return prepared
         }
+    }
+
+    /// Multi-turn sessions: turn t of session s sends the system prompt, the user messages of turns 1...t (pool
+    /// prompts, calibrated to `prompt.tokens` as single prompts) and the answers to turns 1...t-1, as the server
+    /// wrote them or as seeded words of their token counts. Sessions are numbered workload-wide (shards).
+    static func sessionDriver(_ spec: SessionSpec, workload: WorkloadSpec, model: String, pool: PromptPool,
+                              schema: JSONSchema?, continuousUsage: Bool, shard: Shard) -> SessionDriver {
+        let path = workload.api == .chat ? "/v1/chat/completions" : "/v1/completions"
+        let seed = workload.seed
+        let words = pool.words ?? PromptSynthesizer.vocabulary
+        /// The pool prompt whose user text is turn `turn`'s new message in session `session`: consecutive ones, so
+        /// no two messages of a run repeat until the pool is used up.
+        let stride = max(1, spec.turns.upperBound)
+        @Sendable func slot(_ session: Int, _ turn: Int) -> Int { (session * stride + turn - 1) % pool.count }
+        @Sendable func userText(_ prompt: PromptContent) -> String {
+            switch prompt {
+            case .text(_, let user): return user
+            case .messages(let pairs): return pairs.last { $0.0 == "user" }?.1 ?? pairs.last?.1 ?? ""
+            }
+        }
+        return SessionDriver(
+            turns: { spec.turns(ofSession: shard.globalIndex($0), seed: seed) },
+            thinkS: { spec.thinkTimeS(session: shard.globalIndex($0), turn: $1, seed: seed) },
+            request: { local, turn, answers in
+                let session = shard.globalIndex(local)
+                var messages: [(String, String)] = workload.prompt.system.map { [("system", $0)] } ?? []
+                for earlier in 1..<turn {
+                    messages.append(("user", userText(pool.prompts[slot(session, earlier)])))
+                    let answer = earlier - 1 < answers.count ? answers[earlier - 1] : SessionAnswer(text: "", tokens: 0)
+                    switch spec.history {
+                    case .responses:
+                        messages.append(("assistant", answer.text))
+                    case .synthetic:
+                        let stream = 0x4000_0000_0000_0000 | UInt64(session) << 16 | UInt64(earlier & 0xFFFF)
+                        messages.append(("assistant", PromptSynthesizer.words(
+                            seed: seed, stream: stream, count: answer.tokens, vocabulary: words)))
+                    }
+                }
+                let first = slot(session, turn)
+                messages.append(("user", userText(pool.prompts[first])))
+                // Completions continue the text: turn 1's prompt, then each answer and the next message.
+                let prompt: PromptContent = workload.api == .chat ? .messages(messages) : .text(
+                    system: nil,
+                    user: ([pool.prompts[slot(session, 1)].promptText] + messages.drop { $0.0 != "user" }.dropFirst()
+                        .map(\.1)).joined(separator: "\n\n"))
+                var generator = SplitMix64(seed: seed &+ 0x7_0000 &+ UInt64(session) &* 0x1_0001 &+ UInt64(turn))
+                let maxTokens = workload.output.maxTokens.sample(using: &generator)
+                let body = RequestBodyBuilder.body(
+                    api: workload.api, model: model, prompt: prompt, maxTokens: maxTokens,
+                    output: workload.output, continuousUsage: continuousUsage, extra: workload.extraBody)
+                // Turn 1 is a single prompt of the calibrated length; later ones add answers of unknown length.
+                return PreparedRequest(body: body, requestedPromptTokens: turn == 1 ? pool.requestedTokens[first] : nil,
+                                       requestedMaxTokens: maxTokens, schema: schema, path: path)
+            },
+            maxSessions: spec.count.map { shard.share(of: $0) },
+            resendsAnswers: spec.history == .responses)
     }
 
     static func resolveModel(_ requested: String?, target: Target, engine: Engine,

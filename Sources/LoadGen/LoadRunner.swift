@@ -16,6 +16,8 @@ public final class LoadRunner: @unchecked Sendable {
     private let settings: RequestSettings
     private let engines: [Engine]
     private let makeRequest: @Sendable (Int) -> PreparedRequest
+    /// Multi-turn sessions: arrivals and closed-loop slots start sessions, and each answer schedules the next turn.
+    private let sessions: SessionDriver?
     private let onRecord: @Sendable (RequestRecord) -> Void
     private let warmupRequests: Int
     private let warmupS: Double
@@ -41,14 +43,34 @@ public final class LoadRunner: @unchecked Sendable {
         var nextReplica = 0
         var finished = false
         var unsentArrivals = 0
+        /// Routing key → replica for `--routing session` (a session's first request picks, the rest follow).
+        var stickyReplica: [Int: Int] = [:]
+        /// Sessions started and not yet ended, by local session number.
+        var openSessions: [Int: OpenSession] = [:]
+        /// Next turns waiting for their think time, latest first (the scheduler pops the earliest from the end).
+        var followUps: [FollowUp] = []
+        var sessionCounts = SessionCounts()
+    }
+
+    struct OpenSession {
+        var turns: Int
+        var answers: [SessionAnswer] = []
+    }
+
+    struct FollowUp {
+        var dueNs: UInt64
+        var session: Int
+        var turn: Int
     }
 
     public init(target: Target, plan: LoadPlan, arrivals: ArrivalGenerator?, settings: RequestSettings,
                 engines: [Engine], warmupRequests: Int = 0, warmupS: Double = 0, cooldownS: Double = 0,
-                keepRecords: Bool = true, makeRequest: @escaping @Sendable (Int) -> PreparedRequest,
+                keepRecords: Bool = true, sessions: SessionDriver? = nil,
+                makeRequest: @escaping @Sendable (Int) -> PreparedRequest = { _ in preconditionFailure("no requests") },
                 onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in }) {
         precondition(!engines.isEmpty && !target.baseURLs.isEmpty)
         self.target = target
+        self.sessions = sessions
         self.plan = plan
         self.arrivals = arrivals
         self.settings = settings
@@ -66,6 +88,9 @@ public final class LoadRunner: @unchecked Sendable {
 
     /// Scheduled arrivals still queued behind the concurrency ceiling when the run ended (never sent).
     public var unsentArrivals: Int { state.withLockedValue { $0.unsentArrivals } }
+
+    /// How the sessions of a multi-turn run went (all zero without sessions).
+    public var sessionCounts: SessionCounts { state.withLockedValue { $0.sessionCounts } }
 
     /// Runs the plan to its end and returns every request's record, failures and excluded ones included (none
     /// when the runner was made with `keepRecords: false`: then `onRecord` is the only place they go).
@@ -123,16 +148,26 @@ public final class LoadRunner: @unchecked Sendable {
         let streamsPerConnection = settings.httpVersion == .http2 && !freshConnections ? Engine.maxStreamsPerConnection : 1
         let maxRequests = plan.maxRequests ?? .max
         let duration = plan.durationS ?? .infinity
+        let maxSessions = sessions.map { $0.maxSessions ?? .max } ?? 0
+        /// Sessions started so far (multi-turn runs): arrivals and closed-loop slots start sessions, not requests.
+        var sessionsStarted = 0
 
         while true {
             let now = MonotonicClock.now()
             let t = Double(now &- epochNs) / 1e9
-            var (issued, inFlight, stop) = state.withLockedValue { ($0.issued, $0.inFlight, $0.stopIssuing) }
+            var (issued, inFlight, stop, openSessions) = state.withLockedValue {
+                ($0.issued, $0.inFlight, $0.stopIssuing, $0.openSessions.count)
+            }
             let timeUp = t >= duration
+            /// Whether one more unit (a request, or in a multi-turn run a session) may be started.
+            func underLimits(queued: Int) -> Bool {
+                sessions == nil ? issued + queued < maxRequests
+                    : issued < maxRequests && sessionsStarted + queued < maxSessions
+            }
 
             // Arrivals due now join the queue (open phases only produce arrivals).
             while !stop, let arrival = nextArrival, arrival <= t, arrival < duration,
-                  issued + (waiting.count - waitingHead) < maxRequests {
+                  underLimits(queued: waiting.count - waitingHead) {
                 waiting.append((issued + (waiting.count - waitingHead), epochNs + UInt64(arrival * 1e9)))
                 nextArrival = arrivals?.next()
             }
@@ -165,27 +200,50 @@ public final class LoadRunner: @unchecked Sendable {
                 peakInFlight = max(peakInFlight, inFlight + 1)
                 return true
             }
-            while waitingHead < waiting.count, inFlight < ceiling, !stop, mayStart() {
-                let (index, intended) = waiting[waitingHead]
-                waitingHead += 1
-                start(index: index, intendedStartNs: intended, epochNs: epochNs)
+            /// Starts request `index`, or in a multi-turn run a new session (its first turn).
+            func startNew(index: Int, intendedStartNs: UInt64?) {
+                if sessions != nil {
+                    startTurn(1, of: sessionsStarted, index: issued, intendedStartNs: intendedStartNs, epochNs: epochNs)
+                    sessionsStarted += 1
+                    openSessions += 1
+                } else {
+                    start(index: index, intendedStartNs: intendedStartNs, epochNs: epochNs)
+                }
                 issued += 1
                 inFlight += 1
+            }
+            // A session's next turn goes first: its user is waiting already (since its think time ended).
+            if sessions != nil {
+                while !stop, !timeUp, issued < maxRequests, inFlight < ceiling, dueFollowUp(now: now) != nil,
+                      mayStart() {
+                    // Completions only insert (earlier ones at the end), so a due turn is still there to take.
+                    guard let due = popDueFollowUp(now: now) else { break }
+                    startTurn(due.turn, of: due.session, index: issued, intendedStartNs: due.dueNs, epochNs: epochNs)
+                    issued += 1
+                    inFlight += 1
+                }
+            }
+            while waitingHead < waiting.count, inFlight < ceiling, !stop, issued < maxRequests, mayStart() {
+                let (index, intended) = waiting[waitingHead]
+                waitingHead += 1
+                startNew(index: index, intendedStartNs: intended)
             }
             if waitingHead > 1024 && waitingHead * 2 > waiting.count {
                 waiting.removeFirst(waitingHead)
                 waitingHead = 0
             }
-            while !stop, !timeUp, inFlight < closedTarget, issued + (waiting.count - waitingHead) < maxRequests,
-                  pacedUntil == nil, mayStart() {
-                start(index: issued, intendedStartNs: nil, epochNs: epochNs)
-                issued += 1
-                inFlight += 1
+            // Closed loop: requests in flight, or in a multi-turn run sessions open (users), up to the target.
+            while !stop, !timeUp, (sessions == nil ? inFlight : openSessions) < closedTarget,
+                  underLimits(queued: waiting.count - waitingHead), pacedUntil == nil, mayStart() {
+                startNew(index: issued, intendedStartNs: nil)
             }
 
             stop = stop || timeUp
-            let moreToCome = !stop && issued < maxRequests && (nextArrival != nil || laterPhaseExists(after: t)
-                                                                 || closedTarget > 0)
+            let sessionsGoOn = sessions != nil && openSessions > 0
+            let moreToCome = !stop && issued < maxRequests
+                && (nextArrival != nil || laterPhaseExists(after: t) || closedTarget > 0 || sessionsGoOn)
+                && (sessions == nil || sessionsStarted < maxSessions || sessionsGoOn)
+            if stop || issued >= maxRequests { endSessionsAtStop() }
             if !moreToCome && waitingHead >= waiting.count {
                 // Nothing more will be issued: wait for the stragglers, then finish.
                 if state.withLockedValue({ $0.inFlight }) == 0 { break }
@@ -204,10 +262,19 @@ public final class LoadRunner: @unchecked Sendable {
             if let boundary = nextBoundary(after: t) { wakeAt = min(wakeAt, boundary) }
             if duration.isFinite { wakeAt = min(wakeAt, duration) }
             if let pacedUntil { wakeAt = min(wakeAt, Double(pacedUntil &- epochNs) / 1e9) }
+            if let due = state.withLockedValue({ $0.followUps.last?.dueNs }) {
+                wakeAt = min(wakeAt, Double(due &- epochNs) / 1e9)
+            }
             let delay = max(0, wakeAt - t)
             if delay > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(delay * 1e9))) }
         }
-        state.withLockedValue { $0.finished = true }
+        endSessionsAtStop()
+        state.withLockedValue { state in
+            // Sessions whose last request answered after the final check, with turns left, were cut by the end.
+            state.sessionCounts.cut += state.openSessions.count
+            state.openSessions.removeAll()
+            state.finished = true
+        }
     }
 
     private func laterPhaseExists(after t: Double) -> Bool {
@@ -218,16 +285,34 @@ public final class LoadRunner: @unchecked Sendable {
         plan.phases.flatMap { [$0.start] + ($0.end.map { [$0] } ?? []) }.filter { $0 > t }.min()
     }
 
-    private func pickReplica() -> Int {
+    /// The replica for a request. `--routing session` sends every request of one routing key (a session) where its
+    /// first went (chosen by least outstanding); requests without a key are routed by least outstanding.
+    private func pickReplica(routingKey: Int?) -> Int {
         state.withLockedValue { state in
             var choice = 0
+            func leastOutstanding() -> Int {
+                var best = 0
+                for i in state.outstandingPerReplica.indices
+                where state.outstandingPerReplica[i] < state.outstandingPerReplica[best] { best = i }
+                return best
+            }
             switch settings.routing {
             case .roundRobin:
                 choice = state.nextReplica % target.baseURLs.count
                 state.nextReplica += 1
             case .leastOutstanding:
-                for i in state.outstandingPerReplica.indices
-                where state.outstandingPerReplica[i] < state.outstandingPerReplica[choice] { choice = i }
+                choice = leastOutstanding()
+            case .session:
+                if let routingKey {
+                    if let sticky = state.stickyReplica[routingKey] {
+                        choice = sticky
+                    } else {
+                        choice = leastOutstanding()
+                        state.stickyReplica[routingKey] = choice
+                    }
+                } else {
+                    choice = leastOutstanding()
+                }
             }
             state.outstandingPerReplica[choice] += 1
             state.issued += 1
@@ -237,18 +322,43 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     private func start(index: Int, intendedStartNs: UInt64?, epochNs: UInt64) {
-        let replica = pickReplica()
-        let prepared = makeRequest(index)
+        send(makeRequest(index), index: index, intendedStartNs: intendedStartNs, epochNs: epochNs, turn: nil)
+    }
+
+    /// Sends turn `turn` (1-based) of local session `session`; turn 1 opens the session.
+    private func startTurn(_ turn: Int, of session: Int, index: Int, intendedStartNs: UInt64?, epochNs: UInt64) {
+        guard let driver = sessions else { return }
+        let answers: [SessionAnswer] = state.withLockedValue { state in
+            if turn == 1 {
+                state.openSessions[session] = OpenSession(turns: driver.turns(session))
+                state.sessionCounts.started += 1
+            }
+            return state.openSessions[session]?.answers ?? []
+        }
+        var prepared = driver.request(session, turn, answers)
+        prepared.routingKey = session
+        send(prepared, index: index, intendedStartNs: intendedStartNs, epochNs: epochNs,
+             turn: (session: session, turn: turn))
+    }
+
+    private func send(_ prepared: PreparedRequest, index: Int, intendedStartNs: UInt64?, epochNs: UInt64,
+                      turn: (session: Int, turn: Int)?) {
+        let replica = pickReplica(routingKey: prepared.routingKey)
         let base = target.baseURLs[replica]
         let startedInWarmup = index < warmupRequests
             || Double(MonotonicClock.now() &- epochNs) / 1e9 < warmupS
+        // A session that resends its answers needs their text even when records do not keep it.
+        let needsText = turn != nil && sessions?.resendsAnswers == true
+        let keepsText = settings.keepOutputText
         let execution = RequestExecution(
             id: index, target: target.name, replica: base, intendedStartNs: intendedStartNs, epochNs: epochNs,
-            prepared: prepared, keepText: settings.keepOutputText, maxEventBytes: settings.maxEventBytes
+            prepared: prepared, keepText: keepsText || needsText, maxEventBytes: settings.maxEventBytes
         ) { [weak self] _, record in
             var record = record
             if startedInWarmup { record.excludedAs = "warmup" }
-            self?.completed(record, replica: replica)
+            record.session = turn?.session
+            record.turn = turn?.turn
+            self?.completed(record, replica: replica, keepsText: keepsText)
         }
         let request = TransferRequest(
             url: base + prepared.path, method: "POST", body: prepared.body,
@@ -267,20 +377,80 @@ public final class LoadRunner: @unchecked Sendable {
                 startMs: RequestExecution.milliseconds(now, since: epochNs), e2eMs: 0, httpStatus: 0,
                 failure: .connect, failureMessage: "could not create the request: \(error)")
             if startedInWarmup { record.excludedAs = "warmup" }
-            completed(record, replica: replica)
+            record.session = turn?.session
+            record.turn = turn?.turn
+            completed(record, replica: replica, keepsText: keepsText)
         }
     }
 
-    private func completed(_ record: RequestRecord, replica: Int) {
+    /// The earliest follow-up turn, if its think time is over.
+    private func dueFollowUp(now: UInt64) -> FollowUp? {
+        state.withLockedValue { state in
+            guard let last = state.followUps.last, last.dueNs <= now else { return nil }
+            return last
+        }
+    }
+
+    private func popDueFollowUp(now: UInt64) -> FollowUp? {
+        state.withLockedValue { state in
+            guard let last = state.followUps.last, last.dueNs <= now else { return nil }
+            return state.followUps.removeLast()
+        }
+    }
+
+    /// The run stops issuing: sessions waiting for their next turn end there (cut short).
+    private func endSessionsAtStop() {
+        state.withLockedValue { state in
+            for followUp in state.followUps {
+                state.openSessions[followUp.session] = nil
+                state.stickyReplica[followUp.session] = nil
+                state.sessionCounts.cut += 1
+            }
+            state.followUps.removeAll()
+        }
+    }
+
+    /// A turn finished: its session schedules its next turn after the think time, or ends (all turns done, the
+    /// turn failed, or the run stopped issuing).
+    private func advanceSession(after record: RequestRecord, state: inout State) {
+        guard let driver = sessions, let session = record.session, let turn = record.turn,
+              var open = state.openSessions[session] else { return }
+        let ends = turn >= open.turns || !record.succeeded || state.stopIssuing
+        if ends {
+            state.openSessions[session] = nil
+            state.stickyReplica[session] = nil
+            if turn >= open.turns && record.succeeded { state.sessionCounts.completed += 1 } else {
+                state.sessionCounts.cut += 1
+            }
+            return
+        }
+        open.answers.append(SessionAnswer(text: record.outputText ?? "", tokens: record.outputTokens))
+        state.openSessions[session] = open
+        let think = driver.thinkS(session, turn + 1)
+        let due = MonotonicClock.now() &+ UInt64(think * 1e9)
+        // Latest first: binary search for the place that keeps the array descending by due time.
+        var low = 0
+        var high = state.followUps.count
+        while low < high {
+            let mid = (low + high) / 2
+            if state.followUps[mid].dueNs > due { low = mid + 1 } else { high = mid }
+        }
+        state.followUps.insert(FollowUp(dueNs: due, session: session, turn: turn + 1), at: low)
+    }
+
+    private func completed(_ record: RequestRecord, replica: Int, keepsText: Bool = true) {
         var record = record
         if cooldownS > 0, let duration = plan.durationS, record.startMs / 1000 > duration - cooldownS,
            record.excludedAs == nil {
             record.excludedAs = "cooldown"
         }
+        let answered = record
+        if !keepsText { record.outputText = nil }
         let onRecord = self.onRecord
         let finished = record
         recordQueue.async { onRecord(finished) }
         state.withLockedValue { state in
+            advanceSession(after: answered, state: &state)
             if keepRecords { state.records.append(record) }
             state.inFlight -= 1
             state.completed += 1
@@ -288,4 +458,51 @@ public final class LoadRunner: @unchecked Sendable {
         }
         wake.signal()
     }
+}
+
+/// What a multi-turn run's `LoadRunner` asks of its workload. Sessions are numbered locally from 0 in the order
+/// they start; the closures map them to workload-wide numbers where shards need that.
+public struct SessionDriver: Sendable {
+    /// Turns of session s.
+    public var turns: @Sendable (Int) -> Int
+    /// Seconds between the answer to turn t - 1 and the send of turn t (t ≥ 2) of session s.
+    public var thinkS: @Sendable (_ session: Int, _ turn: Int) -> Double
+    /// The request of turn t (1-based) of session s, given the answers to its earlier turns.
+    public var request: @Sendable (_ session: Int, _ turn: Int, _ answers: [SessionAnswer]) -> PreparedRequest
+    /// Sessions to start at most.
+    public var maxSessions: Int?
+    /// Whether turns resend earlier answers as the server wrote them (so their text must be kept).
+    public var resendsAnswers: Bool
+
+    public init(turns: @escaping @Sendable (Int) -> Int, thinkS: @escaping @Sendable (Int, Int) -> Double,
+                request: @escaping @Sendable (Int, Int, [SessionAnswer]) -> PreparedRequest, maxSessions: Int?,
+                resendsAnswers: Bool) {
+        self.turns = turns
+        self.thinkS = thinkS
+        self.request = request
+        self.maxSessions = maxSessions
+        self.resendsAnswers = resendsAnswers
+    }
+}
+
+/// The answer to one turn, as the next turn's history needs it.
+public struct SessionAnswer: Sendable, Equatable {
+    public var text: String
+    public var tokens: Int
+
+    public init(text: String, tokens: Int) {
+        self.text = text
+        self.tokens = tokens
+    }
+}
+
+/// How a multi-turn run's sessions went.
+public struct SessionCounts: Sendable, Equatable, Codable {
+    public var started = 0
+    /// Every turn answered.
+    public var completed = 0
+    /// Ended early: a turn failed, or the run stopped issuing before the last turn.
+    public var cut = 0
+
+    public init() {}
 }

@@ -252,6 +252,7 @@ public enum PromptBuilder {
         summary.seconds = Date().timeIntervalSince(started)
         summary.singleTokenWords = single.count
         return PromptPool(prompts: results.map(\.0), requestedTokens: targets,
-                          datasetMaxTokens: Array(repeating: nil, count: targets.count), calibration: summary)
+                          datasetMaxTokens: Array(repeating: nil, count: targets.count), calibration: summary,
+                          words: single.count >= minSingleTokenWords ? single : nil)
     }
 }

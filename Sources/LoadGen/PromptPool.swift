@@ -14,6 +14,9 @@ public struct PromptPool: Sendable {
     public var datasetMaxTokens: [Int?]
     /// How the lengths were obtained and how close they came.
     public var calibration: CalibrationSummary
+    /// The words synthetic prompts were drawn from, when calibration kept only single-token ones (nil: the whole
+    /// vocabulary). Synthetic session answers use them too, so their word count is their token count.
+    public var words: [String]? = nil
 
     /// For the report: "calibrated with the server's /tokenize (vllm dialect): 998 of 1000 within ±1 token …".
     public var calibrationNote: String { calibration.note }

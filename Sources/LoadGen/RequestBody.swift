@@ -10,6 +10,8 @@ public struct PreparedRequest: Sendable {
     public var schema: JSONSchema?
     /// Endpoint path, e.g. /v1/chat/completions.
     public var path: String
+    /// Requests of one key go to one replica under `--routing session` (a conversation, a trace's session).
+    public var routingKey: Int?
 
     public init(body: [UInt8], requestedPromptTokens: Int?, requestedMaxTokens: Int?, schema: JSONSchema? = nil,
                 path: String = "/v1/chat/completions") {

@@ -25,6 +25,9 @@ public struct RequestSettings: Sendable {
         /// Send to the replica with the fewest requests in flight.
         case leastOutstanding = "least-outstanding"
         case roundRobin = "round-robin"
+        /// Sticky: every request of a session (a multi-turn conversation, a trace's session id) goes to the
+        /// replica its first went to, so that replica's prefix cache holds the history; others least-outstanding.
+        case session
     }
 
     public init(timeouts: Timeouts = Timeouts(), httpVersion: TransferRequest.HTTPVersion = .http1,

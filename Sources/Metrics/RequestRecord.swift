@@ -47,6 +47,10 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     /// Times the request was re-sent because a reused keep-alive connection died before any byte of the answer
     /// (the server had closed it); nil when it was sent once.
     public var retries: Int?
+    /// The multi-turn session the request is a turn of (workload-wide number), and which turn (1-based); nil
+    /// outside sessions.
+    public var session: Int?
+    public var turn: Int?
 
     public init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
                 e2eMs: Double, tokenEventOffsetsMs: [Double] = [], tokensPerEvent: [Int]? = nil,

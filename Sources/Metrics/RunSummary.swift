@@ -53,6 +53,11 @@ public struct TargetSummary: Sendable, Codable, Equatable {
     /// response reported it.
     public var cachedPromptTokens: Int? = nil
     public var promptTokensWithCacheReport: Int? = nil
+    /// Multi-turn runs: one entry per turn number (nil without sessions). Turn 1's requests are the sessions started.
+    public var turns: [TurnSummary]? = nil
+
+    /// Sessions of a multi-turn run (its first turns), nil without sessions.
+    public var sessions: Int? { turns?.first { $0.turn == 1 }?.requests }
 
     /// Share of prompt tokens served from the prefix cache, over the requests that reported it.
     public var prefixCacheHitRate: Double? {
@@ -61,6 +66,30 @@ public struct TargetSummary: Sendable, Codable, Equatable {
     }
 
     public var errorRate: Double { requests == 0 ? 0 : Double(failed) / Double(requests) }
+}
+
+/// What the requests of one turn number saw across a multi-turn run's sessions: the prompt (the history so far
+/// plus the new message) grows turn by turn, and with it the prefill a cache does not save.
+public struct TurnSummary: Sendable, Codable, Equatable {
+    /// 1-based.
+    public var turn: Int
+    public var requests: Int
+    public var succeeded: Int
+    /// Mean prompt tokens the server counted, over the successful requests.
+    public var promptTokensMean: Double?
+    /// Share of their prompt tokens served from the prefix cache (nil: not reported).
+    public var prefixCacheHitRate: Double?
+    public var ttftMs: Distribution?
+
+    public init(turn: Int, requests: Int, succeeded: Int, promptTokensMean: Double?, prefixCacheHitRate: Double?,
+                ttftMs: Distribution?) {
+        self.turn = turn
+        self.requests = requests
+        self.succeeded = succeeded
+        self.promptTokensMean = promptTokensMean
+        self.prefixCacheHitRate = prefixCacheHitRate
+        self.ttftMs = ttftMs
+    }
 }
 
 public enum Aggregator {

@@ -41,10 +41,22 @@ public struct SummaryBuilder: Sendable {
     private var schemaSamples: [(id: Int, text: String)] = []
     private var requestedPrompt = (sum: 0, count: 0)
     private var requestedMax = (sum: 0, count: 0)
+    /// Multi-turn runs: per turn number, what its requests saw (how TTFT grows with the history).
+    private var perTurn: [Int: TurnAccumulator] = [:]
+    private let exactLimit: Int
+
+    private struct TurnAccumulator: Sendable {
+        var requests = 0
+        var succeeded = 0
+        var promptTokens = 0
+        var cached = (tokens: 0, prompt: 0, reports: 0)
+        var ttft: SampleSet
+    }
 
     public init(target: String, slo: SLO? = nil, exactLimit: Int = SampleSet.defaultExactLimit) {
         self.target = target
         self.slo = slo
+        self.exactLimit = exactLimit
         let empty = SampleSet(exactLimit: exactLimit)
         (ttft, itlEvent, itlToken, tpot, e2e) = (empty, empty, empty, empty, empty)
         (tokensPerEvent, outputPerRequest, promptPerRequest) = (empty, empty, empty)
@@ -63,6 +75,7 @@ public struct SummaryBuilder: Sendable {
         if let n = record.requestedPromptTokens { requestedPrompt = (requestedPrompt.sum + n, requestedPrompt.count + 1) }
         if let n = record.requestedMaxTokens { requestedMax = (requestedMax.sum + n, requestedMax.count + 1) }
         if (slo ?? SLO()).isMet(by: record) { good += 1 }
+        if let turn = record.turn { addTurn(turn, of: record) }
         guard record.succeeded else {
             let failure = record.failure?.rawValue ?? "unknown"
             failures[failure, default: 0] += 1
@@ -106,6 +119,21 @@ public struct SummaryBuilder: Sendable {
                 if schemaSamples.count > 5 { schemaSamples.removeLast() }
             }
         }
+    }
+
+    private mutating func addTurn(_ turn: Int, of record: RequestRecord) {
+        var entry = perTurn[turn] ?? TurnAccumulator(ttft: SampleSet(exactLimit: exactLimit))
+        entry.requests += 1
+        if record.succeeded {
+            entry.succeeded += 1
+            entry.promptTokens += record.promptTokens ?? 0
+            if let cached = record.cachedPromptTokens {
+                entry.cached = (entry.cached.tokens + cached, entry.cached.prompt + (record.promptTokens ?? 0),
+                                entry.cached.reports + 1)
+            }
+            if let v = record.ttftMs { entry.ttft.add(v) }
+        }
+        perTurn[turn] = entry
     }
 
     public mutating func add<S: Sequence>(contentsOf records: S) where S.Element == RequestRecord {
@@ -165,7 +193,16 @@ public struct SummaryBuilder: Sendable {
             requestedMaxTokensMean: mean(requestedMax),
             httpVersions: httpVersions.isEmpty ? nil : httpVersions,
             cachedPromptTokens: cachedPrompt.reports > 0 ? cachedPrompt.cached : nil,
-            promptTokensWithCacheReport: cachedPrompt.reports > 0 ? cachedPrompt.total : nil
+            promptTokensWithCacheReport: cachedPrompt.reports > 0 ? cachedPrompt.total : nil,
+            turns: perTurn.isEmpty ? nil : perTurn.keys.sorted().map { turn in
+                let entry = perTurn[turn]!
+                return TurnSummary(
+                    turn: turn, requests: entry.requests, succeeded: entry.succeeded,
+                    promptTokensMean: entry.succeeded > 0 ? Double(entry.promptTokens) / Double(entry.succeeded) : nil,
+                    prefixCacheHitRate: entry.cached.reports > 0 && entry.cached.prompt > 0
+                        ? Double(entry.cached.tokens) / Double(entry.cached.prompt) : nil,
+                    ttftMs: entry.ttft.distribution)
+            }
         )
     }
 

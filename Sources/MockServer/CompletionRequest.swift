@@ -12,6 +12,9 @@ struct CompletionRequest: Sendable {
     var promptTokens: Int
     /// Chained hashes of the prompt's full KV blocks (filled only when the mock caches prefixes).
     var blockHashes: [UInt64] = []
+    /// The prompt's token ids after its last full block: the answer's tokens continue them into the blocks a
+    /// finished request leaves in the prefix cache.
+    var blockTail: [Int] = []
     /// nil: until the context is full, as vLLM does.
     var maxTokens: Int?
     var minTokens: Int
@@ -146,7 +149,8 @@ struct CompletionRequest: Sendable {
             seed: json["seed"]?.intValue.map { UInt64(bitPattern: Int64($0)) }, schema: schema,
             jsonObject: jsonObject)
         if let size = prefixBlockSize, let ids = promptIDs {
-            request.blockHashes = PrefixCache.blockHashes(ids, blockSize: size)
+            request.blockHashes = PrefixCache.blockHashes(ids[...], blockSize: size)
+            request.blockTail = Array(ids[(ids.count / size * size)...])
         }
         return request
     }

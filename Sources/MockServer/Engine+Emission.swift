@@ -146,7 +146,7 @@ extension Engine {
             let (piece, stoppedBy) = active.nextPiece()
             active.pendingText += piece
             active.pendingTokens += 1
-            if !active.request.stream { active.fullText += piece }
+            if !active.request.stream || prefixCache != nil { active.fullText += piece }
             if active.dropAtToken == active.generated - 1 {
                 drop(active)
                 return .dropped
@@ -227,6 +227,13 @@ extension Engine {
         metrics.generationTokens.increment(by: Int64(active.generated))
         metrics.requestSuccess.increment()
         metrics.endToEnd.record(Double(Self.now() &- active.arrivalNanos) / 1e9)
+        if prefixCache != nil {
+            // The answer's tokens continue the prompt's blocks; their full blocks stay cached.
+            let size = prefixCache!.blockSize
+            let parent = active.request.blockHashes.last ?? PrefixCache.rootHash
+            let ids = active.request.blockTail + tokenizer.ids(active.fullText)
+            prefixCache!.insert(PrefixCache.blockHashes(ids[...], blockSize: size, parent: parent))
+        }
         if !active.request.stream {
             HTTPResponder.send(
                 active.channel, status: .ok, body: active.nonStreamingBody(finishReason: reason, stopReason: stopReason),

@@ -1,6 +1,8 @@
 /// The mock's automatic prefix cache, after vLLM V1's: a prompt's tokens are cut into blocks of `blockSize`, each
 /// full block named by a hash of its tokens chained to the previous block's hash, and a new request reuses the
-/// longest run of leading blocks already cached. One cache per replica, as each vLLM engine has its own.
+/// longest run of leading blocks already cached; a finished request's answer continues its prompt's blocks and
+/// those full blocks are cached too, so a conversation's next turn finds its history. One cache per replica, as
+/// each vLLM engine has its own.
 ///
 /// Simplifications, stated: a request's blocks count as cached from the moment it arrives (vLLM caches them as
 /// they are computed, so two identical prompts arriving together both miss there); capacity is the engine's KV
@@ -19,14 +21,17 @@ struct PrefixCache {
 
     var count: Int { lastUse.count }
 
-    /// The chained hashes of `ids`' full blocks.
-    static func blockHashes(_ ids: [Int], blockSize: Int) -> [UInt64] {
+    /// The chain's first parent (FNV-1a's offset basis).
+    static let rootHash: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// The chained hashes of `ids`' full blocks, continuing a chain whose last hash is `parent`.
+    static func blockHashes(_ ids: ArraySlice<Int>, blockSize: Int, parent: UInt64 = rootHash) -> [UInt64] {
         guard blockSize > 0, ids.count >= blockSize else { return [] }
         var hashes: [UInt64] = []
         hashes.reserveCapacity(ids.count / blockSize)
-        var parent: UInt64 = 0xcbf2_9ce4_8422_2325
-        var start = 0
-        while start + blockSize <= ids.count {
+        var parent = parent
+        var start = ids.startIndex
+        while start + blockSize <= ids.endIndex {
             var h = parent
             for id in ids[start..<(start + blockSize)] { h = (h ^ UInt64(truncatingIfNeeded: id)) &* 0x100_0000_01b3 }
             // A final mix so chained FNV states do not collide on shifted inputs.
@@ -50,6 +55,15 @@ struct PrefixCache {
         for h in hashes { lastUse[h] = tick }
         if lastUse.count > capacityBlocks + capacityBlocks / 8 { evict() }
         return hit * blockSize
+    }
+
+    /// Caches blocks computed by decoding (vLLM keeps a finished request's full blocks, generated tokens
+    /// included, so the next turn of a conversation finds its history, answers and all).
+    mutating func insert(_ hashes: [UInt64]) {
+        guard !hashes.isEmpty else { return }
+        tick += 1
+        for h in hashes { lastUse[h] = tick }
+        if lastUse.count > capacityBlocks + capacityBlocks / 8 { evict() }
     }
 
     /// Drops the least recently used blocks down to capacity (in batches, so admission stays O(blocks)).

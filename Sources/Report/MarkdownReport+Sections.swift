@@ -87,6 +87,35 @@ extension MarkdownReport {
         return out + table.render() + "\n"
     }
 
+    /// Most turn rows the report lists; result.json has every turn.
+    static let maxTurnRows = 20
+
+    /// Multi-turn runs: per turn number, how the prompt (the history) grew and TTFT with it.
+    static func turnsSection(_ result: RunResult) -> String {
+        let multi = result.summaries.filter { $0.turns != nil }
+        guard !multi.isEmpty else { return "" }
+        var out = "## Turns\n\nEach turn of a session resends the conversation so far (earlier user messages and "
+            + "answers) and a new message, so its prompt grows turn by turn; a prefix cache that kept the history "
+            + "(one replica per session: `--routing session`) spares its prefill, and TTFT shows whether it did.\n\n"
+        var table = MarkdownTable(["target", "turn", "requests", "ok", "prompt tokens (mean)", "prefix cache hits",
+                                   "TTFT p50 (ms)", "TTFT p90 (ms)", "TTFT p99 (ms)"],
+                                  alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right])
+        for s in multi {
+            let turns = s.turns ?? []
+            for turn in turns.prefix(maxTurnRows) {
+                table.add([Format.code(s.target), String(turn.turn), String(turn.requests), String(turn.succeeded),
+                           turn.promptTokensMean.map { Format.number($0, digits: 0) } ?? "n/a",
+                           Format.percent(turn.prefixCacheHitRate), Format.ms(turn.ttftMs?.p50),
+                           Format.ms(turn.ttftMs?.p90), Format.ms(turn.ttftMs?.p99)])
+            }
+        }
+        out += table.render() + "\n"
+        if multi.contains(where: { ($0.turns?.count ?? 0) > maxTurnRows }) {
+            out += "Turns past \(maxTurnRows) are in result.json (`turns`).\n\n"
+        }
+        return out
+    }
+
     static func replicasSection(_ result: RunResult) -> String {
         let multi = result.summaries.filter { $0.requestsPerReplica.count > 1 }
         guard !multi.isEmpty else { return "" }

@@ -12,6 +12,7 @@ public enum MarkdownReport {
         out += failuresSection(result)
         out += schemaSection(result)
         out += clientHealthSection(result)
+        out += turnsSection(result)
         out += replicasSection(result)
         out += serverSideSection(result, charts: charts)
         out += gpuSection(result)

@@ -27,11 +27,13 @@ public final class RequestLog: Sendable {
         var stream: UnsafeMutablePointer<FILE>?
     }
 
-    /// Opens (creating or appending to) the log at `url`.
+    /// Creates the log at `url`, replacing one an earlier run left there: a run into a directory replaces its
+    /// report, result and CSVs, and its log must hold that run's records only (appended, they were merged into
+    /// the new run's requests.csv and any later `tpbench report` of it).
     /// - Throws: `ReportError` when the file cannot be opened (missing directory, permissions).
     public init(url: URL) throws {
-        guard let stream = fopen(url.path, "a") else {
-            throw ReportError(what: "cannot open the request log for appending", path: url.path,
+        guard let stream = fopen(url.path, "w") else {
+            throw ReportError(what: "cannot create the request log", path: url.path,
                               reason: String(cString: strerror(errno)),
                               fix: "check that the directory exists and is writable")
         }

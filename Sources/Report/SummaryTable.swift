@@ -38,6 +38,14 @@ public enum SummaryTable {
             lines.append("prefix cache: \(cached) of \(total) prompt tokens cached (\(format(rate * 100, digits: 1)) %, "
                          + "usage.prompt_tokens_details)")
         }
+        if let turns = s.turns, let first = turns.first, let last = turns.last, turns.count > 1 {
+            func describe(_ turn: TurnSummary) -> String {
+                "turn \(turn.turn): \(turn.promptTokensMean.map { format($0, digits: 0) } ?? "n/a") prompt tokens, "
+                    + "TTFT p50 \(turn.ttftMs.map { format($0.p50, digits: 1) } ?? "n/a") ms"
+                    + (turn.prefixCacheHitRate.map { ", \(format($0 * 100, digits: 1)) % cached" } ?? "")
+            }
+            lines.append("sessions: \(s.sessions ?? 0); \(describe(first)); \(describe(last))")
+        }
         if s.nonStreamedResponses > 0 {
             lines.append("note: \(s.nonStreamedResponses) responses were not streamed; their TTFT equals E2E")
         }

@@ -168,6 +168,31 @@ timeouts:
   first_token: 10m
 seed: 7
 """# + "\n"),
+        ("multi-turn.yaml", #"""
+# Multi-turn chat: 32 users, each holding conversations of 3 to 6 turns; every turn resends the conversation so far
+# (earlier messages and the server's own answers) plus a new 300-token message, after a 1-3 s think time. Answers
+# "what does a growing history cost, and does the prefix cache carry it?": the report's Turns table shows prompt
+# length and TTFT per turn. Against replicas, compare --routing session (a conversation stays on one replica and
+# its cache) with least-outstanding. Start the mock with --enable-prefix-caching to see the cache.
+name: multi-turn
+api: chat
+prompt:
+  tokens: 300                   # each new user message (turn 1: the whole prompt, template included)
+  system: You are a helpful assistant. Answer briefly.
+output:
+  max_tokens: 150
+  ignore_eos: true
+sessions:
+  turns: {uniform: [3, 6]}
+  think_time: {uniform: [1s, 3s]}
+  history: responses            # or synthetic: seeded words of each answer's length
+  count: 96                     # sessions in all; the run ends when they have
+load:
+  concurrency: 32               # users (sessions open at once); with rate: sessions started per second
+slo:
+  ttft_ms: 1000
+seed: 21
+"""# + "\n"),
         ("poisson-rate.yaml", #"""
 # Open loop: requests arrive as a Poisson process at 8 req/s for two minutes, whatever the server does.
 # Answers "at this traffic, what latency do users see?" Latencies are also reported from each request's intended

@@ -12,6 +12,12 @@ public enum Limits {
     public static let concurrency = 1...100_000
     /// Requests in a run (`load.requests`, `--requests`).
     public static let requests = 1...100_000_000
+    /// Turns of a multi-turn session (`sessions.turns`, `--turns`).
+    public static let turns = 1...10_000
+    /// Sessions of a run (`sessions.count`, `--sessions`).
+    public static let sessions = 1...100_000_000
+    /// Think time between a session's turns in seconds (`sessions.think_time`, `--think-time`): up to one day.
+    public static let thinkTimeS = 0.0...86_400.0
     /// Warm-up requests (`load.warmup.requests`, `--warmup`).
     public static let warmupRequests = 0...100_000_000
     /// Open-loop rate in requests per second (`load.rate`, `--rate`, stages, ramps).

@@ -6,7 +6,7 @@ import Yams
 /// is valid: every problem is collected with its field path and line.
 public enum WorkloadLoader {
     static let topKeys = ["name", "api", "model", "prompt", "output", "load", "slo", "seed", "timeouts", "extra_body",
-                          "trace"]
+                          "trace", "sessions"]
 
     public static func load(path: String) throws -> WorkloadSpec {
         let url = URL(fileURLWithPath: path)
@@ -58,6 +58,7 @@ public enum WorkloadLoader {
         if let node = fields["output"] { readOutput(node, into: &spec.output, reader: &reader, base: baseDirectory) }
         if let node = fields["load"] { readLoad(node, into: &spec.load, reader: &reader) }
         if let node = fields["trace"] { spec.trace = readTrace(node, reader: &reader, base: baseDirectory) }
+        if let node = fields["sessions"] { spec.sessions = readSessions(node, reader: &reader) }
         if let node = fields["slo"], let f = reader.mapping(node, "slo", allowed: ["ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"]) {
             spec.slo.ttftMs = reader.double(f["ttft_ms"], "slo.ttft_ms", in: Limits.sloMs)
             spec.slo.itlMs = reader.double(f["itl_ms"], "slo.itl_ms", in: Limits.sloMs)
@@ -80,15 +81,16 @@ public enum WorkloadLoader {
         }
     }
 
-    static func readTokenCount(_ node: Node, _ path: String, reader: inout NodeReader) -> TokenCount? {
+    static func readTokenCount(_ node: Node, _ path: String, reader: inout NodeReader,
+                               in range: ClosedRange<Int> = Limits.tokens) -> TokenCount? {
         if case .scalar = node {
-            return reader.int(node, path, in: Limits.tokens).map { .fixed($0) }
+            return reader.int(node, path, in: range).map { .fixed($0) }
         }
         guard let f = reader.mapping(node, path, allowed: ["mean", "stddev", "min", "max", "uniform"]) else { return nil }
         if let uniform = f["uniform"] {
             guard case .sequence(let seq) = uniform, seq.count == 2,
-                  let a = reader.int(seq[0], "\(path).uniform[0]", in: Limits.tokens),
-                  let b = reader.int(seq[1], "\(path).uniform[1]", in: Limits.tokens) else {
+                  let a = reader.int(seq[0], "\(path).uniform[0]", in: range),
+                  let b = reader.int(seq[1], "\(path).uniform[1]", in: range) else {
                 reader.fail("\(path).uniform", uniform, "must be a list of two whole numbers [low, high]")
                 return nil
             }
@@ -98,13 +100,14 @@ public enum WorkloadLoader {
             }
             return .uniform(a, b)
         }
-        guard let mean = reader.double(f["mean"], "\(path).mean", in: 1...Double(Limits.tokens.upperBound)) else {
+        guard let mean = reader.double(f["mean"], "\(path).mean",
+                                       in: Double(range.lowerBound)...Double(range.upperBound)) else {
             if f["mean"] == nil { reader.fail(path, node, "needs mean (and optional stddev, min, max) or uniform: [a, b]") }
             return nil
         }
-        let stddev = reader.double(f["stddev"], "\(path).stddev", in: 0...Double(Limits.tokens.upperBound)) ?? 0
-        let low = reader.int(f["min"], "\(path).min", in: Limits.tokens) ?? 1
-        let high = reader.int(f["max"], "\(path).max", in: Limits.tokens) ?? min(Limits.tokens.upperBound, Int(mean + 6 * stddev + 1))
+        let stddev = reader.double(f["stddev"], "\(path).stddev", in: 0...Double(range.upperBound)) ?? 0
+        let low = reader.int(f["min"], "\(path).min", in: range) ?? range.lowerBound
+        let high = reader.int(f["max"], "\(path).max", in: range) ?? min(range.upperBound, Int(mean + 6 * stddev + 1))
         guard low <= high else {
             reader.fail(path, node, "min (\(low)) must not exceed max (\(high))")
             return nil
@@ -264,6 +267,60 @@ public enum WorkloadLoader {
         }
     }
 
+    private static func readSessions(_ node: Node, reader: inout NodeReader) -> SessionSpec? {
+        guard let f = reader.mapping(node, "sessions", allowed: ["turns", "think_time", "history", "count"]) else {
+            return nil
+        }
+        var spec = SessionSpec()
+        if let t = f["turns"], let turns = readTokenCount(t, "sessions.turns", reader: &reader, in: Limits.turns) {
+            spec.turns = turns
+        }
+        if let t = f["think_time"], let spread = readSpread(t, "sessions.think_time", reader: &reader,
+                                                            in: Limits.thinkTimeS) {
+            spec.thinkTime = spread
+        }
+        if let h = f["history"], let text = reader.string(h, "sessions.history") {
+            if let history = SessionSpec.History(rawValue: text) { spec.history = history } else {
+                reader.fail("sessions.history", h, "must be responses (resend the server's answers) or synthetic "
+                            + "(seeded words of the answers' lengths), got '\(text)'")
+            }
+        }
+        spec.count = reader.int(f["count"], "sessions.count", in: Limits.sessions)
+        return spec
+    }
+
+    /// A duration, fixed ("2s"), normal ({mean, stddev, min, max}) or uniform ({uniform: [a, b]}), in seconds.
+    static func readSpread(_ node: Node, _ path: String, reader: inout NodeReader,
+                           in range: ClosedRange<Double>) -> Spread? {
+        if case .scalar = node { return reader.duration(node, path, in: range).map { .fixed($0) } }
+        guard let f = reader.mapping(node, path, allowed: ["mean", "stddev", "min", "max", "uniform"]) else { return nil }
+        if let uniform = f["uniform"] {
+            guard case .sequence(let seq) = uniform, seq.count == 2,
+                  let a = reader.duration(seq[0], "\(path).uniform[0]", in: range),
+                  let b = reader.duration(seq[1], "\(path).uniform[1]", in: range) else {
+                reader.fail("\(path).uniform", uniform, "must be a list of two durations [low, high], e.g. [1s, 5s]")
+                return nil
+            }
+            guard a <= b else {
+                reader.fail("\(path).uniform", uniform, "low (\(a) s) must not exceed high (\(b) s)")
+                return nil
+            }
+            return .uniform(a, b)
+        }
+        guard let mean = reader.duration(f["mean"], "\(path).mean", in: range) else {
+            if f["mean"] == nil { reader.fail(path, node, "needs mean (and optional stddev, min, max) or uniform: [a, b]") }
+            return nil
+        }
+        let stddev = reader.duration(f["stddev"], "\(path).stddev", in: range) ?? 0
+        let low = reader.duration(f["min"], "\(path).min", in: range) ?? range.lowerBound
+        let high = reader.duration(f["max"], "\(path).max", in: range) ?? min(range.upperBound, mean + 6 * stddev)
+        guard low <= high else {
+            reader.fail(path, node, "min (\(low) s) must not exceed max (\(high) s)")
+            return nil
+        }
+        return .normal(mean: mean, stddev: stddev, min: low, max: high)
+    }
+
     private static func validateCombination(_ spec: WorkloadSpec, root: Node, reader: inout NodeReader) {
         let load = spec.load
         let loadNode = root["load"]
@@ -286,10 +343,28 @@ public enum WorkloadLoader {
                 reader.fail("prompt.prefix_tokens", root["prompt"], "a trace's hash_ids set the shared prefixes; drop "
                             + "prefix_tokens")
             }
-        } else if load.isClosedLoop && load.requests == nil && load.durationS == nil && loadNode != nil {
-            reader.fail("load", loadNode, "needs requests or duration to know when to stop")
+        } else if load.isClosedLoop && load.requests == nil && load.durationS == nil && loadNode != nil
+                    && spec.sessions?.count == nil {
+            reader.fail("load", loadNode, "needs requests or duration to know when to stop"
+                        + (spec.sessions != nil ? " (or sessions.count)" : ""))
         }
-        if load.rate != nil || load.rampUp != nil, load.requests == nil, load.durationS == nil, load.rampUp == nil {
+        if spec.sessions != nil {
+            // A turn's prompt is the conversation so far: the trace's and dataset's fixed prompts do not apply.
+            if spec.trace != nil {
+                reader.fail("sessions", root["sessions"], "a trace's rows are single requests; use either a trace or "
+                            + "sessions (a trace's session column routes its rows with --routing session)")
+            }
+            if spec.prompt.dataset != nil {
+                reader.fail("sessions", root["sessions"], "sessions build their turns from synthetic prompts; drop "
+                            + "prompt.dataset")
+            }
+            if spec.prompt.prefixTokens > 0 {
+                reader.fail("prompt.prefix_tokens", root["prompt"], "a session's history is its shared prefix; drop "
+                            + "prefix_tokens (prompt.system is a prefix every session shares)")
+            }
+        }
+        if load.rate != nil || load.rampUp != nil, load.requests == nil, load.durationS == nil, load.rampUp == nil,
+           spec.sessions?.count == nil {
             reader.fail("load", loadNode, "an open-loop rate needs requests or duration to know when to stop")
         }
         if let requests = load.requests, load.warmupRequests >= requests {

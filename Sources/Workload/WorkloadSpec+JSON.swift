@@ -13,6 +13,18 @@ extension TokenCount {
     }
 }
 
+extension Spread {
+    var json: JSONValue {
+        switch self {
+        case .fixed(let s): return .number(s)
+        case .normal(let mean, let stddev, let lo, let hi):
+            return .object(JSONObject([("mean", .number(mean)), ("stddev", .number(stddev)), ("min", .number(lo)),
+                                       ("max", .number(hi))]))
+        case .uniform(let a, let b): return .object(JSONObject([("uniform", .array([.number(a), .number(b)]))]))
+        }
+    }
+}
+
 extension WorkloadSpec {
     /// The workload as run, in the workload file's own vocabulary (saved in result.json and manifest.json).
     public var json: JSONValue {
@@ -65,6 +77,11 @@ extension WorkloadSpec {
                                       ("last_arrival_s", .number(trace.lastArrivalS))])
             section["repeated_block_share"] = .number(trace.repeatedBlockShare)
             object["trace"] = .object(section)
+        }
+        if let sessions {
+            object["sessions"] = .object(JSONObject([
+                ("turns", sessions.turns.json), ("think_time_s", sessions.thinkTime.json),
+                ("history", .string(sessions.history.rawValue)), ("count", optional(sessions.count))]))
         }
         return .object(object)
     }

@@ -19,8 +19,84 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var extraBody: JSONObject?
     /// A trace to replay: its rows are the requests (times, prompt and output lengths, shared prefix blocks).
     public var trace: TraceSpec?
+    /// Multi-turn conversations: each request is a turn of a session that resends the history so far.
+    public var sessions: SessionSpec?
 
     public init() {}
+}
+
+/// Multi-turn conversations (`sessions:`). A session's turn t sends the system prompt, every earlier turn's user
+/// message and answer, and a new user message of `prompt.tokens`; the next turn waits for the answer and a think
+/// time. Closed loop: `load.concurrency` users, each running sessions back to back; open loop: sessions start at
+/// `load.rate`. `load.requests` still counts requests (turns).
+public struct SessionSpec: Sendable, Equatable {
+    public enum History: String, Sendable, CaseIterable {
+        /// Earlier answers are resent as the server wrote them (its prefix cache can reuse them).
+        case responses
+        /// Earlier answers are replaced by seeded words of the same token count (a content-blind replay).
+        case synthetic
+    }
+
+    /// Turns per session, drawn per session.
+    public var turns: TokenCount = .fixed(3)
+    /// Seconds between an answer's end and the next turn's send, drawn per turn.
+    public var thinkTime: Spread = .fixed(0)
+    public var history: History = .responses
+    /// Sessions to start at most (nil: until requests or duration end the run).
+    public var count: Int?
+
+    public init(turns: TokenCount = .fixed(3), thinkTime: Spread = .fixed(0), history: History = .responses,
+                count: Int? = nil) {
+        self.turns = turns
+        self.thinkTime = thinkTime
+        self.history = history
+        self.count = count
+    }
+
+    /// The turns of session `session` (seeded: the same session has the same turns in every run and shard).
+    public func turns(ofSession session: Int, seed: UInt64) -> Int {
+        var generator = SplitMix64(seed: seed &+ 0x5E55_1011 &+ UInt64(session) &* 0x9E37_79B9)
+        return max(1, turns.sample(using: &generator))
+    }
+
+    /// The think time before turn `turn` (2...) of session `session`, in seconds.
+    public func thinkTimeS(session: Int, turn: Int, seed: UInt64) -> Double {
+        var generator = SplitMix64(seed: seed &+ 0x7_1A4C &+ UInt64(session) &* 0x100_0000_01B3 &+ UInt64(turn))
+        return max(0, thinkTime.sample(using: &generator))
+    }
+}
+
+/// A draw of the standard normal distribution (Box–Muller).
+private func standardNormal<G: RandomNumberGenerator>(using generator: inout G) -> Double {
+    let u1 = max(Double.leastNonzeroMagnitude, Double.random(in: 0..<1, using: &generator))
+    let u2 = Double.random(in: 0..<1, using: &generator)
+    return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+}
+
+/// A non-negative real quantity (seconds) drawn per use: fixed, normal (clamped to [min, max]) or uniform.
+public enum Spread: Sendable, Equatable {
+    case fixed(Double)
+    case normal(mean: Double, stddev: Double, min: Double, max: Double)
+    case uniform(Double, Double)
+
+    public var mean: Double {
+        switch self {
+        case .fixed(let v): return v
+        case .normal(let mean, _, _, _): return mean
+        case .uniform(let a, let b): return (a + b) / 2
+        }
+    }
+
+    public func sample<G: RandomNumberGenerator>(using generator: inout G) -> Double {
+        switch self {
+        case .fixed(let v):
+            return v
+        case .normal(let mean, let stddev, let lo, let hi):
+            return Swift.min(hi, Swift.max(lo, mean + stddev * standardNormal(using: &generator)))
+        case .uniform(let a, let b):
+            return a == b ? a : Double.random(in: a..<b, using: &generator)
+        }
+    }
 }
 
 /// A count drawn per request: fixed, normal (clamped), or uniform.
@@ -38,16 +114,22 @@ public enum TokenCount: Sendable, Equatable {
         }
     }
 
+    /// The largest value a draw can take.
+    public var upperBound: Int {
+        switch self {
+        case .fixed(let n): return n
+        case .normal(_, _, _, let hi): return hi
+        case .uniform(_, let b): return b
+        }
+    }
+
     public func sample<G: RandomNumberGenerator>(using generator: inout G) -> Int {
         switch self {
         case .fixed(let n):
             return n
         case .normal(let mean, let stddev, let lo, let hi):
-            // Box–Muller; clamped to [min, max].
-            let u1 = max(Double.leastNonzeroMagnitude, Double.random(in: 0..<1, using: &generator))
-            let u2 = Double.random(in: 0..<1, using: &generator)
-            let z = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-            return Swift.min(hi, Swift.max(lo, Int((mean + stddev * z).rounded())))
+            // Clamped to [min, max].
+            return Swift.min(hi, Swift.max(lo, Int((mean + stddev * standardNormal(using: &generator)).rounded())))
         case .uniform(let a, let b):
             return Int.random(in: a...b, using: &generator)
         }

@@ -45,7 +45,8 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Most new connections opened per second (paces a large concurrency's start; keep-alive reuse is free).")
     var connectRate: Double = 2000
 
-    @Option(help: "How requests are spread over replicas: least-outstanding or round-robin.")
+    @Option(help: ArgumentHelp("How requests are spread over replicas: least-outstanding, round-robin, or session "
+                               + "(sticky: a session's turns, or a trace's session ids, stay on one replica)."))
     var routing: RequestSettings.Routing = .leastOutstanding
 
     @Option(help: """

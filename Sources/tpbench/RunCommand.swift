@@ -191,6 +191,13 @@ func describe(_ spec: WorkloadSpec) -> String {
         if let c = load.concurrency { parts.append("max \(c) in flight") }
         return parts.joined(separator: ", ")
     }
+    if let sessions = spec.sessions {
+        var turns = "\(sessions.turns.nominal)"
+        if case .fixed = sessions.turns {} else { turns = "~" + turns }
+        parts.append("sessions of \(turns) turns (" + String(format: "think %.3g s", sessions.thinkTime.mean)
+                     + ", history: \(sessions.history.rawValue))")
+        if let count = sessions.count { parts.append("\(count) sessions") }
+    }
     if !load.stages.isEmpty {
         parts.append("\(load.stages.count) stages")
     } else if let ramp = load.rampUp {
@@ -199,7 +206,7 @@ func describe(_ spec: WorkloadSpec) -> String {
         parts.append("\(rate) req/s \(load.arrival.rawValue)")
         if let c = load.concurrency { parts.append("max \(c) in flight") }
     } else {
-        parts.append("concurrency \(load.concurrency ?? 1)")
+        parts.append("concurrency \(load.concurrency ?? 1)" + (spec.sessions != nil ? " (users)" : ""))
     }
     if let r = load.requests { parts.append("\(r) requests") }
     if let d = load.durationS { parts.append("\(d) s") }
@@ -218,7 +225,8 @@ func loadWorkload(path: String?, overrides: WorkloadOverrides, connection: Conne
         }
     } else {
         spec.load.concurrency = 10
-        spec.load.requests = 100
+        // A multi-turn load given by --sessions ends with its sessions, not after a default request count.
+        if overrides.sessions == nil { spec.load.requests = 100 }
     }
     do {
         try overrides.apply(to: &spec)

@@ -43,6 +43,20 @@ struct WorkloadOverrides: ParsableArguments {
     @Option(help: "With a trace: multiply its times by this (0.5 replays twice as fast).")
     var traceTimeScale: Double?
 
+    @Option(help: ArgumentHelp("Multi-turn: turns per session; each turn resends the conversation so far "
+                               + "(--concurrency sessions at once, or --rate sessions per second).", valueName: "n"))
+    var turns: Int?
+
+    @Option(help: ArgumentHelp("Multi-turn: seconds between an answer and the next turn.", valueName: "s"))
+    var thinkTime: Double?
+
+    @Option(help: ArgumentHelp("Multi-turn: start at most this many sessions.", valueName: "n"))
+    var sessions: Int?
+
+    @Option(help: ArgumentHelp("Multi-turn: resend earlier answers as the server wrote them (responses) or as "
+                               + "seeded words of their lengths (synthetic)."))
+    var history: SessionSpec.History?
+
     @Option(help: "JSON object merged into every request body, e.g. '{\"ignore_eos\": true}'.")
     var extraBody: String?
 
@@ -58,6 +72,9 @@ struct WorkloadOverrides: ParsableArguments {
         try checkRange { try Limits.check("--max-tokens", maxTokens, in: Limits.tokens) }
         try checkRange { try Limits.check("--warmup", warmup, in: Limits.warmupRequests) }
         try checkRange { try Limits.check("--trace-time-scale", traceTimeScale, in: 0.000_001...1_000_000) }
+        try checkRange { try Limits.check("--turns", turns, in: Limits.turns) }
+        try checkRange { try Limits.check("--think-time", thinkTime, in: Limits.thinkTimeS, unit: " s") }
+        try checkRange { try Limits.check("--sessions", sessions, in: Limits.sessions) }
         if let extraBody {
             do { _ = try RequestBodyBuilder.parseExtraBody(extraBody) } catch { throw ValidationError("\(error)") }
         }
@@ -94,6 +111,22 @@ struct WorkloadOverrides: ParsableArguments {
                                       + "dataset cannot go with it")
             }
         }
+        if turns != nil || thinkTime != nil || sessions != nil || history != nil {
+            var conversation = spec.sessions ?? SessionSpec()
+            if let turns { conversation.turns = .fixed(turns) }
+            if let thinkTime { conversation.thinkTime = .fixed(thinkTime) }
+            if let sessions { conversation.count = sessions }
+            if let history { conversation.history = history }
+            if spec.trace != nil {
+                throw ValidationError("--turns, --think-time, --sessions and --history make a multi-turn load; a trace's "
+                                      + "rows are single requests (route its sessions with --routing session)")
+            }
+            if spec.prompt.dataset != nil {
+                throw ValidationError("multi-turn sessions build their turns from synthetic prompts; the workload's "
+                                      + "prompt.dataset cannot go with --turns")
+            }
+            spec.sessions = conversation
+        }
         if let api { spec.api = api }
         if let rate {
             spec.load.rate = rate
@@ -115,8 +148,13 @@ struct WorkloadOverrides: ParsableArguments {
             spec.extraBody = merged
         }
         if spec.load.requests == nil && spec.load.durationS == nil && spec.load.rampUp == nil && spec.load.stages.isEmpty
-            && spec.trace == nil {
-            throw ValidationError("the load needs --requests or --duration to know when to stop")
+            && spec.trace == nil && spec.sessions?.count == nil {
+            throw ValidationError("the load needs --requests or --duration to know when to stop"
+                                  + (spec.sessions != nil ? " (or --sessions)" : ""))
+        }
+        if spec.sessions != nil && spec.prompt.prefixTokens > 0 {
+            throw ValidationError("multi-turn sessions share their history as the prefix; prompt.prefix_tokens "
+                                  + "cannot go with them (use prompt.system for a prefix every session shares)")
         }
         if let requests = spec.load.requests, spec.load.warmupRequests >= requests {
             throw ValidationError("--warmup (\(spec.load.warmupRequests)) must be fewer than the requests (\(requests))")
@@ -126,3 +164,4 @@ struct WorkloadOverrides: ParsableArguments {
 
 extension WorkloadSpec.API: ExpressibleByArgument {}
 extension LoadSpec.Arrival: ExpressibleByArgument {}
+extension SessionSpec.History: ExpressibleByArgument {}

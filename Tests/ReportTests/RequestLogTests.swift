@@ -21,6 +21,21 @@ import Testing
         #expect(throws: ReportError.self) { try log.append(records[0]) }
     }
 
+    @Test func aNewRunsLogReplacesTheOneLeftInItsDirectory() throws {
+        // A run into a directory that held one: its requests.csv and report must come from its own records only.
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent(RequestLog.fileName)
+        let first = try RequestLog(url: url)
+        for record in Fixture.records(count: 7) { try first.append(record) }
+        try first.close()
+        let second = try RequestLog(url: url)
+        let records = Array(Fixture.records(count: 3))
+        for record in records { try second.append(record) }
+        try second.close()
+        #expect(try RequestLog.read(from: url).records == records)
+    }
+
     @Test func truncatedLastLineIsSkippedAndCounted() throws {
         let directory = try Fixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

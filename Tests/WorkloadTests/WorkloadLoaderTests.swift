@@ -2,11 +2,13 @@ import Foundation
 import Testing
 @testable import Workload
 
-private func load(_ yaml: String) throws -> WorkloadSpec {
+/// Parses a workload text (relative paths from the temporary directory).
+func load(_ yaml: String) throws -> WorkloadSpec {
     try WorkloadLoader.parse(yaml, file: "test.yaml", baseDirectory: URL(fileURLWithPath: NSTemporaryDirectory()))
 }
 
-private func issues(_ yaml: String) -> [WorkloadIssue] {
+/// The problems a workload text has (none: it loads).
+func issues(_ yaml: String) -> [WorkloadIssue] {
     do {
         _ = try load(yaml)
         return []
