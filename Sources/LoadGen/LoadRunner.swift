@@ -25,6 +25,8 @@ public final class LoadRunner: @unchecked Sendable {
     /// Whether `run()` returns the records; off for long runs, whose records live on disk and in a summary.
     private let keepRecords: Bool
     private var arrivals: ArrivalGenerator?
+    /// The next open-loop request, built while the scheduler waits for its due time (scheduler thread only).
+    private var prebuilt: (index: Int, request: PreparedRequest)?
     private let wake = DispatchSemaphore(value: 0)
     /// Finished records go to `onRecord` (JSON-encoded and appended to requests.jsonl, aggregated) on this serial
     /// queue, not on the engine thread that finished them: encoding a 1000-event record takes ~0.7 ms, during which
@@ -265,7 +267,15 @@ public final class LoadRunner: @unchecked Sendable {
             if let due = state.withLockedValue({ $0.followUps.last?.dueNs }) {
                 wakeAt = min(wakeAt, Double(due &- epochNs) / 1e9)
             }
-            let delay = max(0, wakeAt - t)
+            // While waiting for the next arrival, build its request (a long prompt's body takes a while), so at
+            // its due time only the send is left.
+            if sessions == nil, nextArrival != nil, !stop {
+                let nextIndex = issued + (waiting.count - waitingHead)
+                if nextIndex < maxRequests, prebuilt?.index != nextIndex {
+                    prebuilt = (nextIndex, makeRequest(nextIndex))
+                }
+            }
+            let delay = max(0, wakeAt - Double(MonotonicClock.now() &- epochNs) / 1e9)
             if delay > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(delay * 1e9))) }
         }
         endSessionsAtStop()
@@ -322,7 +332,14 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     private func start(index: Int, intendedStartNs: UInt64?, epochNs: UInt64) {
-        send(makeRequest(index), index: index, intendedStartNs: intendedStartNs, epochNs: epochNs, turn: nil)
+        let prepared: PreparedRequest
+        if let ready = prebuilt, ready.index == index {
+            prepared = ready.request
+            prebuilt = nil
+        } else {
+            prepared = makeRequest(index)
+        }
+        send(prepared, index: index, intendedStartNs: intendedStartNs, epochNs: epochNs, turn: nil)
     }
 
     /// Sends turn `turn` (1-based) of local session `session`; turn 1 opens the session.

@@ -97,6 +97,10 @@ final class RequestExecution: TransferDelegate {
             failureMessage: message,
             streamed: decoded.streamed)
         record.cachedPromptTokens = decoded.cachedPromptTokens
+        record.reasoningTokens = decoded.reasoningTokens
+        if decoded.reasoningEvents > 0, let answer = decoded.firstAnswerTime {
+            record.firstAnswerOffsetMs = milliseconds(answer, since: startedAt)
+        }
         // End of an answer is when its last event (a stream's [DONE]) or last byte (a JSON body) arrived, stamped
         // like every event, not when the engine finished processing the transfer (after its whole wake-up).
         if failure == nil {

@@ -51,6 +51,11 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     /// outside sessions.
     public var session: Int?
     public var turn: Int?
+    /// Reasoning models: when the first answer token (`content`) arrived, relative to t0 (nil: no reasoning
+    /// events came first, so it is the TTFT).
+    public var firstAnswerOffsetMs: Double?
+    /// Output tokens the server reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`).
+    public var reasoningTokens: Int?
 
     public init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
                 e2eMs: Double, tokenEventOffsetsMs: [Double] = [], tokensPerEvent: [Int]? = nil,

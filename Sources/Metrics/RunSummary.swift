@@ -55,6 +55,11 @@ public struct TargetSummary: Sendable, Codable, Equatable {
     public var promptTokensWithCacheReport: Int? = nil
     /// Multi-turn runs: one entry per turn number (nil without sessions). Turn 1's requests are the sessions started.
     public var turns: [TurnSummary]? = nil
+    /// Reasoning models: time from t0 to the first answer (`content`) token, over the requests whose stream had
+    /// reasoning first; TTFT counts the first token of either. Nil when no stream reasoned.
+    public var timeToFirstAnswerMs: Distribution? = nil
+    /// Output tokens reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`), nil: not reported.
+    public var reasoningTokens: Int? = nil
 
     /// Sessions of a multi-turn run (its first turns), nil without sessions.
     public var sessions: Int? { turns?.first { $0.turn == 1 }?.requests }

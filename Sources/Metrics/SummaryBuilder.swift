@@ -43,6 +43,9 @@ public struct SummaryBuilder: Sendable {
     private var requestedMax = (sum: 0, count: 0)
     /// Multi-turn runs: per turn number, what its requests saw (how TTFT grows with the history).
     private var perTurn: [Int: TurnAccumulator] = [:]
+    /// Reasoning models: time to the first answer token, and reasoning tokens over the requests that reported them.
+    private var firstAnswer: SampleSet
+    private var reasoning = (tokens: 0, reports: 0)
     private let exactLimit: Int
 
     private struct TurnAccumulator: Sendable {
@@ -58,6 +61,7 @@ public struct SummaryBuilder: Sendable {
         self.slo = slo
         self.exactLimit = exactLimit
         let empty = SampleSet(exactLimit: exactLimit)
+        firstAnswer = empty
         (ttft, itlEvent, itlToken, tpot, e2e) = (empty, empty, empty, empty, empty)
         (tokensPerEvent, outputPerRequest, promptPerRequest) = (empty, empty, empty)
         (sendLag, ttftFromIntended, e2eFromIntended, connect) = (empty, empty, empty, empty)
@@ -94,6 +98,8 @@ public struct SummaryBuilder: Sendable {
         if record.outputTokensEstimated { outputTokensEstimated = true }
         if !record.streamed { nonStreamed += 1 }
         if let v = record.ttftMs { ttft.add(v) }
+        if let v = record.firstAnswerOffsetMs { firstAnswer.add(v) }
+        if let n = record.reasoningTokens { reasoning = (reasoning.tokens + n, reasoning.reports + 1) }
         let offsets = record.tokenEventOffsetsMs
         for i in offsets.indices.dropFirst() { itlEvent.add(offsets[i] - offsets[i - 1]) }
         if let gaps = record.tokenGapsMs { itlToken.add(contentsOf: gaps) } else { everyRequestHasTokenCounts = false }
@@ -202,7 +208,9 @@ public struct SummaryBuilder: Sendable {
                     prefixCacheHitRate: entry.cached.reports > 0 && entry.cached.prompt > 0
                         ? Double(entry.cached.tokens) / Double(entry.cached.prompt) : nil,
                     ttftMs: entry.ttft.distribution)
-            }
+            },
+            timeToFirstAnswerMs: firstAnswer.distribution,
+            reasoningTokens: reasoning.reports > 0 ? reasoning.tokens : nil
         )
     }
 

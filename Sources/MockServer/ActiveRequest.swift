@@ -30,6 +30,10 @@ final class ActiveRequest: @unchecked Sendable {
     var stallAtToken: Int? = nil
 
     var generated = 0
+    /// Leading tokens that are reasoning (a chat answer of a reasoning mock), streamed as `reasoning_content`.
+    let reasoningTokens: Int
+    var pendingReasoning = ""
+    var fullReasoning = ""
     var pendingText = ""
     var pendingTokens = 0
     var fullText = ""
@@ -42,6 +46,7 @@ final class ActiveRequest: @unchecked Sendable {
     /// Stop-string matching looks at the tail of the text.
     private var stopTail = ""
     private let chunkPrefix: [UInt8]
+    private let reasoningPrefix: [UInt8]
 
     enum Source {
         case prose(TextGenerator)
@@ -51,7 +56,7 @@ final class ActiveRequest: @unchecked Sendable {
     init(
         id: Int, request: CompletionRequest, channel: Channel, raw: RawChunkWriter?, keepAlive: Bool, arrivalNanos: UInt64,
         maxModelLength: Int, tokenizer: MockTokenizer, outputLength: MockConfiguration.OutputLength?,
-        rng: inout SplitMix64
+        reasoningTokens: Int = 0, rng: inout SplitMix64
     ) {
         self.id = id
         self.request = request
@@ -93,9 +98,14 @@ final class ActiveRequest: @unchecked Sendable {
         prefix += isChat ? "chat.completion.chunk" : "text_completion"
         prefix += "\",\"created\":\(created),\"model\":"
         JSONValue.writeEscaped(request.model, into: &prefix)
+        reasoningPrefix = Array((prefix + ",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"").utf8)
         prefix += isChat ? ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" : ",\"choices\":[{\"index\":0,\"text\":\""
         chunkPrefix = Array(prefix.utf8)
+        self.reasoningTokens = isChat ? max(0, min(reasoningTokens, plannedTokens - 1)) : 0
     }
+
+    /// Whether the `generated`-th token (1-based) is reasoning.
+    func isReasoning(token: Int) -> Bool { token <= reasoningTokens }
 
     /// Wall-clock seconds at process start minus uptime, so `created` is a Unix time without Foundation.
     static let epochOffset: Int = {
@@ -162,6 +172,15 @@ final class ActiveRequest: @unchecked Sendable {
                 + "\"finish_reason\":null}]}\n\n")
     }
 
+    /// A chunk of reasoning tokens (never the last chunk: the answer keeps at least one token).
+    func writeReasoningChunk(text: String, into buffer: inout ByteBuffer) {
+        buffer.writeBytes(reasoningPrefix)
+        Self.writeEscaped(text, into: &buffer)
+        buffer.writeString("\"},\"logprobs\":null,\"finish_reason\":null}]")
+        if request.continuousUsage { writeUsage(into: &buffer) }
+        buffer.writeString("}\n\n")
+    }
+
     func writeContentChunk(text: String, finishReason: String?, stopReason: String?, into buffer: inout ByteBuffer) {
         buffer.writeBytes(chunkPrefix)
         Self.writeEscaped(text, into: &buffer)
@@ -208,6 +227,11 @@ final class ActiveRequest: @unchecked Sendable {
             buffer.writeString(String(cachedTokens))
             buffer.writeString("}")
         }
+        if reasoningTokens > 0 {
+            buffer.writeString(",\"completion_tokens_details\":{\"reasoning_tokens\":")
+            buffer.writeString(String(min(generated, reasoningTokens)))
+            buffer.writeString("}")
+        }
         buffer.writeString("}")
     }
 
@@ -239,6 +263,10 @@ final class ActiveRequest: @unchecked Sendable {
         if request.kind == .chat {
             out += "\"message\":{\"role\":\"assistant\",\"content\":"
             JSONValue.writeEscaped(fullText, into: &out)
+            if reasoningTokens > 0 {
+                out += ",\"reasoning_content\":"
+                JSONValue.writeEscaped(fullReasoning, into: &out)
+            }
             out += ",\"tool_calls\":[]},"
         } else {
             out += "\"text\":"
@@ -250,6 +278,9 @@ final class ActiveRequest: @unchecked Sendable {
         out += "}],\"usage\":{\"prompt_tokens\":\(request.promptTokens),\"total_tokens\":"
         out += "\(request.promptTokens + generated),\"completion_tokens\":\(generated)"
         if let cachedTokens { out += ",\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens)}" }
+        if reasoningTokens > 0 {
+            out += ",\"completion_tokens_details\":{\"reasoning_tokens\":\(min(generated, reasoningTokens))}"
+        }
         out += "}}"
         return out
     }

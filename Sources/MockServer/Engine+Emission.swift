@@ -144,9 +144,14 @@ extension Engine {
         var last = false
         for _ in 0..<tokens {
             let (piece, stoppedBy) = active.nextPiece()
-            active.pendingText += piece
             active.pendingTokens += 1
-            if !active.request.stream || prefixCache != nil { active.fullText += piece }
+            if active.isReasoning(token: active.generated) {
+                active.pendingReasoning += piece
+                if !active.request.stream { active.fullReasoning += piece }
+            } else {
+                active.pendingText += piece
+                if !active.request.stream || prefixCache != nil { active.fullText += piece }
+            }
             if active.dropAtToken == active.generated - 1 {
                 drop(active)
                 return .dropped
@@ -175,8 +180,15 @@ extension Engine {
             if active.request.kind == .chat && active.generated == active.pendingTokens {
                 active.writeRoleChunk(into: &buffer)
             }
-            active.writeContentChunk(
-                text: active.pendingText, finishReason: finishReason, stopReason: stopReason, into: &buffer)
+            // An event that crosses from reasoning to the answer goes out as two chunks, reasoning first.
+            if !active.pendingReasoning.isEmpty {
+                active.writeReasoningChunk(text: active.pendingReasoning, into: &buffer)
+                active.pendingReasoning = ""
+            }
+            if !active.pendingText.isEmpty || last {
+                active.writeContentChunk(
+                    text: active.pendingText, finishReason: finishReason, stopReason: stopReason, into: &buffer)
+            }
             active.pendingText = ""
             active.pendingTokens = 0
             if last {

@@ -88,7 +88,8 @@ final class Engine: @unchecked Sendable {
         nextRequestID += 1
         let active = ActiveRequest(
             id: id, request: request, channel: channel, raw: raw, keepAlive: keepAlive, arrivalNanos: Self.now(),
-            maxModelLength: maxModelLength, tokenizer: tokenizer, outputLength: config.outputLength, rng: &rng)
+            maxModelLength: maxModelLength, tokenizer: tokenizer, outputLength: config.outputLength,
+            reasoningTokens: config.reasoningTokens, rng: &rng)
         if rng.chance(faults.dropRate) { active.dropAtToken = Int(rng.next() % UInt64(active.plannedTokens)) }
         if rng.chance(faults.stallRate) { active.stallAtToken = Int(rng.next() % UInt64(active.plannedTokens)) }
         requests[id] = active

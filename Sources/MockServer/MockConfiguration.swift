@@ -72,6 +72,10 @@ public struct MockConfiguration: Sendable {
     /// Automatic prefix caching (vLLM's `--enable-prefix-caching`, on by default there; off here unless asked, so
     /// the mock's timing follows the latency model alone): shared prompt prefixes skip their prefill.
     public var prefixCaching = false
+    /// A reasoning model (`--reasoning-tokens`): a chat answer's first this many tokens stream as
+    /// `delta.reasoning_content` (vLLM's reasoning parsers), the rest as `content`; usage reports them in
+    /// `completion_tokens_details.reasoning_tokens`. 0: none. Capped one short of the answer, which keeps a token.
+    public var reasoningTokens = 0
 
     public init(engine: EngineParameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200)) {
         self.engine = engine

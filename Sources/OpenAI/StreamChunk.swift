@@ -9,12 +9,16 @@ public struct StreamChunk: Sendable, Equatable {
     public var completionTokens: Int?
     /// `usage.prompt_tokens_details.cached_tokens`: prompt tokens the server's prefix cache held.
     public var cachedTokens: Int?
+    /// `usage.completion_tokens_details.reasoning_tokens`: output tokens that were reasoning.
+    public var reasoningTokens: Int?
     /// An in-band error (`{"error": {...}}` or `{"object": "error", ...}`).
     public var errorMessage: String?
     /// A `choices[].index` other than 0, in an answer to a request for one choice.
     public var otherChoiceIndex: Int?
     /// Set when decoding without text: a generated-text field was non-empty (its text was not kept).
     public var sawTokenText = false
+    /// Set when decoding without text: an answer field (`content`, `text`) was non-empty.
+    public var sawAnswerText = false
     /// Whether `content`/`reasoning` are filled; without text the scan only notes that text was there.
     private var keepText = true
 
@@ -22,6 +26,9 @@ public struct StreamChunk: Sendable, Equatable {
 
     /// Whether the chunk carries at least one generated token (role-only and usage-only chunks do not).
     public var carriesTokens: Bool { sawTokenText || !content.isEmpty || !reasoning.isEmpty }
+
+    /// Whether the chunk carries answer text (not only reasoning).
+    public var carriesAnswer: Bool { sawAnswerText || !content.isEmpty }
 
     /// Decodes a chunk of `/v1/chat/completions` or `/v1/completions` (streamed or whole) from JSON bytes.
     /// - Parameter keepText: false skips unescaping and copying generated text (the per-event hot path when
@@ -59,7 +66,7 @@ public struct StreamChunk: Sendable, Equatable {
             if key.equals("delta") || key.equals("message") {
                 try self.readDelta(&s)
             } else if key.equals("text") {
-                if try s.peek() == 0x22 { try self.readText(&s, into: \.content) } else { try s.skipValue() }
+                if try s.peek() == 0x22 { try self.readText(&s, into: \.content, answer: true) } else { try s.skipValue() }
             } else if key.equals("finish_reason") {
                 if let reason = try s.readOptionalString() { self.finishReason = reason }
             } else if key.equals("index") {
@@ -75,20 +82,22 @@ public struct StreamChunk: Sendable, Equatable {
         if try s.peek() != 0x7B { try s.skipValue(); return }
         try s.forEachMember { s, key in
             if key.equals("content") {
-                if try s.peek() == 0x22 { try self.readText(&s, into: \.content) } else { try s.skipValue() }
+                if try s.peek() == 0x22 { try self.readText(&s, into: \.content, answer: true) } else { try s.skipValue() }
             } else if key.equals("reasoning_content") || key.equals("reasoning") {
-                if try s.peek() == 0x22 { try self.readText(&s, into: \.reasoning) } else { try s.skipValue() }
+                if try s.peek() == 0x22 { try self.readText(&s, into: \.reasoning, answer: false) } else { try s.skipValue() }
             } else {
                 try s.skipValue()
             }
         }
     }
 
-    private mutating func readText(_ s: inout JSONScanner, into field: WritableKeyPath<StreamChunk, String>) throws {
+    private mutating func readText(_ s: inout JSONScanner, into field: WritableKeyPath<StreamChunk, String>,
+                                   answer: Bool) throws {
         if keepText {
             self[keyPath: field] += try s.readString()
         } else if try s.readRawString().count > 0 {
             sawTokenText = true
+            if answer { sawAnswerText = true }
         }
     }
 
@@ -99,6 +108,15 @@ public struct StreamChunk: Sendable, Equatable {
                 self.promptTokens = try s.readCount("usage.prompt_tokens")
             } else if key.equals("completion_tokens") {
                 self.completionTokens = try s.readCount("usage.completion_tokens")
+            } else if key.equals("completion_tokens_details") {
+                if try s.peek() != 0x7B { try s.skipValue(); return }
+                try s.forEachMember { s, key in
+                    if key.equals("reasoning_tokens") {
+                        self.reasoningTokens = try s.readCount("usage.completion_tokens_details.reasoning_tokens")
+                    } else {
+                        try s.skipValue()
+                    }
+                }
             } else if key.equals("prompt_tokens_details") {
                 if try s.peek() != 0x7B { try s.skipValue(); return }
                 try s.forEachMember { s, key in

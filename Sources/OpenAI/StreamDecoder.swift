@@ -176,7 +176,8 @@ public struct StreamDecoder: Sendable {
         if chunk.carriesTokens && result.tokenEventTimes.count >= tokenLimit {
             throw .malformedEvent("more than \(tokenLimit) token events (max_tokens plus slack)")
         }
-        if keepText && result.text.utf8.count + chunk.content.utf8.count + chunk.reasoning.utf8.count > maxTextBytes {
+        if keepText && result.text.utf8.count + result.reasoningBytes + chunk.content.utf8.count
+            + chunk.reasoning.utf8.count > maxTextBytes {
             throw .eventTooLarge(limit: maxTextBytes)
         }
     }
@@ -186,8 +187,15 @@ public struct StreamDecoder: Sendable {
         if let message = chunk.errorMessage, result.errorEvent == nil { result.errorEvent = message }
         if chunk.carriesTokens {
             result.tokenEventTimes.append(receivedAt)
+            // Reasoning counts as generated tokens (TTFT is the first of either), but the answer is the content:
+            // what a schema check reads and a conversation's next turn resends.
+            if chunk.carriesAnswer {
+                if result.firstAnswerTime == nil { result.firstAnswerTime = receivedAt }
+            } else {
+                result.reasoningEvents += 1
+            }
             if keepText {
-                result.text += chunk.reasoning
+                result.reasoningBytes += chunk.reasoning.utf8.count
                 result.text += chunk.content
             }
             if let cumulative = chunk.completionTokens {
@@ -203,6 +211,7 @@ public struct StreamDecoder: Sendable {
         if let reason = chunk.finishReason { result.finishReason = reason }
         if let prompt = chunk.promptTokens { result.promptTokens = prompt }
         if let cached = chunk.cachedTokens { result.cachedPromptTokens = cached }
+        if let reasoning = chunk.reasoningTokens { result.reasoningTokens = reasoning }
         if let completion = chunk.completionTokens { result.completionTokens = completion }
     }
 
@@ -243,6 +252,14 @@ public struct DecodedResponse: Sendable, Equatable {
     public var completionTokens: Int?
     /// Prompt tokens served from the server's prefix cache (`usage.prompt_tokens_details.cached_tokens`).
     public var cachedPromptTokens: Int?
+    /// Output tokens the server reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`).
+    public var reasoningTokens: Int?
+    /// Receive time of the first event with answer text (`content`), after any reasoning-only events.
+    public var firstAnswerTime: UInt64?
+    /// Token events that carried reasoning only (`reasoning_content`/`reasoning`).
+    public var reasoningEvents = 0
+    /// Bytes of reasoning text received (kept out of `text`, counted against the text bound).
+    public var reasoningBytes = 0
     public var sawDone = false
     /// An in-band error event's message.
     public var errorEvent: String?

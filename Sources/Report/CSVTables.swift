@@ -7,7 +7,7 @@ public enum CSVTables {
     public static let requestColumns = [
         "id", "target", "replica", "intended_start_ms", "start_ms", "ttft_ms", "e2e_ms", "prompt_tokens",
         "output_tokens", "mean_itl_ms", "max_itl_ms", "tokens_per_event", "status", "failure_class", "http_status",
-        "schema_verdict", "cached_prompt_tokens", "session", "turn",
+        "schema_verdict", "cached_prompt_tokens", "session", "turn", "first_answer_ms", "reasoning_tokens",
     ]
 
     public static let summaryColumns = [
@@ -28,7 +28,8 @@ public enum CSVTables {
             number(r.meanEventGapMs), number(r.maxEventGapMs), number(r.meanTokensPerEvent),
             r.succeeded ? "ok" : "failed", r.failure?.rawValue ?? "", String(r.httpStatus),
             r.schemaVerdict?.rawValue ?? "", r.cachedPromptTokens.map(String.init) ?? "",
-            r.session.map(String.init) ?? "", r.turn.map(String.init) ?? "",
+            r.session.map(String.init) ?? "", r.turn.map(String.init) ?? "", number(r.firstAnswerOffsetMs),
+            r.reasoningTokens.map(String.init) ?? "",
         ])
     }
 

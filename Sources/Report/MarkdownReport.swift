@@ -72,6 +72,7 @@ public enum MarkdownReport {
                 })
             }
             add("TTFT (ms) [^ttft]", s.ttftMs)
+            if s.timeToFirstAnswerMs != nil { add("time to first answer token (ms) [^ttfa]", s.timeToFirstAnswerMs) }
             add("ITL per event (ms) [^itl-event]", s.itlEventMs)
             add("ITL per token (ms) [^itl-token]", s.itlTokenMs)
             add("TPOT (ms) [^tpot]", s.tpotMs)
@@ -106,6 +107,10 @@ public enum MarkdownReport {
             if let rate = s.prefixCacheHitRate, let cached = s.cachedPromptTokens, let total = s.promptTokensWithCacheReport {
                 rates.add(["prefix cache hits (usage.prompt_tokens_details)",
                            Format.percent(rate) + " of prompt tokens (\(cached) of \(total))"])
+            }
+            if let reasoning = s.reasoningTokens {
+                rates.add(["reasoning tokens (usage.completion_tokens_details)", "\(reasoning) of \(s.outputTokens) output "
+                           + "tokens (" + Format.percent(s.outputTokens > 0 ? Double(reasoning) / Double(s.outputTokens) : nil) + ")"])
             }
             if let versions = s.httpVersions {
                 rates.add(["HTTP version", versions.sorted { $0.key < $1.key }

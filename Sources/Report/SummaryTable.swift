@@ -38,6 +38,11 @@ public enum SummaryTable {
             lines.append("prefix cache: \(cached) of \(total) prompt tokens cached (\(format(rate * 100, digits: 1)) %, "
                          + "usage.prompt_tokens_details)")
         }
+        if let answer = s.timeToFirstAnswerMs {
+            lines.append("reasoning: TTFT counts the first reasoning token; first answer token p50 "
+                         + "\(format(answer.p50, digits: 1)) ms, p99 \(format(answer.p99, digits: 1)) ms"
+                         + (s.reasoningTokens.map { "; \($0) of \(s.outputTokens) output tokens were reasoning" } ?? ""))
+        }
         if let turns = s.turns, let first = turns.first, let last = turns.last, turns.count > 1 {
             func describe(_ turn: TurnSummary) -> String {
                 "turn \(turn.turn): \(turn.promptTokensMean.map { format($0, digits: 0) } ?? "n/a") prompt tokens, "

@@ -46,6 +46,11 @@ struct MockCommand: AsyncParsableCommand {
             + "vllm:prefix_cache_hits_total and _queries_total."))
     var enablePrefixCaching = false
 
+    @Option(help: ArgumentHelp(
+        "Act as a reasoning model: each chat answer's first N tokens stream as delta.reasoning_content, the rest as "
+            + "content (usage.completion_tokens_details.reasoning_tokens).", valueName: "n"))
+    var reasoningTokens: Int = 0
+
     @Option(name: .customLong("ttft-ms"), help: "Fixed-latency mode: time to first token, ignoring load.")
     var ttftMs: Double?
     @Option(name: .customLong("itl-ms"), help: "Fixed-latency mode: inter-token latency.") var itlMs: Double?
@@ -124,6 +129,7 @@ struct MockCommand: AsyncParsableCommand {
         config.port = port
         config.replicas = replicas
         config.prefixCaching = enablePrefixCaching
+        config.reasoningTokens = reasoningTokens
         config.faults.errorRate = errorRate
         config.faults.rejectWhenWaitingOver = rejectWhenWaitingOver
         config.faults.rejectStatus = rejectStatus
