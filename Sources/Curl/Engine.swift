@@ -68,7 +68,9 @@ public final class Engine: @unchecked Sendable {
     /// HTTP/2 streams libcurl puts on one connection before it opens another (its default, stated).
     public static let maxStreamsPerConnection = 100
 
-    public init(index: Int = 0, receiveTimes: ReceiveTimeSource = .kernel) throws {
+    /// With `realtime`, the engine thread runs under SCHED_FIFO (`RealtimeScheduling`); `realtimeProblem` says why
+    /// not when it could not.
+    public init(index: Int = 0, receiveTimes: ReceiveTimeSource = .kernel, realtime: Bool = false) throws {
         _ = Engine.globalInit
         guard let multi = curl_multi_init() else { throw EngineError.curl("curl_multi_init failed") }
         self.index = index
@@ -92,8 +94,11 @@ public final class Engine: @unchecked Sendable {
         _ = tp_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0)
         _ = tp_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 0)
         _ = tp_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, Engine.maxStreamsPerConnection)
-        startThread()
+        startThread(realtime: realtime)
     }
+
+    /// Why the engine thread could not run real-time (nil: it does, or was not asked to).
+    public private(set) var realtimeProblem: String?
 
     deinit {
         curl_multi_cleanup(multi)
@@ -154,10 +159,11 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - The loop
 
-    private func startThread() {
+    private func startThread(realtime: Bool) {
         let ready = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             self.thread = pthread_self()
+            if realtime { self.realtimeProblem = RealtimeScheduling.enterForCurrentThread() }
             ready.signal()
             self.loop()
             self.stopped.signal()

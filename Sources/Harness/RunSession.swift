@@ -137,6 +137,9 @@ public enum RunSession {
             notes.append("some output token counts are estimated from token events: the server sent no usage")
         }
         let health = ClientHealthAssessment.assess(output: output, cpuNanoseconds: ProcessResources.cpuNanoseconds() - cpuBefore)
+        if let problem = output.realtimeProblem {
+            notes.append("--realtime: \(problem); the client's threads ran at normal priority")
+        }
         notes += health.warnings
         var result = RunResult.build(
             runID: runID, startedAt: manifest.startedAt, wallSeconds: output.wallSeconds, workloadName: workload.name,

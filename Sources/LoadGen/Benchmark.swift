@@ -25,7 +25,8 @@ public struct RunOutput: Sendable {
     public var epochNs: UInt64 = 0
     /// How a multi-turn run's sessions went (nil without sessions).
     public var sessionCounts: SessionCounts?
-
+    /// With `--realtime`: why the client's threads could not run real-time (nil: they did, or it was not asked).
+    public var realtimeProblem: String?
 }
 
 /// A target that cannot be used at all (exit code 3).
@@ -72,7 +73,9 @@ public enum Benchmark {
         try LoadRunner.checkCapacity(plan: plan)
         var settings = settings
         settings.timeouts = Timeouts(workload.timeouts)
-        let engines = try (0..<max(1, engineCount)).map { try Engine(index: $0, receiveTimes: settings.receiveTimes) }
+        let engines = try (0..<max(1, engineCount)).map {
+            try Engine(index: $0, receiveTimes: settings.receiveTimes, realtime: settings.realtime)
+        }
         defer { for engine in engines { engine.shutdown() } }
 
         let (model, serverModels) = try await resolveModel(workload.model, target: target, engine: engines[0],
@@ -129,7 +132,8 @@ public enum Benchmark {
                          engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
                          calibration: pool.calibration, serverModels: serverModels,
                          unsentArrivals: runner.unsentArrivals, epochNs: started,
-                         sessionCounts: sessions == nil ? nil : runner.sessionCounts)
+                         sessionCounts: sessions == nil ? nil : runner.sessionCounts,
+                         realtimeProblem: engines.lazy.compactMap(\.realtimeProblem).first ?? runner.realtimeProblem)
     }
 
     /// Refuses a cleartext HTTP/2 run this libcurl cannot carry (see `LibCurl.reusesPriorKnowledgeConnections`):

@@ -25,8 +25,12 @@ public final class LoadRunner: @unchecked Sendable {
     /// Whether `run()` returns the records; off for long runs, whose records live on disk and in a summary.
     private let keepRecords: Bool
     private var arrivals: ArrivalGenerator?
-    /// The next open-loop request, built while the scheduler waits for its due time (scheduler thread only).
-    private var prebuilt: (index: Int, request: PreparedRequest)?
+    /// Open-loop requests built while the scheduler waits for their due times, by index (scheduler thread only).
+    private var prebuilt: [Int: PreparedRequest] = [:]
+    /// How far ahead of the next arrival requests are built, and how many at most: a burst's requests are all
+    /// ready before its first is due, instead of the second being built when it is late already.
+    static let prebuildHorizonS = 0.05
+    static let prebuildLimit = 32
     private let wake = DispatchSemaphore(value: 0)
     /// Finished records go to `onRecord` (JSON-encoded and appended to requests.jsonl, aggregated) on this serial
     /// queue, not on the engine thread that finished them: encoding a 1000-event record takes ~0.7 ms, during which
@@ -52,7 +56,11 @@ public final class LoadRunner: @unchecked Sendable {
         /// Next turns waiting for their think time, latest first (the scheduler pops the earliest from the end).
         var followUps: [FollowUp] = []
         var sessionCounts = SessionCounts()
+        var realtimeProblem: String?
     }
+
+    /// With `settings.realtime`: why the scheduler thread could not run real-time.
+    public var realtimeProblem: String? { state.withLockedValue { $0.realtimeProblem } }
 
     struct OpenSession {
         var turns: Int
@@ -101,6 +109,10 @@ public final class LoadRunner: @unchecked Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[RequestRecord], Never>) in
                 let thread = Thread { [self] in
+                    if self.settings.realtime {
+                        let problem = RealtimeScheduling.enterForCurrentThread()
+                        self.state.withLockedValue { $0.realtimeProblem = problem }
+                    }
                     self.schedule(epochNs: epochNs)
                     self.recordQueue.sync {}
                     let records = self.state.withLockedValue { $0.records }
@@ -139,6 +151,19 @@ public final class LoadRunner: @unchecked Sendable {
 
     private func schedule(epochNs: UInt64) {
         var nextArrival: Double? = arrivals?.next()
+        /// Arrivals drawn after `nextArrival` (ascending) so that their requests can be built early.
+        var ahead: [Double] = []
+        var aheadHead = 0
+        func pullArrival() -> Double? {
+            guard aheadHead < ahead.count else { return arrivals?.next() }
+            let next = ahead[aheadHead]
+            aheadHead += 1
+            if aheadHead == ahead.count { ahead.removeAll(keepingCapacity: true); aheadHead = 0 }
+            return next
+        }
+        /// A recent build's duration (decaying maximum): an early build is begun only if it ends before the next
+        /// arrival is due.
+        var buildNs: UInt64 = 0
         /// Open-loop arrivals waiting for a slot under the ceiling: (index, intended start ns).
         var waiting: [(Int, UInt64)] = []
         var waitingHead = 0
@@ -171,7 +196,7 @@ public final class LoadRunner: @unchecked Sendable {
             while !stop, let arrival = nextArrival, arrival <= t, arrival < duration,
                   underLimits(queued: waiting.count - waitingHead) {
                 waiting.append((issued + (waiting.count - waitingHead), epochNs + UInt64(arrival * 1e9)))
-                nextArrival = arrivals?.next()
+                nextArrival = pullArrival()
             }
             if nextArrival.map({ $0 >= duration }) == true { nextArrival = nil }
 
@@ -267,13 +292,28 @@ public final class LoadRunner: @unchecked Sendable {
             if let due = state.withLockedValue({ $0.followUps.last?.dueNs }) {
                 wakeAt = min(wakeAt, Double(due &- epochNs) / 1e9)
             }
-            // While waiting for the next arrival, build its request (a long prompt's body takes a while), so at
-            // its due time only the send is left.
-            if sessions == nil, nextArrival != nil, !stop {
-                let nextIndex = issued + (waiting.count - waitingHead)
-                if nextIndex < maxRequests, prebuilt?.index != nextIndex {
-                    prebuilt = (nextIndex, makeRequest(nextIndex))
+            // While waiting for the next arrival, build its request (a long prompt's body takes a while) and those
+            // of the arrivals soon after it, so at their due times only the sends are left.
+            if sessions == nil, let first = nextArrival, !stop {
+                let base = issued + (waiting.count - waitingHead)
+                let horizon = first + Self.prebuildHorizonS
+                while ahead.count - aheadHead < Self.prebuildLimit - 1, (ahead.last ?? first) < horizon,
+                      let next = arrivals?.next() {
+                    ahead.append(next)
                 }
+                let firstDueNs = epochNs &+ UInt64(first * 1e9)
+                for k in 0..<min(Self.prebuildLimit, 1 + ahead.count - aheadHead) {
+                    let index = base + k
+                    let due = k == 0 ? first : ahead[aheadHead + k - 1]
+                    guard index < maxRequests, due < duration, due < horizon else { break }
+                    if prebuilt[index] != nil { continue }
+                    let began = MonotonicClock.now()
+                    // The next arrival's own request is built in any case; a later one only if there is time.
+                    if k > 0 && began &+ 2 &* buildNs >= firstDueNs { break }
+                    prebuilt[index] = makeRequest(index)
+                    buildNs = max(MonotonicClock.now() &- began, buildNs - buildNs / 8)
+                }
+                if prebuilt.count > Self.prebuildLimit { prebuilt = prebuilt.filter { $0.key >= base } }
             }
             let delay = max(0, wakeAt - Double(MonotonicClock.now() &- epochNs) / 1e9)
             if delay > 0 { _ = wake.wait(timeout: .now() + .nanoseconds(Int(delay * 1e9))) }
@@ -333,9 +373,8 @@ public final class LoadRunner: @unchecked Sendable {
 
     private func start(index: Int, intendedStartNs: UInt64?, epochNs: UInt64) {
         let prepared: PreparedRequest
-        if let ready = prebuilt, ready.index == index {
-            prepared = ready.request
-            prebuilt = nil
+        if let ready = prebuilt.removeValue(forKey: index) {
+            prepared = ready
         } else {
             prepared = makeRequest(index)
         }

@@ -98,8 +98,16 @@ final class RequestExecution: TransferDelegate {
             streamed: decoded.streamed)
         record.cachedPromptTokens = decoded.cachedPromptTokens
         record.reasoningTokens = decoded.reasoningTokens
-        if decoded.reasoningEvents > 0, let answer = decoded.firstAnswerTime {
-            record.firstAnswerOffsetMs = milliseconds(answer, since: startedAt)
+        // vLLM counts reasoning tokens between a <think> and a </think> it generated: when the chat template opens
+        // <think> in the prompt (DeepSeek-R1's does), usage reports 0 for a stream full of reasoning. Then the
+        // stream's own reasoning events are the count.
+        if decoded.reasoningEvents > 0 && (decoded.reasoningTokens ?? 0) == 0 {
+            record.reasoningTokens = decoded.reasoningEventTokens
+            record.reasoningTokensCounted = true
+        }
+        if decoded.reasoningEvents > 0, let answer = decoded.firstAnswerEvent,
+           answer < record.tokenEventOffsetsMs.count {
+            record.firstAnswerOffsetMs = record.tokenEventOffsetsMs[answer]
         }
         // End of an answer is when its last event (a stream's [DONE]) or last byte (a JSON body) arrived, stamped
         // like every event, not when the engine finished processing the transfer (after its whole wake-up).

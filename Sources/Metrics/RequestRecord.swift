@@ -54,8 +54,11 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     /// Reasoning models: when the first answer token (`content`) arrived, relative to t0 (nil: no reasoning
     /// events came first, so it is the TTFT).
     public var firstAnswerOffsetMs: Double?
-    /// Output tokens the server reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`).
+    /// Output tokens the server reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`), or
+    /// counted from the stream's reasoning events when the server reported none for a stream that reasoned.
     public var reasoningTokens: Int?
+    /// True when `reasoningTokens` was counted from the stream (the server reported 0 or nothing).
+    public var reasoningTokensCounted: Bool?
 
     public init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
                 e2eMs: Double, tokenEventOffsetsMs: [Double] = [], tokensPerEvent: [Int]? = nil,

@@ -59,7 +59,10 @@ public struct TargetSummary: Sendable, Codable, Equatable {
     /// reasoning first; TTFT counts the first token of either. Nil when no stream reasoned.
     public var timeToFirstAnswerMs: Distribution? = nil
     /// Output tokens reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`), nil: not reported.
+    /// Requests whose server reported 0 for a stream that reasoned add their counted reasoning events instead.
     public var reasoningTokens: Int? = nil
+    /// Requests whose reasoning tokens were counted from their streams because the server reported none.
+    public var reasoningTokensCounted: Int? = nil
 
     /// Sessions of a multi-turn run (its first turns), nil without sessions.
     public var sessions: Int? { turns?.first { $0.turn == 1 }?.requests }

@@ -45,7 +45,7 @@ public struct SummaryBuilder: Sendable {
     private var perTurn: [Int: TurnAccumulator] = [:]
     /// Reasoning models: time to the first answer token, and reasoning tokens over the requests that reported them.
     private var firstAnswer: SampleSet
-    private var reasoning = (tokens: 0, reports: 0)
+    private var reasoning = (tokens: 0, reports: 0, counted: 0)
     private let exactLimit: Int
 
     private struct TurnAccumulator: Sendable {
@@ -99,7 +99,10 @@ public struct SummaryBuilder: Sendable {
         if !record.streamed { nonStreamed += 1 }
         if let v = record.ttftMs { ttft.add(v) }
         if let v = record.firstAnswerOffsetMs { firstAnswer.add(v) }
-        if let n = record.reasoningTokens { reasoning = (reasoning.tokens + n, reasoning.reports + 1) }
+        if let n = record.reasoningTokens {
+            reasoning = (reasoning.tokens + n, reasoning.reports + 1,
+                         reasoning.counted + (record.reasoningTokensCounted == true ? 1 : 0))
+        }
         let offsets = record.tokenEventOffsetsMs
         for i in offsets.indices.dropFirst() { itlEvent.add(offsets[i] - offsets[i - 1]) }
         if let gaps = record.tokenGapsMs { itlToken.add(contentsOf: gaps) } else { everyRequestHasTokenCounts = false }
@@ -210,7 +213,8 @@ public struct SummaryBuilder: Sendable {
                     ttftMs: entry.ttft.distribution)
             },
             timeToFirstAnswerMs: firstAnswer.distribution,
-            reasoningTokens: reasoning.reports > 0 ? reasoning.tokens : nil
+            reasoningTokens: reasoning.reports > 0 ? reasoning.tokens : nil,
+            reasoningTokensCounted: reasoning.counted > 0 ? reasoning.counted : nil
         )
     }
 

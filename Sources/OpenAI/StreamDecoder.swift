@@ -190,7 +190,7 @@ public struct StreamDecoder: Sendable {
             // Reasoning counts as generated tokens (TTFT is the first of either), but the answer is the content:
             // what a schema check reads and a conversation's next turn resends.
             if chunk.carriesAnswer {
-                if result.firstAnswerTime == nil { result.firstAnswerTime = receivedAt }
+                if result.firstAnswerEvent == nil { result.firstAnswerEvent = result.tokenEventTimes.count - 1 }
             } else {
                 result.reasoningEvents += 1
             }
@@ -202,10 +202,13 @@ public struct StreamDecoder: Sendable {
                 // continuous_usage_stats: usage on every chunk gives the tokens this event carried, including
                 // those of chunks before it whose delta was empty (a byte-level BPE token that ends inside a UTF-8
                 // character is sent as an empty delta; its text comes with the next token).
-                result.tokensPerEvent.append(Int32(clamping: max(0, cumulative - lastCompletionTokens)))
+                let carried = max(0, cumulative - lastCompletionTokens)
+                result.tokensPerEvent.append(Int32(clamping: carried))
                 lastCompletionTokens = cumulative
+                if !chunk.carriesAnswer { result.reasoningEventTokens += carried }
             } else {
                 result.tokensPerEventComplete = false
+                if !chunk.carriesAnswer { result.reasoningEventTokens += 1 }
             }
         }
         if let reason = chunk.finishReason { result.finishReason = reason }
@@ -254,10 +257,14 @@ public struct DecodedResponse: Sendable, Equatable {
     public var cachedPromptTokens: Int?
     /// Output tokens the server reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`).
     public var reasoningTokens: Int?
-    /// Receive time of the first event with answer text (`content`), after any reasoning-only events.
-    public var firstAnswerTime: UInt64?
+    /// Index in `tokenEventTimes` of the first event with answer text (`content`), after any reasoning-only events
+    /// (an index, so that its time is the event's own, to the same resolution).
+    public var firstAnswerEvent: Int?
     /// Token events that carried reasoning only (`reasoning_content`/`reasoning`).
     public var reasoningEvents = 0
+    /// The tokens those events carried: exact with usage on every chunk (continuous_usage_stats), else one per
+    /// event (vLLM streams a token a chunk).
+    public var reasoningEventTokens = 0
     /// Bytes of reasoning text received (kept out of `text`, counted against the text bound).
     public var reasoningBytes = 0
     public var sawDone = false

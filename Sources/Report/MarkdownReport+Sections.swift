@@ -218,9 +218,11 @@ enum MetricDefinitions {
 
     static let footnotes = """
         [^ttft]: **TTFT** (time to first token): the first event that carries at least one generated token \
-        (non-empty `delta.content` or `delta.reasoning_content` for chat, `text` for completions) minus `t0`. A \
+        (non-empty `delta.content`, `delta.reasoning_content` or `delta.reasoning` for chat, `text` for completions) minus `t0`. A \
         role-only first chunk does not count. For a reasoning model it is the first reasoning token.
-        [^ttfa]: **Time to first answer token** (reasoning models): the first event with non-empty `content` minus         `t0`, over requests whose stream carried reasoning (`reasoning_content`/`reasoning`) first. The answer         text (schema checks, a session's history) is the `content` alone; reasoning tokens count as output tokens.
+        [^ttfa]: **Time to first answer token** (reasoning models): the first event with non-empty `content` minus \
+        `t0`, over requests whose stream carried reasoning (`reasoning_content`/`reasoning`) first. The answer \
+        text (schema checks, a session's history) is the `content` alone; reasoning tokens count as output tokens.
         [^itl-event]: **ITL per event** (`itl_event`): gaps between consecutive token-carrying events of one \
         request, pooled over requests. This is vLLM bench's and SGLang's "ITL" and AIPerf's "ICL".
         [^itl-token]: **ITL per token** (`itl_token`): each event's gap split evenly over the tokens it carried; \

@@ -109,8 +109,13 @@ public enum MarkdownReport {
                            Format.percent(rate) + " of prompt tokens (\(cached) of \(total))"])
             }
             if let reasoning = s.reasoningTokens {
+                let counted = s.reasoningTokensCounted.map {
+                    "; \($0) requests counted from their reasoning events, the server having reported 0 (vLLM counts "
+                        + "only tokens after a `<think>` it generated, not after one the chat template opened)"
+                } ?? ""
                 rates.add(["reasoning tokens (usage.completion_tokens_details)", "\(reasoning) of \(s.outputTokens) output "
-                           + "tokens (" + Format.percent(s.outputTokens > 0 ? Double(reasoning) / Double(s.outputTokens) : nil) + ")"])
+                           + "tokens (" + Format.percent(s.outputTokens > 0 ? Double(reasoning) / Double(s.outputTokens) : nil)
+                           + counted + ")"])
             }
             if let versions = s.httpVersions {
                 rates.add(["HTTP version", versions.sorted { $0.key < $1.key }

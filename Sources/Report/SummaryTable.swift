@@ -41,7 +41,8 @@ public enum SummaryTable {
         if let answer = s.timeToFirstAnswerMs {
             lines.append("reasoning: TTFT counts the first reasoning token; first answer token p50 "
                          + "\(format(answer.p50, digits: 1)) ms, p99 \(format(answer.p99, digits: 1)) ms"
-                         + (s.reasoningTokens.map { "; \($0) of \(s.outputTokens) output tokens were reasoning" } ?? ""))
+                         + (s.reasoningTokens.map { "; \($0) of \(s.outputTokens) output tokens were reasoning" } ?? "")
+                         + (s.reasoningTokensCounted.map { " (\($0) requests counted from the stream: usage said 0)" } ?? ""))
         }
         if let turns = s.turns, let first = turns.first, let last = turns.last, turns.count > 1 {
             func describe(_ turn: TurnSummary) -> String {

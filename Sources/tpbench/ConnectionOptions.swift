@@ -55,6 +55,12 @@ struct ConnectionOptions: ParsableArguments {
         """)
     var receiveTime: ReceiveTimeSource = .kernel
 
+    @Flag(help: """
+        Run the client's engine and scheduler threads at real-time priority (SCHED_FIFO; root or CAP_SYS_NICE), \
+        so a server sharing this machine's cores cannot delay sends and receive stamps in the run queue.
+        """)
+    var realtime = false
+
     func validate() throws {
         try checkRange { try Limits.check("--connect-rate", connectRate, in: Limits.connectRate, unit: " connections/s") }
         if apiKey != nil && apiKeyFile != nil { throw ValidationError("give --api-key or --api-key-file, not both") }
@@ -104,6 +110,7 @@ struct ConnectionOptions: ParsableArguments {
             routing: routing)
         settings.connectRate = connectRate
         settings.receiveTimes = receiveTime
+        settings.realtime = realtime
         return settings
     }
 }
@@ -118,4 +125,9 @@ func checkRange(_ body: () throws -> Void) throws {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}
+
+/// A progress or status line on standard error (not an error: no prefix).
+func printStatus(_ message: String) {
+    FileHandle.standardError.write(Data("\(message)\n".utf8))
 }

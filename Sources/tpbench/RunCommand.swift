@@ -124,7 +124,7 @@ struct RunCommand: AsyncParsableCommand {
             var timeouts = spec.timeouts
             connection.apply(to: &timeouts)
             let probe = Timeouts.probe(Timeouts(timeouts))
-            printError("probing \(urls[0]): GET /v1/models" + (spec.prompt.calibrate ? ", then token counting" : "")
+            printStatus("probing \(urls[0]): GET /v1/models" + (spec.prompt.calibrate ? ", then token counting" : "")
                        + " (each probe waits at most \(Limits.describe((probe.totalMs ?? 0) / 1000)) s)")
         }
         options.shard = try shard.map(Shard.parse) ?? .whole

@@ -24,8 +24,11 @@ struct TraceReplayTests {
         let mock = try await MockServer.start(configuration)
         let output: RunOutput
         do {
+            // The mock shares this process's 2 cores: real-time client threads keep its work from delaying sends.
+            var settings = RequestSettings()
+            settings.realtime = true
             output = try await Benchmark.run(workload: spec, target: Target(name: "m", baseURLs: mock.baseURLs),
-                                             settings: RequestSettings())
+                                             settings: settings)
         } catch {
             try await mock.shutdown()
             throw error
@@ -44,7 +47,12 @@ struct TraceReplayTests {
         let lag = try #require(s.sendLagMs)
         // Each row's body is built while the scheduler waits for its time: the median send is within 1 ms of it.
         #expect(lag.p50 < 1, "send lag p50 \(lag.p50) ms, p99 \(lag.p99) ms")
-        print("trace replay send lag: p50 \(lag.p50) ms, p99 \(lag.p99) ms, max \(lag.max) ms")
+        // Real-time (root or CAP_SYS_NICE, as in CI), 99 % of rows go out within 1 ms of their time too.
+        if output.realtimeProblem == nil {
+            #expect(lag.p99 < 1, "send lag p99 \(lag.p99) ms (p50 \(lag.p50) ms)")
+        }
+        print("trace replay send lag: p50 \(lag.p50) ms, p99 \(lag.p99) ms, max \(lag.max) ms, "
+              + "real-time: \(output.realtimeProblem ?? "yes")")
         // The mock's cache serves what the trace repeats (16-token KV blocks inside 512-token trace blocks).
         let expected = try #require(spec.trace?.repeatedBlockShare)
         let measured = try #require(s.prefixCacheHitRate)

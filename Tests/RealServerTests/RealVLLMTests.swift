@@ -16,6 +16,8 @@ enum RealServer {
     static var vllm: String? { environment["TPBENCH_VLLM_URL"] }
     /// The same model with --max-num-seqs 2 (for the comparison whose ranking is known).
     static var vllmNarrow: String? { environment["TPBENCH_VLLM_URL_NARROW"] }
+    /// The same model served as a reasoning model (--reasoning-parser deepseek_r1 and a reasoning config).
+    static var vllmReasoning: String? { environment["TPBENCH_VLLM_URL_REASONING"] }
     /// The venv's python (tokenizers, jinja2) and the model folder, for the llama.cpp-like server.
     static var python: String? { environment["TPBENCH_VLLM_PYTHON"] }
     static var model: String? { environment["TPBENCH_VLLM_MODEL"] }

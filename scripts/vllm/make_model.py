@@ -22,8 +22,14 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking %}<think>\n{% endif %}{% endif %}"
 )
+# Reasoning markers (DeepSeek-R1 style), added after training so they take the last two ids and leave every other
+# token as it was. A server run with --reasoning-parser deepseek_r1 treats what follows <think> as reasoning; the
+# template opens it when a request sets chat_template_kwargs {"enable_thinking": true}, and vLLM's
+# thinking_token_budget closes it with </think> after that many tokens.
+THINK = ["<think>", "</think>"]
 
 
 def corpus():
@@ -71,6 +77,8 @@ def main():
     trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE, special_tokens=SPECIAL, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(corpus(), trainer=trainer)
+    trained = tok.get_vocab_size()
+    tok.add_special_tokens(THINK)
 
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
     import torch
@@ -84,7 +92,11 @@ def main():
                          num_attention_heads=4, num_key_value_heads=4, head_dim=64, max_position_embeddings=16384,
                          bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
                          pad_token_id=fast.pad_token_id, tie_word_embeddings=True, torch_dtype="float32")
+    # The weights are drawn for the trained vocabulary (as before the reasoning markers), then the two marker rows
+    # are appended.
+    config.vocab_size = trained
     model = LlamaForCausalLM(config)
+    model.resize_token_embeddings(len(fast), mean_resizing=False)
     model.save_pretrained(out, safe_serialization=True)
     with open(os.path.join(out, "tpbench-model.json"), "w") as f:
         json.dump({"vocab_size": len(fast), "layers": 2, "hidden": 256, "heads": 4, "head_dim": 64}, f)
