@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "tpbench",
-    platforms: [.macOS(.v15)],
+    // Linux only: the client's loop waits in epoll (Sources/Curl/SocketWatcher.swift) and the shim in
+    // Sources/CCurl calls eventfd, timerfd and SO_TIMESTAMPNS; no other platform is claimed.
     products: [
         .executable(name: "tpbench", targets: ["tpbench"])
     ],
@@ -21,21 +22,23 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "Curl", dependencies: ["CCurl", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "JSON"),
+        .target(name: "SeededRandom"),
         .target(name: "OpenAI"),
         .target(
             name: "Metrics",
-            dependencies: ["JSONSchema", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["JSON", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .target(
             name: "Workload",
-            dependencies: ["JSONSchema", "LatencyModel", .product(name: "Yams", package: "Yams")]
+            dependencies: ["JSON", "JSONSchema", "LatencyModel", "SeededRandom", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "LoadGen", dependencies: ["Curl", "OpenAI", "Metrics", "Workload", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .target(name: "Report", dependencies: ["Metrics", "JSONSchema", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "LoadGen", dependencies: ["Curl", "JSON", "JSONSchema", "OpenAI", "Metrics", "SeededRandom", "Workload", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "Report", dependencies: ["Metrics", "JSON", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(
             name: "Harness",
             dependencies: [
-                "LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel", "ServerMetrics", "CCurl",
+                "LoadGen", "Report", "Metrics", "Workload", "MockServer", "LatencyModel", "ServerMetrics", "Curl", "CCurl", "JSON", "SeededRandom",
             ]
         ),
         .target(
@@ -43,12 +46,12 @@ let package = Package(
             dependencies: ["Curl", "Metrics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .target(name: "Interconnect", dependencies: ["LatencyModel"]),
-        .target(name: "JSONSchema"),
-        .target(name: "LatencyModel"),
+        .target(name: "JSONSchema", dependencies: ["JSON"]),
+        .target(name: "LatencyModel", dependencies: ["SeededRandom"]),
         .target(
             name: "MockServer",
             dependencies: [
-                "LatencyModel",
+                "JSON", "LatencyModel", "SeededRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -59,7 +62,7 @@ let package = Package(
             name: "tpbench",
             dependencies: [
                 "LoadGen", "Metrics", "Report", "MockServer", "LatencyModel", "Curl", "Harness", "Workload",
-                "ServerMetrics", "Interconnect",
+                "ServerMetrics", "Interconnect", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -74,9 +77,9 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "OpenAITests", dependencies: ["OpenAI"]),
-        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"], resources: [.copy("Resources")]),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSON", "JSONSchema"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Metrics"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Metrics", "JSON", "SeededRandom"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "JSONSchema"]),
         .testTarget(
             name: "HarnessTests",
@@ -96,16 +99,17 @@ let package = Package(
         .testTarget(
             name: "MockServerTests",
             dependencies: [
-                "MockServer", "LatencyModel", "JSONSchema", "TestSupport", "ServerMetrics",
+                "MockServer", "LatencyModel", "JSON", "JSONSchema", "TestSupport", "ServerMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [
                 "Harness", "LoadGen", "Metrics", "Report", "Workload", "Curl", "CCurl", "OpenAI", "MockServer",
-                "LatencyModel", "TestSupport",
+                "LatencyModel", "SeededRandom", "ServerMetrics", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -114,13 +118,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RealServerTests",
-            dependencies: ["Harness", "LoadGen", "Metrics", "ServerMetrics", "Workload", "Curl", "JSONSchema"],
+            dependencies: ["Harness", "LoadGen", "Metrics", "ServerMetrics", "Workload", "Curl", "JSON"],
             exclude: ["llamacpp_like_server.py"]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "LoadGen", "Metrics", "Report", "TestSupport", "Curl", "OpenAI",
+                "LoadGen", "Metrics", "Report", "TestSupport", "Curl", "OpenAI", "Workload",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

@@ -2,6 +2,7 @@ import Foundation
 import LatencyModel
 import Metrics
 import Report
+import SeededRandom
 import Workload
 
 /// `tpbench plan`: predicts each candidate deployment (TP size × replicas on one GPU budget) on a workload by running
@@ -133,7 +134,7 @@ public enum PlanSession {
                             + "(load.rate); this workload has \(plan.phases.count) load phases")
         }
         var count = workload.load.requests
-        var rng = LatencyModel.SplitMix64(seed: workload.seed)
+        var rng = SplitMix64(seed: workload.seed)
         var load: FleetSimulation.Load
         switch phase.kind {
         case .closed(let concurrency):

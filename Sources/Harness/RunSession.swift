@@ -1,6 +1,5 @@
 import Curl
 import Foundation
-import JSONSchema
 import LoadGen
 import Metrics
 import Report

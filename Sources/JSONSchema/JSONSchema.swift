@@ -1,3 +1,5 @@
+import JSON
+
 /// A JSON Schema (draft 2020-12 subset) compiled once for fast repeated validation.
 ///
 /// Supported: `type`, `enum`, `const`, `properties`, `required`, `additionalProperties`, `patternProperties`,
@@ -46,14 +48,14 @@ public struct JSONSchema: Sendable {
     }
 
     /// Every violation, in schema keyword order; empty when `instance` is valid.
-    public func validate(_ instance: JSONValue) -> [ValidationError] {
+    public func validate(_ instance: JSONValue) -> [SchemaViolation] {
         var context = ValidationContext(mode: .all)
         validate(rootIndex, instance, &context)
         return context.errors
     }
 
     /// The first violation, or nil when `instance` is valid; stops early, so cheaper than ``validate(_:)``.
-    public func firstError(_ instance: JSONValue) -> ValidationError? {
+    public func firstError(_ instance: JSONValue) -> SchemaViolation? {
         var context = ValidationContext(mode: .first)
         validate(rootIndex, instance, &context)
         return context.errors.first
@@ -72,7 +74,7 @@ public struct SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One way an instance fails its schema.
-public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct SchemaViolation: Error, Sendable, Equatable, CustomStringConvertible {
     /// JSON pointer into the instance, e.g. `/items/3/name`; empty for the document itself.
     public var instancePath: String
     /// The failing keyword, e.g. `required`.

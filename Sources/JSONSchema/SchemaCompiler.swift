@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// JSON Schema's primitive types as a bit set, so `type` checks are one AND.
 struct TypeSet: OptionSet, Sendable {

@@ -1,3 +1,5 @@
+import JSON
+
 /// State of one validation walk.
 struct ValidationContext {
     enum Mode {
@@ -12,7 +14,7 @@ struct ValidationContext {
     let mode: Mode
     /// Where in the instance the walk is; rendered to a JSON pointer only when an error is reported.
     var path: [PathComponent] = []
-    var errors: [ValidationError] = []
+    var errors: [SchemaViolation] = []
     var failed = false
 
     init(mode: Mode) { self.mode = mode }
@@ -24,7 +26,7 @@ struct ValidationContext {
         guard mode != .probe else { return }
         let schemaPath = keyword.isEmpty ? node.location : node.location + "/" + JSONPointer.escape(keyword)
         errors.append(
-            ValidationError(instancePath: renderPath(), keyword: keyword, message: message(), schemaPath: schemaPath))
+            SchemaViolation(instancePath: renderPath(), keyword: keyword, message: message(), schemaPath: schemaPath))
     }
 
     private func renderPath() -> String {

@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// A request as the simulated engine sees it: how long its prompt is and how many tokens it will generate.
 public struct SimulatedRequest: Sendable, Equatable {
     public var id: Int

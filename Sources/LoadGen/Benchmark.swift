@@ -2,6 +2,7 @@ import Curl
 import Foundation
 import JSONSchema
 import Metrics
+import SeededRandom
 import Workload
 
 /// The outcome of one run against one target.

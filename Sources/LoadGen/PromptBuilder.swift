@@ -1,8 +1,8 @@
 import Curl
 import Foundation
-import JSONSchema
 import Metrics
 import NIOConcurrencyHelpers
+import SeededRandom
 import Workload
 
 /// `--strict`: more than 1 % of the prompts missed their length, so the load would not be the one asked for.

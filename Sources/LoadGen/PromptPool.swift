@@ -1,7 +1,7 @@
 import Curl
 import Foundation
-import JSONSchema
 import Metrics
+import SeededRandom
 import Workload
 
 /// The prompts of a run, built once before the load starts: synthetic prompts calibrated to exact token counts

@@ -1,5 +1,4 @@
 import Curl
-import JSONSchema
 import Metrics
 import OpenAI
 

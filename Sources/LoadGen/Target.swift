@@ -31,7 +31,7 @@ public enum APIKind: String, Sendable, Codable, CaseIterable {
 }
 
 /// Validation of user-supplied URLs: what is wrong and how to fix it.
-public struct URLError: Error, Sendable, CustomStringConvertible {
+public struct TargetURLError: Error, Sendable, CustomStringConvertible {
     public let url: String
     public let problem: String
     public var description: String {
@@ -41,18 +41,18 @@ public struct URLError: Error, Sendable, CustomStringConvertible {
     public static func check(_ url: String) throws {
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
-            throw URLError(url: url, problem: "it must start with http:// or https://")
+            throw TargetURLError(url: url, problem: "it must start with http:// or https://")
         }
         let rest = url.drop(while: { $0 != "/" }).dropFirst(2)
         let host = rest.prefix(while: { $0 != "/" && $0 != "?" })
-        guard !host.isEmpty else { throw URLError(url: url, problem: "it has no host") }
-        if host.contains(" ") { throw URLError(url: url, problem: "the host contains a space") }
+        guard !host.isEmpty else { throw TargetURLError(url: url, problem: "it has no host") }
+        if host.contains(" ") { throw TargetURLError(url: url, problem: "the host contains a space") }
         // A port libcurl would reject only at the first request ("bad/illegal format") is bad input now.
         let hostPort = host.split(separator: "@").last ?? host[...]
         if !hostPort.hasSuffix("]"), let colon = hostPort.lastIndex(of: ":") {
             let port = hostPort[hostPort.index(after: colon)...]
             guard let number = Int(port), (1...65535).contains(number) else {
-                throw URLError(url: url, problem: "the port '\(port)' is not a number from 1 to 65535")
+                throw TargetURLError(url: url, problem: "the port '\(port)' is not a number from 1 to 65535")
             }
         }
     }

@@ -1,6 +1,6 @@
 import Curl
 import Foundation
-import JSONSchema
+import JSON
 import Workload
 
 /// How a server counts the tokens of a prompt: the request it takes and the answer it gives.

@@ -1,4 +1,4 @@
-import JSONSchema
+import JSON
 
 /// What a run is, written as `manifest.json` before the first request is sent, so a run killed mid-way can still
 /// be rebuilt from `manifest.json` + `requests.jsonl` (`tpbench report DIR`). Versioned: `"tpbench.manifest/1"`.

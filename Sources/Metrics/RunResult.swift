@@ -1,4 +1,4 @@
-import JSONSchema
+import JSON
 
 /// Everything one run produced except the per-request records (those live in requests.jsonl beside it).
 /// Versioned and self-describing: `"schema": "tpbench.result/1"`.

@@ -1,3 +1,5 @@
+import JSON
+
 /// An OpenAI/vLLM-shaped error: `{"error":{"message","type","param","code"}}` with its HTTP status.
 struct APIError: Error, Sendable, CustomStringConvertible {
     var status: Int
@@ -10,11 +12,11 @@ struct APIError: Error, Sendable, CustomStringConvertible {
 
     var body: String {
         var out = "{\"error\":{\"message\":"
-        JSONValue.writeEscaped(message, into: &out)
+        JSONValue.writeString(message, into: &out)
         out += ",\"type\":"
-        JSONValue.writeEscaped(type, into: &out)
+        JSONValue.writeString(type, into: &out)
         out += ",\"param\":"
-        if let param { JSONValue.writeEscaped(param, into: &out) } else { out += "null" }
+        if let param { JSONValue.writeString(param, into: &out) } else { out += "null" }
         out += ",\"code\":\(status)}}"
         return out
     }

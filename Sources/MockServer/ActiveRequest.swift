@@ -1,6 +1,8 @@
+import JSON
 import LatencyModel
 import NIOCore
 import NIOHTTP1
+import SeededRandom
 
 /// One generation request in flight: its output, its connection and the bytes its chunks are built from.
 ///
@@ -68,7 +70,7 @@ final class ActiveRequest: @unchecked Sendable {
         let seed = request.seed ?? rng.next()
         var local = SplitMix64(seed: seed)
         if request.schema != nil || request.jsonObject {
-            let schema = request.schema ?? .object([("type", .string("object"))])
+            let schema = request.schema ?? .object(JSONObject([("type", .string("object"))]))
             let text = SchemaGenerator.document(schema: schema, budget: limit, seed: seed, tokenizer: tokenizer)
             var pieces = tokenizer.pieces(text).map(String.init)
             var reason = "stop"
@@ -97,7 +99,7 @@ final class ActiveRequest: @unchecked Sendable {
         var prefix = "data: {\"id\":\"\(responseID)\",\"object\":\""
         prefix += isChat ? "chat.completion.chunk" : "text_completion"
         prefix += "\",\"created\":\(created),\"model\":"
-        JSONValue.writeEscaped(request.model, into: &prefix)
+        JSONValue.writeString(request.model, into: &prefix)
         reasoningPrefix = Array((prefix + ",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"").utf8)
         prefix += isChat ? ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" : ",\"choices\":[{\"index\":0,\"text\":\""
         chunkPrefix = Array(prefix.utf8)
@@ -165,7 +167,7 @@ final class ActiveRequest: @unchecked Sendable {
         buffer.writeString("data: {\"id\":\"\(responseID)\",\"object\":\"chat.completion.chunk\",\"created\":")
         buffer.writeString("\(created),\"model\":")
         var model = ""
-        JSONValue.writeEscaped(request.model, into: &model)
+        JSONValue.writeString(request.model, into: &model)
         buffer.writeString(model)
         buffer.writeString(
             ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,"
@@ -193,7 +195,7 @@ final class ActiveRequest: @unchecked Sendable {
         buffer.writeString(",\"stop_reason\":")
         if let stopReason {
             var s = ""
-            JSONValue.writeEscaped(stopReason, into: &s)
+            JSONValue.writeString(stopReason, into: &s)
             buffer.writeString(s)
         } else {
             buffer.writeString("null")
@@ -208,7 +210,7 @@ final class ActiveRequest: @unchecked Sendable {
         buffer.writeString(request.kind == .chat ? "chat.completion.chunk" : "text_completion")
         buffer.writeString("\",\"created\":\(created),\"model\":")
         var model = ""
-        JSONValue.writeEscaped(request.model, into: &model)
+        JSONValue.writeString(request.model, into: &model)
         buffer.writeString(model)
         buffer.writeString(",\"choices\":[]")
         writeUsage(into: &buffer)
@@ -258,23 +260,23 @@ final class ActiveRequest: @unchecked Sendable {
         var out = "{\"id\":\"\(responseID)\",\"object\":\""
         out += request.kind == .chat ? "chat.completion" : "text_completion"
         out += "\",\"created\":\(created),\"model\":"
-        JSONValue.writeEscaped(request.model, into: &out)
+        JSONValue.writeString(request.model, into: &out)
         out += ",\"choices\":[{\"index\":0,"
         if request.kind == .chat {
             out += "\"message\":{\"role\":\"assistant\",\"content\":"
-            JSONValue.writeEscaped(fullText, into: &out)
+            JSONValue.writeString(fullText, into: &out)
             if reasoningTokens > 0 {
                 out += ",\"reasoning_content\":"
-                JSONValue.writeEscaped(fullReasoning, into: &out)
+                JSONValue.writeString(fullReasoning, into: &out)
             }
             out += ",\"tool_calls\":[]},"
         } else {
             out += "\"text\":"
-            JSONValue.writeEscaped(fullText, into: &out)
+            JSONValue.writeString(fullText, into: &out)
             out += ","
         }
         out += "\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"stop_reason\":"
-        if let stopReason { JSONValue.writeEscaped(stopReason, into: &out) } else { out += "null" }
+        if let stopReason { JSONValue.writeString(stopReason, into: &out) } else { out += "null" }
         out += "}],\"usage\":{\"prompt_tokens\":\(request.promptTokens),\"total_tokens\":"
         out += "\(request.promptTokens + generated),\"completion_tokens\":\(generated)"
         if let cachedTokens { out += ",\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens)}" }

@@ -1,4 +1,5 @@
 import LatencyModel
+import JSON
 
 /// The parts of a /v1/chat/completions or /v1/completions body the mock acts on.
 struct CompletionRequest: Sendable {
@@ -33,7 +34,7 @@ struct CompletionRequest: Sendable {
     ) throws(APIError) -> CompletionRequest {
         let json: JSONValue
         do {
-            json = try JSONParser.parse(body)
+            json = try JSONValue.parse(bytes: body)
         } catch {
             throw .badRequest("Request body is not valid JSON: \(error)")
         }
@@ -135,7 +136,7 @@ struct CompletionRequest: Sendable {
             }
         }
         if let s = json["structured_outputs"]?["json"] ?? json["guided_json"], !s.isNull {
-            schema = s.stringValue.flatMap { try? JSONParser.parse($0) } ?? s
+            schema = s.stringValue.flatMap { try? JSONValue.parse($0) } ?? s
         }
 
         let streamOptions = json["stream_options"]

@@ -1,6 +1,7 @@
 import LatencyModel
 import NIOCore
 import NIOHTTP1
+import SeededRandom
 
 /// One simulated vLLM engine (a replica): admission, fault injection and a single step loop.
 ///

@@ -1,6 +1,7 @@
 import LatencyModel
 import NIOCore
 import NIOHTTP1
+import JSON
 
 /// Routes one connection's requests to its replica's engine. Runs on the engine's event loop.
 final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -132,16 +133,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         for (i, name) in config.servedModelNames.enumerated() {
             if i > 0 { out += "," }
             out += "{\"id\":"
-            JSONValue.writeEscaped(name, into: &out)
+            JSONValue.writeString(name, into: &out)
             out += ",\"object\":\"model\",\"created\":\(created),\"owned_by\":\"vllm\",\"root\":"
-            JSONValue.writeEscaped(root, into: &out)
+            JSONValue.writeString(root, into: &out)
             out += ",\"parent\":null,\"max_model_len\":\(config.engine.model.maxModelLength)}"
         }
         return out + "]}"
     }
 
     private func parseObject(_ body: [UInt8]) throws(APIError) -> JSONValue {
-        guard let json = try? JSONParser.parse(body), case .object = json else {
+        guard let json = try? JSONValue.parse(bytes: body), case .object = json else {
             throw .badRequest("Request body must be a JSON object")
         }
         if let model = json["model"]?.stringValue, !engine.config.servedModelNames.contains(model) {
@@ -178,7 +179,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let ids = items.compactMap(\.intValue)
         guard ids.count == items.count else { throw .badRequest("tokens must be integers", param: "tokens") }
         var out = "{\"prompt\":"
-        JSONValue.writeEscaped(engine.tokenizer.text(ids), into: &out)
+        JSONValue.writeString(engine.tokenizer.text(ids), into: &out)
         return out + "}"
     }
 }

@@ -1,4 +1,6 @@
+import JSON
 import LatencyModel
+import SeededRandom
 
 /// Writes JSON text that conforms to a JSON Schema, sized by a fill level so its token count can be steered.
 ///
@@ -47,7 +49,7 @@ struct SchemaGenerator {
         guard let ref = schema["$ref"]?.stringValue, ref.hasPrefix("#/") else { return schema }
         var node = root
         for part in ref.dropFirst(2).split(separator: "/") {
-            guard let next = node[String(part)] else { return .object([]) }
+            guard let next = node[String(part)] else { return .object(JSONObject()) }
             node = next
         }
         return node
@@ -60,11 +62,11 @@ struct SchemaGenerator {
     private mutating func write(_ raw: JSONValue, into out: inout String, depth: Int) {
         let schema = resolve(raw)
         if let constant = schema["const"] {
-            out += constant.serialized
+            out += constant.serialized()
             return
         }
         if let choices = schema["enum"]?.arrayValue, !choices.isEmpty {
-            out += pick(choices).serialized
+            out += pick(choices).serialized()
             return
         }
         for combinator in ["anyOf", "oneOf", "allOf"] {
@@ -81,7 +83,7 @@ struct SchemaGenerator {
         case "number": out += number(schema)
         case "boolean": out += rng.nextUnit() < 0.5 ? "true" : "false"
         case "null": out += "null"
-        default: JSONValue.writeEscaped(string(schema), into: &out)
+        default: JSONValue.writeString(string(schema), into: &out)
         }
     }
 
@@ -96,15 +98,15 @@ struct SchemaGenerator {
     }
 
     private mutating func writeObject(_ schema: JSONValue, into out: inout String, depth: Int) {
-        var members = schema["properties"]?.objectValue ?? []
+        var members = schema["properties"]?.objectValue?.entries.map { ($0.key, $0.value) } ?? []
         for name in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? []
         where !members.contains(where: { $0.0 == name }) {
-            members.append((name, .object([("type", .string("string"))])))
+            members.append((name, .object(JSONObject([("type", .string("string"))]))))
         }
         out += "{"
         for (i, (name, property)) in members.enumerated() {
             if i > 0 { out += ", " }
-            JSONValue.writeEscaped(name, into: &out)
+            JSONValue.writeString(name, into: &out)
             out += ": "
             write(property, into: &out, depth: depth + 1)
         }
@@ -118,7 +120,7 @@ struct SchemaGenerator {
         // Arrays grow with the fill level but slower than strings; nested arrays stay small.
         let wanted = depth > 2 ? 1 : 1 + fill / 6
         let count = max(minItems, min(maxItems, wanted))
-        let items = schema["items"] ?? .object([("type", .string("string"))])
+        let items = schema["items"] ?? .object(JSONObject([("type", .string("string"))]))
         out += "["
         for i in 0..<count {
             if i > 0 { out += ", " }

@@ -1,4 +1,5 @@
 import LatencyModel
+import SeededRandom
 
 /// Seeded synthetic output: pronounceable words, one token each, with some punctuation.
 struct TextGenerator {

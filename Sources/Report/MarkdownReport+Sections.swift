@@ -1,5 +1,5 @@
 import Foundation
-import JSONSchema
+import JSON
 import Metrics
 
 extension MarkdownReport {

@@ -1,5 +1,4 @@
 import Foundation
-import JSONSchema
 import Metrics
 
 /// `report.md`: a pure function of the run result.

@@ -1,5 +1,4 @@
 import Foundation
-import JSONSchema
 import Metrics
 
 /// A run read back from disk for `tpbench report`: from a run directory, a `result.json` or a bare

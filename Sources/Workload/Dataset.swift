@@ -1,5 +1,5 @@
 import Foundation
-import JSONSchema
+import JSON
 
 /// One prompt from a dataset: either plain text or chat messages, with an optional output length.
 public struct DatasetEntry: Sendable, Equatable {

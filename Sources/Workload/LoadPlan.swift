@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// The load shape resolved into phases on a timeline (seconds from the start of the run).
 public struct LoadPlan: Sendable, Equatable {
@@ -221,22 +222,5 @@ public struct ArrivalGenerator: Sendable {
         let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &g)
         let u2 = Double.random(in: 0..<1, using: &g)
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-    }
-}
-
-/// A small, fast, seedable generator (Steele et al.'s SplitMix64) so a seed reproduces a run exactly.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import JSONSchema
+import JSON
 import Yams
 
 /// Reads a Yams node tree with field paths and line numbers, collecting every problem instead of stopping.

@@ -1,5 +1,5 @@
 import Foundation
-import JSONSchema
+import JSON
 
 /// A workload's `trace:` section: a file of timestamped requests to replay on their own clock instead of a
 /// synthetic load shape.

@@ -1,4 +1,4 @@
-import JSONSchema
+import JSON
 
 extension TokenCount {
     var json: JSONValue {

@@ -1,4 +1,5 @@
-import JSONSchema
+import JSON
+import SeededRandom
 
 /// A reproducible benchmark workload: what to send, how fast, and what counts as good.
 /// Loaded from YAML or JSON (`WorkloadLoader`), overridden by command-line flags, and saved with every result.

@@ -85,7 +85,7 @@ struct CompareCommand: AsyncParsableCommand {
         do {
             if let deployments { list += try DeploymentLoader.load(path: deployments) }
             list += try target.map(DeploymentSpec.parseTarget)
-            for d in list { for u in d.urls { try LoadGen.URLError.check(u) } }
+            for d in list { for u in d.urls { try TargetURLError.check(u) } }
         } catch {
             printError("\(error)")
             throw ExitCode(2)

@@ -2,7 +2,6 @@ import ArgumentParser
 import Curl
 import Foundation
 import Harness
-import JSONSchema
 import LoadGen
 import Metrics
 import Report
@@ -71,7 +70,7 @@ struct RunCommand: AsyncParsableCommand {
                                   + "(start a mock with: tpbench mock --port 8000, or try: tpbench demo)")
         }
         for u in urls {
-            do { try LoadGen.URLError.check(u) } catch { throw ValidationError("\(error)") }
+            do { try TargetURLError.check(u) } catch { throw ValidationError("\(error)") }
         }
         // `--url ""` or `--url ,` leaves no URL at all (it used to reach the runner and trap there).
         guard !urls.isEmpty else { throw ValidationError("--url is empty; give a base URL like http://127.0.0.1:8000") }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import JSONSchema
+import JSON
 import LoadGen
 import Workload
 

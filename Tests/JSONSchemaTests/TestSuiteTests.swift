@@ -11,6 +11,7 @@
 // and then fail to compile with a SchemaError. A group that is skipped without being listed, or listed but
 // compiling, fails the test, so nothing is skipped silently.
 import Foundation
+import JSON
 import JSONSchema
 import Testing
 

@@ -1,7 +1,7 @@
 import Curl
 import Foundation
 import Harness
-import JSONSchema
+import JSON
 import LoadGen
 import Metrics
 import ServerMetrics

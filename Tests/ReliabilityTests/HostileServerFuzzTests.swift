@@ -4,6 +4,7 @@ import LatencyModel
 import LoadGen
 import Metrics
 import OpenAI
+import SeededRandom
 import Testing
 import Workload
 
@@ -212,8 +213,8 @@ enum HostileCase {
 
 /// The fuzzer's cases are a pure function of their seed (LatencyModel's SplitMix64), so a failure replays by its seed.
 struct FuzzRandom {
-    private var generator: LatencyModel.SplitMix64
-    init(seed: UInt64) { generator = LatencyModel.SplitMix64(seed: seed) }
+    private var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
     mutating func next() -> UInt64 { generator.next() }
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(generator.next() % UInt64(n)) }
     mutating func chance(_ p: Double) -> Bool { generator.chance(p) }

@@ -1,6 +1,7 @@
 import Foundation
-import JSONSchema
+import JSON
 import Metrics
+import SeededRandom
 
 /// Deterministic records covering what a report must show: two targets (one with awkward CSV characters in its
 /// name), two replicas, multi-token events, open-loop intended starts, failures of several classes and schema

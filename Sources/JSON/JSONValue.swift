@@ -1,6 +1,5 @@
-import Foundation
-
-/// A parsed JSON document.
+/// A parsed JSON document: the one JSON value of tpbench, shared by the schema validator, workloads, reports and the
+/// mock server (the client's hot path reads stream chunks with OpenAI's forward-only `JSONScanner` instead).
 ///
 /// Numbers are kept as `Double`: JSON Schema compares numbers by mathematical value (`1` and `1.0` are equal, and
 /// `1.0` is an `integer`), so remembering how a literal was spelled would only make `enum`/`const` wrong.
@@ -46,6 +45,25 @@ public enum JSONValue: Sendable, Equatable {
         case (.object(let left), .object(let right)): left == right
         default: false
         }
+    }
+
+    /// The member `key` of an object; nil for other values and missing keys.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var doubleValue: Double? { if case .number(let n) = self { n } else { nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    public var objectValue: JSONObject? { if case .object(let o) = self { o } else { nil } }
+    public var isNull: Bool { if case .null = self { true } else { false } }
+
+    /// An integral number, or nil for fractions and values beyond what an `Int` holds exactly.
+    public var intValue: Int? {
+        guard case .number(let n) = self, n.rounded() == n, abs(n) < 9e15 else { return nil }
+        return Int(n)
     }
 
     /// True for numbers with no fractional part, as JSON Schema's `integer` type defines it.
@@ -145,38 +163,4 @@ private struct AnyKey: CodingKey {
     init(_ string: String) { stringValue = string }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
-}
-
-/// JSON Pointer (RFC 6901) helpers shared by `$ref` resolution and error paths.
-enum JSONPointer {
-    static func escape(_ token: String) -> String {
-        guard token.contains(where: { $0 == "~" || $0 == "/" }) else { return token }
-        return token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-    }
-
-    static func unescape(_ token: Substring) -> String {
-        guard token.contains("~") else { return String(token) }
-        return token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-    }
-
-    /// Follows `pointer` (without the leading `#`) into `document`; nil when a step does not exist.
-    static func resolve(_ pointer: String, in document: JSONValue) -> JSONValue? {
-        var current = document
-        for rawToken in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            let token = unescape(rawToken)
-            switch current {
-            case .object(let object):
-                guard let next = object[token] else { return nil }
-                current = next
-            case .array(let elements):
-                guard let index = Int(token), index >= 0, index < elements.count,
-                    token == "0" || !token.hasPrefix("0")
-                else { return nil }
-                current = elements[index]
-            default:
-                return nil
-            }
-        }
-        return current
-    }
 }

@@ -10,8 +10,7 @@ extension JSONValue {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .number(let n):
-            if n == n.rounded(), abs(n) < 1e15 { out += String(Int(n)) } else if n.isFinite { out += "\(n)" } else { out += "null" }
+        case .number(let n): out += JSONValue.format(n)
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let items):
             out += "["
@@ -32,7 +31,15 @@ extension JSONValue {
         }
     }
 
-    static func writeString(_ s: String, into out: inout String) {
+    /// A number as JSON text: integral values without a fraction, non-finite ones (which JSON lacks) as null.
+    public static func format(_ n: Double) -> String {
+        if !n.isFinite { return "null" }
+        if n == n.rounded(), abs(n) < 1e15 { return String(Int(n)) }
+        return "\(n)"
+    }
+
+    /// `s` as a quoted JSON string.
+    public static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

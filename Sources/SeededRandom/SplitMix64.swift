@@ -6,7 +6,8 @@
     import Darwin
 #endif
 
-/// A small, fast, seedable generator (SplitMix64), so every random choice of the mock replays from `--seed`.
+/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64): the one random source of tpbench, so a
+/// seed replays a run exactly (the workload's prompts and arrivals, the mock's choices, the simulator's draws).
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
