@@ -1,8 +1,8 @@
 import Foundation
 
-/// Real-time priority for the client's own threads (`--realtime`): the engine threads, which stamp every event,
+/// Real-time priority for the client's own threads (`--realtime`): the loop threads, which stamp every event,
 /// and the scheduler thread, which sends open-loop arrivals at their times. A server sharing the machine's cores
-/// otherwise delays them in the run queue: replaying a trace against the in-process mock on 2 cores, the engine
+/// otherwise delays them in the run queue: replaying a trace against the in-process mock on 2 cores, the loop
 /// took a request sent on time 1-4.5 ms later, all of it run-queue wait. The threads block in epoll or a timed wait
 /// between events, and Linux keeps 5 % of each core for normal threads.
 public enum RealtimeScheduling {

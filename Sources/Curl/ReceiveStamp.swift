@@ -9,8 +9,8 @@ public enum ReceiveTimeSource: String, Sendable, CaseIterable, Codable {
     case wake
 }
 
-/// The receive time libcurl's callbacks stamp buffers with, set by the engine around each socket it hands to libcurl
-/// (engine thread only; the transfers hold a pointer to it).
+/// The receive time libcurl's callbacks stamp buffers with, set by the loop around each socket it hands to libcurl
+/// (loop thread only; the transfers hold a pointer to it).
 ///
 /// The rule, one for every metric: a buffer is stamped with the earliest time the client knows its bytes had
 /// arrived. For the first buffer read from a socket in a wake-up that is the kernel's receive time of the packet at

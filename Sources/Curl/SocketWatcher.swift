@@ -1,12 +1,12 @@
 import CCurl
 import Foundation
 
-/// The engine's epoll registrations: which sockets libcurl asked it to watch, kept in step with the kernel.
+/// The loop's epoll registrations: which sockets libcurl asked it to watch, kept in step with the kernel.
 ///
 /// The two can disagree: a socket closed and its descriptor number reused before libcurl says CURL_POLL_REMOVE
 /// left the kernel without the registration (close drops it) while the set still has it, and the reverse after a
 /// failed removal. So a MOD that finds nothing (ENOENT) becomes an ADD, an ADD that finds one (EEXIST) becomes a
-/// MOD, and any other failure is returned so the engine fails that transfer instead of never hearing from it.
+/// MOD, and any other failure is returned so the loop fails that transfer instead of never hearing from it.
 struct SocketWatcher {
     let epollFD: Int32
     private(set) var registered: Set<Int32> = []

@@ -1,8 +1,8 @@
 import CCurl
 
-/// One HTTP request in flight: its easy handle, its delegate and the state the engine's timeouts need.
+/// One HTTP request in flight: its easy handle, its delegate and the state the loop's timeouts need.
 ///
-/// Owned by the engine thread once submitted; the engine keeps it retained while libcurl holds its pointer.
+/// Owned by the loop thread once submitted; the loop keeps it retained while libcurl holds its pointer.
 public final class Transfer: @unchecked Sendable {
     public let request: TransferRequest
     let delegate: TransferDelegate
@@ -17,14 +17,14 @@ public final class Transfer: @unchecked Sendable {
     /// Monotonic ns when the transfer was handed to libcurl (t0 of every latency).
     public internal(set) var startedAt: UInt64 = 0
     var lastReceiveAt: UInt64 = 0
-    /// The engine's receive time for the socket being read (`ReceiveStamp`), taken by each buffer libcurl hands over.
+    /// The loop's receive time for the socket being read (`ReceiveStamp`), taken by each buffer libcurl hands over.
     var stamp: UnsafeMutablePointer<ReceiveStamp>?
     /// The connection this attempt uses, as (local port << 16 | remote port) from the pre-request callback (0: none
     /// yet), so only its own socket's kernel receive time stamps its buffers (`ReceiveStamp.connection`).
     var connection: UInt32 = 0
     var statusCode: Int = 0
     var responseStarted = false
-    /// The delegate reported a first token (the engine's sweep caches it; it never goes back to false).
+    /// The delegate reported a first token (the loop's sweep caches it; it never goes back to false).
     var sawFirstToken = false
     var abortReason: String?
     var timeoutReason: TransferError?
@@ -36,7 +36,7 @@ public final class Transfer: @unchecked Sendable {
 
     /// Creates the easy handle. Throws if libcurl rejects an option (e.g. HTTP/2 without nghttp2).
     public init(request: TransferRequest, delegate: TransferDelegate) throws {
-        guard let easy = curl_easy_init() else { throw EngineError.curl("curl_easy_init failed") }
+        guard let easy = curl_easy_init() else { throw MultiLoopError.curl("curl_easy_init failed") }
         var request = request
         let body = request.body
         request.body = nil
@@ -91,7 +91,7 @@ public final class Transfer: @unchecked Sendable {
             try set(CURLOPT_FRESH_CONNECT, 1)
             try set(CURLOPT_FORBID_REUSE, 1)
         }
-        // The connect and total timeouts are the engine's sweep's (like first-token and idle), not libcurl's: a libcurl
+        // The connect and total timeouts are the loop's sweep's (like first-token and idle), not libcurl's: a libcurl
         // timeout keeps a node per transfer in the multi handle's splay tree, re-inserted on every socket event (at
         // 1000 streams, ~1 µs of the ~15 µs each token event cost).
         if request.method == "GET" {
@@ -128,7 +128,7 @@ public final class Transfer: @unchecked Sendable {
     }
     private func check(_ code: CURLcode, _ option: CURLoption) throws {
         guard code == CURLE_OK else {
-            throw EngineError.curl("setting option \(option.rawValue) failed: \(String(cString: curl_easy_strerror(code)))")
+            throw MultiLoopError.curl("setting option \(option.rawValue) failed: \(String(cString: curl_easy_strerror(code)))")
         }
     }
 
@@ -217,8 +217,8 @@ extension String {
 private let transferWriteCallback: tp_data_callback = { pointer, size, count, userdata in
     let length = size * count
     guard let userdata, let pointer else { return length }
-    // The engine keeps the transfer alive while libcurl holds its pointer, so it is used without a retain and
-    // release per buffer (they were ~2% of the engine's time at 1000 streams).
+    // The loop keeps the transfer alive while libcurl holds its pointer, so it is used without a retain and
+    // release per buffer (they were ~2% of the loop's time at 1000 streams).
     return Unmanaged<Transfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef { transfer in
         // Never before the transfer started (a stamp from the wake-up that started it).
         let receivedAt = max(transfer.startedAt, transfer.stamp?.pointee.take(connection: transfer.connection) ?? tp_monotonic_ns())

@@ -5,7 +5,7 @@ public enum ReceiveVerdict: Sendable {
     case abort(String)
 }
 
-/// Receives one transfer's response on the engine thread. Calls for one transfer never overlap.
+/// Receives one transfer's response on the loop thread. Calls for one transfer never overlap.
 ///
 /// Implementations must be cheap: they run on the thread that timestamps every other stream's bytes.
 public protocol TransferDelegate: AnyObject {
@@ -13,7 +13,7 @@ public protocol TransferDelegate: AnyObject {
     func transferDidReceiveResponse(status: Int, headers: ResponseHeaders)
     /// A buffer of body bytes arrived; `receivedAt` was taken before anything else was done with it.
     func transferDidReceive(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> ReceiveVerdict
-    /// Whether a generated token has been seen yet (the engine enforces the first-token timeout on it).
+    /// Whether a generated token has been seen yet (the loop enforces the first-token timeout on it).
     var hasFirstToken: Bool { get }
     /// The transfer finished, successfully or not. Called exactly once.
     func transferDidComplete(_ outcome: TransferOutcome)

@@ -1,4 +1,4 @@
-/// Why a transfer did not complete normally, as seen by the engine.
+/// Why a transfer did not complete normally, as seen by the loop.
 public enum TransferError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Could not resolve or connect (refused, unreachable).
     case connect(String)
@@ -46,7 +46,7 @@ public struct TransferOutcome: Sendable {
     public var error: TransferError?
     public var httpStatus: Int
     public var timings: TransferTimings
-    /// Monotonic time (ns) at which the engine saw the transfer finish.
+    /// Monotonic time (ns) at which the loop saw the transfer finish.
     public var finishedAt: UInt64
     /// Times the request was re-sent because a reused connection died before any byte of the answer.
     public var retries: Int = 0

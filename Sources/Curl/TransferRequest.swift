@@ -1,4 +1,4 @@
-/// What the engine needs to send one HTTP request and stream its response.
+/// What the loop needs to send one HTTP request and stream its response.
 public struct TransferRequest: Sendable {
     public enum HTTPVersion: String, Sendable, CaseIterable {
         case http1 = "1.1"

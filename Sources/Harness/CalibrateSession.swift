@@ -59,7 +59,7 @@ public enum CalibrateSession {
             throw CalibrateError("\(name): interconnect '\(linkName)' is not a tpbench preset; pass --link with one of "
                                  + LinkSpec.presets.map(\.name).joined(separator: ", "))
         }
-        var parameters = EngineParameters(model: model, gpu: gpu, tensorParallel: tp, link: link)
+        var parameters = ReplicaSpec(model: model, gpu: gpu, tensorParallel: tp, link: link)
         base?.apply(to: &parameters)
         if let v = deployment.maxNumSeqs { parameters.maxNumSeqs = v }
         if let v = deployment.maxNumBatchedTokens { parameters.maxNumBatchedTokens = v }

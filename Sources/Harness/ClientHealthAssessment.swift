@@ -2,10 +2,10 @@ import Curl
 import LoadGen
 import Metrics
 
-/// Judges whether the client itself limited a run, from its engines' counters.
+/// Judges whether the client itself limited a run, from its loops' counters.
 public enum ClientHealthAssessment {
-    /// An engine busier than this share of a core may be delaying the events it timestamps.
-    public static let engineBusyThreshold = 0.85
+    /// An loop busier than this share of a core may be delaying the events it timestamps.
+    public static let loopBusyThreshold = 0.85
     /// Loop lag p99 above this (µs) means timers fired late.
     public static let loopLagThresholdUs: UInt64 = 5_000
     /// Timestamps uncertain by more than this (ms, p99) make tail percentiles partly client time.
@@ -13,8 +13,8 @@ public enum ClientHealthAssessment {
 
     public static func assess(output: RunOutput, cpuNanoseconds: UInt64) -> ClientHealth {
         let wallNs = max(1, output.wallSeconds * 1e9)
-        let engines = output.engineStatistics.enumerated().map { index, stats in
-            var health = ClientHealth.EngineHealth(index: index, cpuShare: Double(stats.cpuNanoseconds) / wallNs,
+        let loops = output.loopStatistics.enumerated().map { index, stats in
+            var health = ClientHealth.LoopHealth(index: index, cpuShare: Double(stats.cpuNanoseconds) / wallNs,
                                       loopLagP99Us: stats.loopLagUpperBoundMicros(quantile: 0.99),
                                       loopLagMaxUs: stats.loopLagMaxNanoseconds / 1000, socketEvents: stats.socketEvents,
                                       timestampUncertaintyP99Us: stats.timestampUncertaintyMicros(quantile: 0.99),
@@ -22,23 +22,23 @@ public enum ClientHealthAssessment {
             health.runQueueWaitShare = stats.runQueueWaitNanoseconds.map { Double($0) / wallNs }
             return health
         }
-        var allStamps = EngineStatistics()
-        for stats in output.engineStatistics { allStamps.mergeStamps(stats) }
+        var allStamps = MultiLoopStatistics()
+        for stats in output.loopStatistics { allStamps.mergeStamps(stats) }
         let uncertaintyMs = allStamps.stampSamples > 0 ? allStamps.timestampUncertaintyMicros(quantile: 0.99) / 1000 : nil
         let events = output.aggregate.tokenEvents
         var warnings: [String] = []
-        for engine in engines where engine.cpuShare > engineBusyThreshold {
-            warnings.append(String(format: "client engine %d was busy %.0f%% of the run: the client may have been "
-                                   + "the bottleneck; add --engines or a client machine", engine.index, engine.cpuShare * 100))
+        for loop in loops where loop.cpuShare > loopBusyThreshold {
+            warnings.append(String(format: "client loop %d was busy %.0f%% of the run: the client may have been "
+                                   + "the bottleneck; add --client-threads or a client machine", loop.index, loop.cpuShare * 100))
         }
-        for engine in engines where engine.loopLagP99Us > loopLagThresholdUs {
-            warnings.append("client engine \(engine.index) ran its timers late (loop lag p99 ≤ \(engine.loopLagP99Us) µs): "
+        for loop in loops where loop.loopLagP99Us > loopLagThresholdUs {
+            warnings.append("client loop \(loop.index) ran its timers late (loop lag p99 ≤ \(loop.loopLagP99Us) µs): "
                             + "latencies may include client delay")
         }
         if let uncertaintyMs, uncertaintyMs > timestampUncertaintyThresholdMs {
             warnings.append(String(format: "timestamps uncertain by up to %.2f ms (p99 of the buffers' stamps, above "
                                    + "the %.1f ms goal): tail percentiles such as ITL p99 include that much client "
-                                   + "time; add --engines or a client machine", uncertaintyMs,
+                                   + "time; add --client-threads or a client machine", uncertaintyMs,
                                    timestampUncertaintyThresholdMs))
         }
         if let lag = output.summary.sendLagMs, output.unsentArrivals == 0, lag.p99 > 50 {
@@ -50,7 +50,7 @@ public enum ClientHealthAssessment {
                                    + "requests, %.1f ms in the last): the client fell behind its schedule",
                                    growth.first, growth.last))
         }
-        var health = ClientHealth(engines: engines, processCPUShare: Double(cpuNanoseconds) / wallNs,
+        var health = ClientHealth(loops: loops, processCPUShare: Double(cpuNanoseconds) / wallNs,
                                   maxResidentMiB: Double(ProcessResources.maxResidentKiB()) / 1024,
                                   eventsPerSecond: Double(events) / max(1e-9, output.wallSeconds), warnings: warnings)
         health.timestampUncertaintyP99Ms = uncertaintyMs

@@ -37,7 +37,7 @@ public enum CompareSession {
             : "Relaunched for each repeat, one at a time (" + (relaunch ? "--relaunch" : "GPU lists overlap or are not given") + ")."
         var launches: [String: LaunchRecord] = [:]
         var running: [String: LaunchedDeployment] = [:]
-        let probe = launched.isEmpty ? nil : try Engine(index: 900)
+        let probe = launched.isEmpty ? nil : try MultiLoop(index: 900)
         defer {
             for deployment in running.values { deployment.stop() }
             probe?.shutdown()
@@ -46,7 +46,7 @@ public enum CompareSession {
             guard let probe else { return nil }
             do {
                 let live = try await DeploymentLauncher.launch(d, directory: logs, reportDirectory: directory,
-                                                               engine: probe, announce: announce)
+                                                               loop: probe, announce: announce)
                 var record = live.record()
                 record.lifecycle = lifecycle
                 if let earlier = launches[d.name]?.startupSeconds, let now = record.startupSeconds {
@@ -83,7 +83,7 @@ public enum CompareSession {
                     guard let live = await start(deployment, logs: runDirectory) else { continue }
                     ownLaunch = live
                 }
-                if let probe, deployment.launch != nil { await resetPrefixCache(deployment.urls, engine: probe) }
+                if let probe, deployment.launch != nil { await resetPrefixCache(deployment.urls, loop: probe) }
                 let live = try await prepare(deployment)
                 announce("running \(workload.name) against \(deployment.name)"
                          + (repeats > 1 ? " (repeat \(round + 1) of \(repeats))" : "") + " …")
@@ -150,11 +150,11 @@ public enum CompareSession {
 
     /// Empties the server's prefix cache where it has an endpoint for it (vLLM: POST /reset_prefix_cache), so one run
     /// does not warm the next; a server without one answers 404 and nothing happens.
-    static func resetPrefixCache(_ urls: [String], engine: Engine) async {
+    static func resetPrefixCache(_ urls: [String], loop: MultiLoop) async {
         for url in urls {
             let request = TransferRequest(url: url + "/reset_prefix_cache", method: "POST",
                                           timeouts: Timeouts(connectMs: 2000, firstTokenMs: nil, idleMs: 10_000, totalMs: 10_000))
-            _ = try? await engine.fetch(request, maxBytes: 1 << 16)
+            _ = try? await loop.fetch(request, maxBytes: 1 << 16)
         }
     }
 

@@ -14,12 +14,12 @@ public enum Demo {
 
     public struct Deployment: Sendable {
         public var spec: DeploymentSpec
-        public var engine: EngineParameters
+        public var engine: ReplicaSpec
     }
 
     public static func deployments(costPerGPUHour: Double) -> [Deployment] {
         func make(_ name: String, tp: Int, link: LinkSpec, label: String) -> Deployment {
-            var engine = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
+            var engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
             engine.stepJitter = 0
             let spec = DeploymentSpec(name: name, urls: [], tensorParallel: tp, gpus: tp, gpu: "H200",
                                       interconnect: tp == 1 ? "none" : label, costPerGPUHour: costPerGPUHour,

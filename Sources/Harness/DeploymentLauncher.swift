@@ -95,7 +95,7 @@ public enum DeploymentLauncher {
     /// Launches every replica of `spec`, with logs in `directory`, then waits for each to answer its ready check (and
     /// the warm-up request). Throws `LaunchFailure` (after stopping what it started) when a replica exits or the
     /// check times out.
-    public static func launch(_ spec: DeploymentSpec, directory: URL, reportDirectory: URL? = nil, engine: Engine,
+    public static func launch(_ spec: DeploymentSpec, directory: URL, reportDirectory: URL? = nil, loop: MultiLoop,
                               announce: @Sendable (String) -> Void = { _ in }) async throws -> LaunchedDeployment {
         guard let launch = spec.launch else {
             throw LaunchFailure(name: spec.name, reason: "has no launch: section", logTail: [])
@@ -116,12 +116,12 @@ public enum DeploymentLauncher {
                  + (spec.replicas > 1 ? " (\(spec.replicas) replicas)" : "") + "; waiting for \(launch.readyPath) …")
         do {
             for (replica, process) in processes.enumerated() {
-                try await waitUntilReady(spec, launch: launch, url: spec.urls[replica], process: process, engine: engine,
+                try await waitUntilReady(spec, launch: launch, url: spec.urls[replica], process: process, loop: loop,
                                          startedAt: started)
             }
             if launch.warmup {
                 for (replica, url) in spec.urls.enumerated() {
-                    try await warmUp(spec, url: url, process: processes[replica], engine: engine)
+                    try await warmUp(spec, url: url, process: processes[replica], loop: loop)
                 }
             }
         } catch {
@@ -129,7 +129,7 @@ public enum DeploymentLauncher {
             throw error
         }
         let seconds = Double(MonotonicClock.now() - started) / 1e9
-        let version = await serverVersion(url: spec.urls[0], engine: engine)
+        let version = await serverVersion(url: spec.urls[0], loop: loop)
         announce(String(format: "%@ ready after %.1f s", spec.name, seconds) + (version.map { " (version \($0))" } ?? ""))
         return LaunchedDeployment(spec: spec, processes: processes, startupSeconds: seconds, serverVersion: version)
     }
@@ -204,7 +204,7 @@ public enum DeploymentLauncher {
     /// GETs the ready path every 250 ms until it answers the expected status; fails when the process exits first or
     /// the timeout (counted from the launch) passes.
     private static func waitUntilReady(_ spec: DeploymentSpec, launch: LaunchSpec, url: String, process: LaunchedProcess,
-                                       engine: Engine, startedAt: UInt64) async throws {
+                                       loop: MultiLoop, startedAt: UInt64) async throws {
         let deadline = startedAt + UInt64(launch.readyTimeoutS * 1e9)
         var lastAnswer = "no answer yet"
         while true {
@@ -214,7 +214,7 @@ public enum DeploymentLauncher {
             }
             let request = TransferRequest(url: url + launch.readyPath, method: "GET",
                                           timeouts: Timeouts(connectMs: 1000, firstTokenMs: nil, idleMs: 5000, totalMs: 5000))
-            if let response = try? await engine.fetch(request, maxBytes: 1 << 16) {
+            if let response = try? await loop.fetch(request, maxBytes: 1 << 16) {
                 if response.status == launch.readyStatus { return }
                 lastAnswer = "last answer HTTP \(response.status)"
             }
@@ -229,14 +229,14 @@ public enum DeploymentLauncher {
 
     /// One short completion for the first model the server lists.
     private static func warmUp(_ spec: DeploymentSpec, url: String, process: LaunchedProcess,
-                               engine: Engine) async throws {
+                               loop: MultiLoop) async throws {
         let timeouts = Timeouts(connectMs: 5000, firstTokenMs: nil, idleMs: 120_000, totalMs: 300_000)
-        let models = try? await HTTPFetch.modelIDs(base: url, engine: engine, headers: [], insecure: false, timeouts: timeouts)
+        let models = try? await HTTPFetch.modelIDs(base: url, loop: loop, headers: [], insecure: false, timeouts: timeouts)
         let model = models?.first ?? "default"
         let body = #"{"model":"\#(model)","prompt":"Hello","max_tokens":1}"#
         let request = TransferRequest(url: url + "/v1/completions", body: Array(body.utf8),
                                       headers: ["Content-Type: application/json"], timeouts: timeouts)
-        let response = try? await engine.fetch(request, maxBytes: 1 << 20)
+        let response = try? await loop.fetch(request, maxBytes: 1 << 20)
         guard let response, response.status == 200 else {
             let said = response.map { "HTTP \($0.status): " + String(decoding: $0.body.prefix(160), as: UTF8.self) }
                 ?? "no answer"
@@ -246,10 +246,10 @@ public enum DeploymentLauncher {
     }
 
     /// `GET /version` where the server has it (vLLM: {"version": "0.11.0"}).
-    static func serverVersion(url: String, engine: Engine) async -> String? {
+    static func serverVersion(url: String, loop: MultiLoop) async -> String? {
         let request = TransferRequest(url: url + "/version", method: "GET",
                                       timeouts: Timeouts(connectMs: 2000, firstTokenMs: nil, idleMs: 5000, totalMs: 5000))
-        guard let response = try? await engine.fetch(request, maxBytes: 1 << 16), response.status == 200 else { return nil }
+        guard let response = try? await loop.fetch(request, maxBytes: 1 << 16), response.status == 200 else { return nil }
         if let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
            let version = object["version"] as? String {
             return String(version.prefix(100))

@@ -69,7 +69,7 @@ public enum PlanSession {
         public var candidates: [Candidate]
         public var costPerGPUHour: Double?
         /// Applied to every candidate's engine parameters (the mock's tuning flags).
-        public var tune: @Sendable (inout EngineParameters) -> Void = { _ in }
+        public var tune: @Sendable (inout ReplicaSpec) -> Void = { _ in }
         /// Set when `tune` applies a calibrated preset: the report gives its bands.
         public var calibration: CalibrationInfo?
 
@@ -180,7 +180,7 @@ public enum PlanSession {
         var links: [String: String] = [:]
         let banner = label(setup)
         for candidate in setup.candidates {
-            var parameters = EngineParameters(model: setup.model, gpu: setup.gpu,
+            var parameters = ReplicaSpec(model: setup.model, gpu: setup.gpu,
                                               tensorParallel: candidate.tensorParallel, link: setup.link)
             setup.tune(&parameters)
             let outcomes = FleetSimulation(parameters: parameters, replicas: candidate.replicas, requests: requests,

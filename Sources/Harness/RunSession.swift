@@ -18,7 +18,7 @@ public enum RunSession {
 
     public struct Options: Sendable {
         public var settings: RequestSettings
-        public var engines: Int
+        public var loops: Int
         public var commandLine: [String]
         public var onRecord: @Sendable (RequestRecord) -> Void
         public var onStart: @Sendable (LoadRunner) -> Void
@@ -39,13 +39,13 @@ public enum RunSession {
         /// Calibration progress (prompts done, prompts in all), for the console.
         public var onCalibration: @Sendable (Int, Int) -> Void = { _, _ in }
 
-        public init(settings: RequestSettings = RequestSettings(), engines: Int = 1,
+        public init(settings: RequestSettings = RequestSettings(), loops: Int = 1,
                     commandLine: [String] = CommandLine.arguments,
                     onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                     onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in },
                     serverMetrics: ServerMetricsSettings = ServerMetricsSettings()) {
             self.settings = settings
-            self.engines = engines
+            self.loops = loops
             self.commandLine = commandLine
             self.onRecord = onRecord
             self.onStart = onStart
@@ -97,7 +97,7 @@ public enum RunSession {
             gpuReader?.cancel()
         }
         let output = try await Benchmark.run(
-            workload: workload, target: target, settings: options.settings, engineCount: options.engines,
+            workload: workload, target: target, settings: options.settings, loopCount: options.loops,
             shard: options.shard, startAt: options.startAt, keepRecords: options.keepRecords,
             strictCalibration: options.strictCalibration, onCalibration: options.onCalibration,
             onRecord: { record in

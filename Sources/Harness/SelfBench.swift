@@ -31,7 +31,7 @@ public enum SelfBench {
     public struct Settings: Sendable {
         public var scenarios: [Scenario]
         public var repeats = 3
-        public var engines = 1
+        public var loops = 1
         public var connectRate = 2000.0
         /// Where the client's receive stamps come from (the kernel's time costs one peek per socket read).
         public var receiveTimes: ReceiveTimeSource = .kernel
@@ -57,7 +57,7 @@ public enum SelfBench {
         }
     }
 
-    /// Who read the streams: tpbench's engine, or the floor reader (raw sockets, no libcurl, no parsing).
+    /// Who read the streams: tpbench's loop, or the floor reader (raw sockets, no libcurl, no parsing).
     public enum Reader: String, Sendable, Codable {
         case tpbench, floor
     }
@@ -69,9 +69,9 @@ public enum SelfBench {
         public var failures: Int
         public var events: Int
         public var wallSeconds: Double
-        /// Engine-thread CPU / token events (for the floor: its thread's CPU / the token events of its streams).
-        public var engineCPUMicrosPerEvent: Double
-        /// Whole-process CPU / token events (engines, scheduler, records; the mock only when in-process).
+        /// MultiLoop-thread CPU / token events (for the floor: its thread's CPU / the token events of its streams).
+        public var loopCPUMicrosPerEvent: Double
+        /// Whole-process CPU / token events (loops, scheduler, records; the mock only when in-process).
         public var processCPUMicrosPerEvent: Double?
         /// Token events / (last event − first request start).
         public var eventsPerSecond: Double
@@ -114,11 +114,11 @@ public enum SelfBench {
     static func summaryLine(_ m: Measurement) -> String {
         if m.reader == .floor {
             return String(format: "floor (raw sockets, no libcurl, no parsing): %d token events, %.2f µs/event "
-                          + "thread CPU, failures %d", m.events, m.engineCPUMicrosPerEvent, m.failures)
+                          + "thread CPU, failures %d", m.events, m.loopCPUMicrosPerEvent, m.failures)
         }
-        return String(format: "%d events, %.1f s, %.2f µs/event engine CPU, %.0f events/s, heap %.1f KiB/stream "
+        return String(format: "%d events, %.1f s, %.2f µs/event loop CPU, %.0f events/s, heap %.1f KiB/stream "
                + "(RSS %.1f), coalesced %.2f%%, stretch %.3f, overhead p50 %.2f ms, failures %d",
-               m.events, m.wallSeconds, m.engineCPUMicrosPerEvent, m.eventsPerSecond, m.heapKiBPerStream ?? 0,
+               m.events, m.wallSeconds, m.loopCPUMicrosPerEvent, m.eventsPerSecond, m.heapKiBPerStream ?? 0,
                m.memoryKiBPerStream ?? 0, (m.coalescingShare ?? 0) * 100, m.stretch ?? 0, m.overheadMsP50 ?? 0, m.failures)
     }
 
@@ -146,7 +146,7 @@ public enum SelfBench {
         let cpuBefore = ProcessResources.cpuNanoseconds()
         let mockCPUBefore = mock.cpuNanoseconds()
         let output = try await Benchmark.run(workload: spec, target: Target(name: "mock", baseURLs: [mock.baseURL]),
-                                             settings: requestSettings, engineCount: settings.engines,
+                                             settings: requestSettings, loopCount: settings.loops,
                                              onRecord: { _ in sampler.firstStreamEnded() })
         let processCPU = ProcessResources.cpuNanoseconds() - cpuBefore
         let mockCPU = mock.cpuNanoseconds().map { $0 - (mockCPUBefore ?? 0) }
@@ -165,7 +165,7 @@ public enum SelfBench {
 
         let records = output.records
         let events = records.reduce(0) { $0 + $1.tokenEventOffsetsMs.count }
-        let engineCPU = output.engineStatistics.reduce(UInt64(0)) { $0 + $1.cpuNanoseconds }
+        let loopCPU = output.loopStatistics.reduce(UInt64(0)) { $0 + $1.cpuNanoseconds }
         var gaps = 0
         var coalesced = 0
         let half = scenario.itlMs / 2
@@ -189,7 +189,7 @@ public enum SelfBench {
         let measurement = Measurement(
             scenario: scenario, failures: records.filter { $0.failure != nil }.count, events: events,
             wallSeconds: output.wallSeconds,
-            engineCPUMicrosPerEvent: Double(engineCPU) / 1000 / Double(max(1, events)),
+            loopCPUMicrosPerEvent: Double(loopCPU) / 1000 / Double(max(1, events)),
             processCPUMicrosPerEvent: Double(processCPU) / 1000 / Double(max(1, events)),
             eventsPerSecond: Double(events) / window,
             memoryKiBPerStream: Double(max(0, peak.residentKiB - baselineResidentKiB)) / Double(scenario.streams),
@@ -228,7 +228,7 @@ public enum SelfBench {
         return Measurement(
             scenario: scenario, reader: .floor, failures: result.failures, events: tokenEvents,
             wallSeconds: result.wallSeconds,
-            engineCPUMicrosPerEvent: Double(result.cpuNanoseconds) / 1000 / Double(max(1, tokenEvents)),
+            loopCPUMicrosPerEvent: Double(result.cpuNanoseconds) / 1000 / Double(max(1, tokenEvents)),
             processCPUMicrosPerEvent: nil, eventsPerSecond: Double(result.events) / max(1e-9, result.wallSeconds),
             memoryKiBPerStream: nil, heapKiBPerStream: nil, coalescingShare: nil, stretch: nil, overheadMsP50: nil, overheadMsP99: nil,
             mockLatenessP99Ms: nil,
@@ -244,7 +244,7 @@ public enum SelfBench {
 
 /// Samples the process's resident set every 50 ms on its own thread and keeps the peak; reads the heap in use
 /// (malloc's count) once, when the first stream ends, which is when every stream is in flight with nearly all its
-/// events. Not periodically: mallinfo2 walks every arena under its lock, which would stall the engine's mallocs.
+/// events. Not periodically: mallinfo2 walks every arena under its lock, which would stall the loop's mallocs.
 final class MemorySampler: @unchecked Sendable {
     struct Peaks {
         var residentKiB = 0

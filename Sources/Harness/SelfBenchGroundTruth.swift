@@ -32,8 +32,8 @@ public enum GroundTruthBench {
         public var clientErrorMaxMs: Double
         /// The client's own "timestamps uncertain by" figure for the run (p99 over its buffers' stamps).
         public var reportedUncertaintyP99Ms: Double
-        /// Share of the run the engine threads waited for a CPU (mean over engines; nil where unknown).
-        public var engineRunQueueWaitShare: Double?
+        /// Share of the run the loop threads waited for a CPU (mean over loops; nil where unknown).
+        public var loopRunQueueWaitShare: Double?
         /// Where the run's receive stamps came from, the share stamped with the kernel's time, and how long data
         /// waited in the kernel before the client's loop woke for it (p99).
         public var receiveTimes: ReceiveTimeSource = .kernel
@@ -45,7 +45,7 @@ public enum GroundTruthBench {
 
     /// Runs `requests` requests (at most `streams` in flight) of `tokens` events against a fresh ground-truth server.
     public static func measure(streams: Int, requests: Int, tokens: Int, ttftMs: Double, itlMs: Double,
-                               engines: Int = 1, connectRate: Double = 2000, receiveTimes: ReceiveTimeSource = .kernel,
+                               loops: Int = 1, connectRate: Double = 2000, receiveTimes: ReceiveTimeSource = .kernel,
                                pinServer: Bool = true) async throws -> Measurement {
         // On a machine of 2+ cores the server keeps to the last one, so "client error" is the client's, not the two
         // fighting for a core (FACTS.md: pinning is how the vLLM agreement runs too).
@@ -69,7 +69,7 @@ public enum GroundTruthBench {
         let output: RunOutput
         do {
             output = try await Benchmark.run(workload: spec, target: Target(name: "ground-truth", baseURLs: [server.baseURL]),
-                                             settings: settings, engineCount: engines)
+                                             settings: settings, loopCount: loops)
         } catch {
             _ = server.stop()
             throw error
@@ -94,8 +94,8 @@ public enum GroundTruthBench {
             guard !sorted.isEmpty else { return .nan }
             return Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]) / 1e6
         }
-        var stamps = EngineStatistics()
-        for stats in output.engineStatistics { stamps.mergeStamps(stats) }
+        var stamps = MultiLoopStatistics()
+        for stats in output.loopStatistics { stamps.mergeStamps(stats) }
         return Measurement(
             streams: streams, requests: requests, tokens: tokens, ttftMs: ttftMs, itlMs: itlMs,
             failures: output.records.filter { !$0.succeeded }.count, unpaired: unpaired, events: errors.count,
@@ -108,13 +108,13 @@ public enum GroundTruthBench {
             clientErrorP99Ms: errors.isEmpty ? .nan : Double(errors[min(errors.count - 1, errors.count * 99 / 100)]) / 1e6,
             clientErrorMaxMs: errors.last.map { Double($0) / 1e6 } ?? .nan,
             reportedUncertaintyP99Ms: stamps.timestampUncertaintyMicros(quantile: 0.99) / 1000,
-            engineRunQueueWaitShare: runQueueShare(output), receiveTimes: receiveTimes,
+            loopRunQueueWaitShare: runQueueShare(output), receiveTimes: receiveTimes,
             kernelStampedShare: stamps.kernelStampedShare,
             readWaitP99Ms: stamps.readWaitMicros(quantile: 0.99).map { $0 / 1000 })
     }
 
     static func runQueueShare(_ output: RunOutput) -> Double? {
-        let waits = output.engineStatistics.compactMap(\.runQueueWaitNanoseconds)
+        let waits = output.loopStatistics.compactMap(\.runQueueWaitNanoseconds)
         guard !waits.isEmpty, output.wallSeconds > 0 else { return nil }
         return Double(waits.reduce(0, +)) / Double(waits.count) / (output.wallSeconds * 1e9)
     }
@@ -128,7 +128,7 @@ public enum GroundTruthBench {
     public static func render(_ runs: [[Measurement]]) -> String {
         var lines = ["| streams | receive time (kernel share) | requests | TTFT p50 (sched) | first byte p50 | ITL p50 / p99 (sched) | server lateness p50 / p99 "
                      + "| client error p50 / p99 / max | ITL p99 − ITL − lateness p99 | reported uncertainty p99 "
-                     + "| data waited in the kernel p99 | engine waiting for a CPU |",
+                     + "| data waited in the kernel p99 | loop waiting for a CPU |",
                      "|---:|---|---:|---|---|---|---|---|---|---|---|---|"]
         for group in runs where !group.isEmpty {
             func cell(_ values: [Double], digits: Int = 2) -> String {
@@ -149,7 +149,7 @@ public enum GroundTruthBench {
                          + "\(cell(group.map(\.clientErrorMaxMs))) | \(cell(group.map(\.itlTailExcessMs))) | "
                          + "\(cell(group.map(\.reportedUncertaintyP99Ms), digits: 3)) | "
                          + "\(cell(group.compactMap(\.readWaitP99Ms), digits: 3)) | "
-                         + "\(cell(group.compactMap(\.engineRunQueueWaitShare).map { $0 * 100 }, digits: 1))% |")
+                         + "\(cell(group.compactMap(\.loopRunQueueWaitShare).map { $0 * 100 }, digits: 1))% |")
         }
         let failures = runs.flatMap { $0 }.reduce(0) { $0 + $1.failures + $1.unpaired }
         return lines.joined(separator: "\n") + "\n\nAll times in ms; medians of \(runs.first?.count ?? 0) runs "

@@ -87,12 +87,12 @@ final class SelfBenchMock: @unchecked Sendable {
     func latenessP99Ms() async -> Double? {
         if let server { return (await server.emissionLateness().first?.p99).map { $0 * 1000 } }
         // Through libcurl: Foundation's String(contentsOf:) cannot fetch http URLs on Linux.
-        guard let engine = try? Engine(index: 0) else { return nil }
-        defer { engine.shutdown() }
+        guard let loop = try? MultiLoop(index: 0) else { return nil }
+        defer { loop.shutdown() }
         let request = TransferRequest(url: baseURL + "/metrics", method: "GET", headers: [],
                                       timeouts: Timeouts(connectMs: 2_000, firstTokenMs: nil, idleMs: 5_000,
                                                          totalMs: 10_000), insecure: false)
-        guard let response = try? await engine.fetch(request), response.status == 200 else { return nil }
+        guard let response = try? await loop.fetch(request), response.status == 200 else { return nil }
         let exposition = PrometheusExposition(parsing: String(decoding: response.body, as: UTF8.self))
         guard let lateness = exposition.histogram("tpbench_mock_emission_lateness_seconds"), lateness.count > 0
         else { return nil }

@@ -11,7 +11,7 @@ public enum SelfBenchTable {
             groups[key, default: []].append(m)
         }
         let columns: [(String, (SelfBench.Measurement) -> Double?, String)] = [
-            ("engine CPU µs/event", { $0.engineCPUMicrosPerEvent }, "%.2f"),
+            ("loop CPU µs/event", { $0.loopCPUMicrosPerEvent }, "%.2f"),
             ("process CPU µs/event", { $0.processCPUMicrosPerEvent }, "%.2f"),
             ("events/s", { $0.eventsPerSecond }, "%.0f"),
             ("heap KiB/stream", { $0.heapKiBPerStream }, "%.1f"),
@@ -50,8 +50,8 @@ public enum SelfBenchTable {
         var notes: [String] = []
         for name in order {
             guard let floorRuns = groups[name + " floor"], let runs = groups[name] else { continue }
-            let client = median(runs.map(\.engineCPUMicrosPerEvent))
-            let floor = median(floorRuns.map(\.engineCPUMicrosPerEvent))
+            let client = median(runs.map(\.loopCPUMicrosPerEvent))
+            let floor = median(floorRuns.map(\.loopCPUMicrosPerEvent))
             guard floor > 0 else { continue }
             notes.append("\(name): tpbench " + String(format: "%.2f µs per token event, floor %.2f µs (the kernel's "
                          + "share on this machine): %.2f× the floor, %.2f µs above it",

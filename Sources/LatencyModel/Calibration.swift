@@ -61,7 +61,7 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    public func value(in p: EngineParameters) -> Double {
+    public func value(in p: ReplicaSpec) -> Double {
         switch self {
         case .mfu: return p.mfu
         case .mbu: return p.mbu
@@ -74,7 +74,7 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    public func set(_ value: Double, in p: inout EngineParameters) {
+    public func set(_ value: Double, in p: inout ReplicaSpec) {
         switch self {
         case .mfu: p.mfu = value
         case .mbu: p.mbu = value
@@ -144,13 +144,13 @@ public struct CalibrationFigures: Sendable, Equatable, Codable {
 public struct CalibrationRun: Sendable {
     public var name: String
     /// The deployment (model, GPU, TP, link, scheduler limits); free parameters are overwritten by the fit.
-    public var parameters: EngineParameters
+    public var parameters: ReplicaSpec
     public var replicas: Int
     public var requests: [FleetSimulation.Request]
     public var load: FleetSimulation.Load
     public var measured: CalibrationFigures
 
-    public init(name: String, parameters: EngineParameters, replicas: Int, requests: [FleetSimulation.Request],
+    public init(name: String, parameters: ReplicaSpec, replicas: Int, requests: [FleetSimulation.Request],
                 load: FleetSimulation.Load, measured: CalibrationFigures) {
         self.name = name
         self.parameters = parameters
@@ -160,7 +160,7 @@ public struct CalibrationRun: Sendable {
         self.measured = measured
     }
 
-    public func simulate(with parameters: EngineParameters) -> CalibrationFigures {
+    public func simulate(with parameters: ReplicaSpec) -> CalibrationFigures {
         CalibrationFigures(outcomes: FleetSimulation(parameters: parameters, replicas: replicas, requests: requests,
                                                      load: load).run())
     }
@@ -195,7 +195,7 @@ public struct Calibrator: Sendable {
         }
 
         /// Writes the fitted values into a run's parameters.
-        public func apply(to parameters: inout EngineParameters) {
+        public func apply(to parameters: inout ReplicaSpec) {
             for (p, v) in zip(free, values) { p.set(v, in: &parameters) }
         }
     }

@@ -1,4 +1,4 @@
-/// A deployment of `replicas` identical engines, each an `EngineSimulator`, driven by a load in simulated time: what
+/// A deployment of `replicas` identical engines, each an `ReplicaSimulator`, driven by a load in simulated time: what
 /// `tpbench plan` predicts with. Requests go to the replica with the fewest outstanding (tpbench's balancer); each
 /// replica runs its step loop as the mock does (a step starts when the previous ends or when work arrives at an idle
 /// engine, and its tokens come out at its end). A request reaches its engine `requestOverhead` after it is sent.
@@ -34,12 +34,12 @@ public struct FleetSimulation: Sendable {
         public var dropped: Bool
     }
 
-    public var parameters: EngineParameters
+    public var parameters: ReplicaSpec
     public var replicas: Int
     public var requests: [Request]
     public var load: Load
 
-    public init(parameters: EngineParameters, replicas: Int, requests: [Request], load: Load) {
+    public init(parameters: ReplicaSpec, replicas: Int, requests: [Request], load: Load) {
         self.parameters = parameters
         self.replicas = max(1, replicas)
         self.requests = requests
@@ -47,7 +47,7 @@ public struct FleetSimulation: Sendable {
     }
 
     public func run() -> [Outcome] {
-        var engines = (0..<replicas).map { EngineSimulator(parameters: parameters, seed: UInt64($0)) }
+        var engines = (0..<replicas).map { ReplicaSimulator(parameters: parameters, seed: UInt64($0)) }
         /// Each replica's step in flight and when it ends (nil: idle).
         var inFlight = [(end: Double, step: StepOutcome)?](repeating: nil, count: replicas)
         var outstanding = [Int](repeating: 0, count: replicas)

@@ -1,4 +1,4 @@
-/// Drives an `EngineSimulator` with a synthetic load in simulated time (no clocks, no I/O), for tests and `--explain`.
+/// Drives an `ReplicaSimulator` with a synthetic load in simulated time (no clocks, no I/O), for tests and `--explain`.
 public struct LoadSimulation: Sendable {
     public enum Load: Sendable, Equatable {
         /// `count` requests all arriving at time 0.
@@ -7,7 +7,7 @@ public struct LoadSimulation: Sendable {
         case closedLoop(concurrency: Int, total: Int)
     }
 
-    public struct Result: Sendable {
+    public struct Outcome: Sendable {
         /// Seconds from arrival to the first generated token, per request.
         public var timeToFirstToken: [Double]
         /// Gaps between consecutive tokens of a request, all requests pooled.
@@ -32,20 +32,20 @@ public struct LoadSimulation: Sendable {
         }
     }
 
-    public var parameters: EngineParameters
+    public var parameters: ReplicaSpec
     public var promptTokens: Int
     public var outputTokens: Int
     public var load: Load
 
-    public init(parameters: EngineParameters, promptTokens: Int, outputTokens: Int, load: Load) {
+    public init(parameters: ReplicaSpec, promptTokens: Int, outputTokens: Int, load: Load) {
         self.parameters = parameters
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
         self.load = load
     }
 
-    public func run() -> Result {
-        var engine = EngineSimulator(parameters: parameters)
+    public func run() -> Outcome {
+        var engine = ReplicaSimulator(parameters: parameters)
         var arrival: [Int: Double] = [:]
         var lastToken: [Int: Double] = [:]
         var ttft: [Double] = []
@@ -57,7 +57,7 @@ public struct LoadSimulation: Sendable {
         var tokens = 0
         var steps = 0
 
-        func send(_ engine: inout EngineSimulator, at time: Double) {
+        func send(_ engine: inout ReplicaSimulator, at time: Double) {
             engine.add(SimulatedRequest(id: nextID, promptTokens: promptTokens, outputTokens: outputTokens))
             arrival[nextID] = time
             nextID += 1
@@ -95,7 +95,7 @@ public struct LoadSimulation: Sendable {
             }
             if steps > 10_000_000 { break }  // A guard against a wedged configuration in tests.
         }
-        return Result(
+        return Outcome(
             timeToFirstToken: ttft, interTokenGaps: gaps, outputTokens: tokens, completedRequests: completed,
             duration: now, steps: steps, preemptions: engine.preemptionsTotal)
     }

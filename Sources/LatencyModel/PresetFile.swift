@@ -43,7 +43,7 @@ public struct PresetFile: Sendable, Equatable {
 
     /// Writes the preset's values into `parameters` (model, GPU and link are the caller's choice). Link values apply
     /// only when the parameters use the link the preset was fitted on.
-    public func apply(to parameters: inout EngineParameters) {
+    public func apply(to parameters: inout ReplicaSpec) {
         for (parameter, value) in values {
             if parameter == .allReduceLatency || parameter == .busBandwidth, parameters.link.name != link { continue }
             parameter.set(value, in: &parameters)

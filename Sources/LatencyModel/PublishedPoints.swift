@@ -26,7 +26,7 @@ public struct PublishedPoint: Sendable {
 
     /// The uncalibrated model's figure for this point.
     public func predicted() -> Double {
-        let p = EngineParameters(model: model, gpu: gpu, tensorParallel: tensorParallel, link: link)
+        let p = ReplicaSpec(model: model, gpu: gpu, tensorParallel: tensorParallel, link: link)
         let outcomes = FleetSimulation(
             parameters: p, replicas: 1,
             requests: Array(repeating: .init(promptTokens: promptTokens, outputTokens: outputTokens), count: requests),

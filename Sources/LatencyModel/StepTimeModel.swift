@@ -52,9 +52,9 @@ public struct StepTimeBreakdown: Sendable, Equatable {
 ///     + t_cpu + S·t_seq + [TP>1]·t_sync
 /// where T' is the step's token count padded to the next CUDA-graph capture size and S its sequence count.
 public struct StepTimeModel: Sendable {
-    public let parameters: EngineParameters
+    public let parameters: ReplicaSpec
 
-    public init(_ parameters: EngineParameters) {
+    public init(_ parameters: ReplicaSpec) {
         self.parameters = parameters
     }
 

@@ -15,7 +15,7 @@ public struct RunOutput: Sendable {
     public var aggregate: RunAggregate
     /// Summary over the measured requests only.
     public var summary: TargetSummary
-    public var engineStatistics: [EngineStatistics]
+    public var loopStatistics: [MultiLoopStatistics]
     public var wallSeconds: Double
     public var calibration: CalibrationSummary
     public var calibrationNote: String { calibration.note }
@@ -60,7 +60,7 @@ public enum Benchmark {
     /// - Parameters:
     ///   - shard: the part of the workload this process offers (`--shard i/n`); request ids stay workload-wide.
     ///   - startAt: wall-clock time to start the load at (after probing and calibration), so shards start together.
-    public static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, engineCount: Int = 1,
+    public static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, loopCount: Int = 1,
                            shard: Shard = .whole, startAt: Date? = nil, keepRecords: Bool = true,
                            strictCalibration: Bool = false,
                            onCalibration: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
@@ -74,12 +74,12 @@ public enum Benchmark {
         try LoadRunner.checkCapacity(plan: plan)
         var settings = settings
         settings.timeouts = Timeouts(workload.timeouts)
-        let engines = try (0..<max(1, engineCount)).map {
-            try Engine(index: $0, receiveTimes: settings.receiveTimes, realtime: settings.realtime)
+        let loops = try (0..<max(1, loopCount)).map {
+            try MultiLoop(index: $0, receiveTimes: settings.receiveTimes, realtime: settings.realtime)
         }
-        defer { for engine in engines { engine.shutdown() } }
+        defer { for loop in loops { loop.shutdown() } }
 
-        let (model, serverModels) = try await resolveModel(workload.model, target: target, engine: engines[0],
+        let (model, serverModels) = try await resolveModel(workload.model, target: target, loop: loops[0],
                                                            settings: settings)
         // A trace's requests each have their own prompt; synthetic ones cycle through at most maxPoolSize.
         let poolSize = workload.trace != nil ? wholePlan.maxRequests ?? 1
@@ -87,7 +87,7 @@ public enum Benchmark {
                   ?? workload.sessions?.count.map { $0 * max(1, workload.sessions!.turns.upperBound) }
                   ?? PromptBuilder.maxPoolSize)
         let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
-                                                 base: target.baseURLs[0], engine: engines[0], settings: settings,
+                                                 base: target.baseURLs[0], loop: loops[0], settings: settings,
                                                  progress: onCalibration)
         // A load whose prompts are not the lengths asked for is not the experiment asked for.
         if strictCalibration && pool.calibration.missFraction > 0.01 { throw CalibrationMissed(summary: pool.calibration) }
@@ -104,7 +104,7 @@ public enum Benchmark {
         let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
                       e2eMs: workload.slo.e2eMs)
         let aggregate = RunAggregate(target: target.name, slo: slo.isEmpty ? nil : slo)
-        let runner = LoadRunner(target: target, plan: plan, arrivals: arrivals, settings: settings, engines: engines,
+        let runner = LoadRunner(target: target, plan: plan, arrivals: arrivals, settings: settings, loops: loops,
                                 warmupRequests: shard.share(of: workload.load.warmupRequests),
                                 warmupS: workload.load.warmupS,
                                 cooldownS: workload.load.cooldownS, keepRecords: keepRecords, sessions: sessions,
@@ -130,11 +130,11 @@ public enum Benchmark {
         }.sorted { $0.id < $1.id }
         let wall = Double(MonotonicClock.now() - started) / 1e9
         return RunOutput(model: model, records: records, aggregate: aggregate, summary: aggregate.builder.summary,
-                         engineStatistics: engines.map(\.currentStatistics), wallSeconds: wall,
+                         loopStatistics: loops.map(\.currentStatistics), wallSeconds: wall,
                          calibration: pool.calibration, serverModels: serverModels,
                          unsentArrivals: runner.unsentArrivals, epochNs: started,
                          sessionCounts: sessions == nil ? nil : runner.sessionCounts,
-                         realtimeProblem: engines.lazy.compactMap(\.realtimeProblem).first ?? runner.realtimeProblem)
+                         realtimeProblem: loops.lazy.compactMap(\.realtimeProblem).first ?? runner.realtimeProblem)
     }
 
     /// Refuses a cleartext HTTP/2 run this libcurl cannot carry (see `LibCurl.reusesPriorKnowledgeConnections`):
@@ -232,12 +232,12 @@ public enum Benchmark {
             resendsAnswers: spec.history == .responses)
     }
 
-    static func resolveModel(_ requested: String?, target: Target, engine: Engine,
+    static func resolveModel(_ requested: String?, target: Target, loop: MultiLoop,
                              settings: RequestSettings) async throws -> (String, [String]?) {
         let base = target.baseURLs[0]
         let probeTimeouts = Timeouts.probe(settings.timeouts)
         do {
-            let ids = try await HTTPFetch.modelIDs(base: base, engine: engine, headers: settings.headers,
+            let ids = try await HTTPFetch.modelIDs(base: base, loop: loop, headers: settings.headers,
                                                    insecure: settings.insecure, timeouts: probeTimeouts)
             if let requested { return (requested, ids) }
             guard let first = ids.first else {

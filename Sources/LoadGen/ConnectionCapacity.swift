@@ -51,7 +51,7 @@ struct ConnectPacer {
 }
 
 extension LoadRunner {
-    /// Descriptors kept for everything that is not a stream: stdio, epoll/eventfd per engine, report files, an
+    /// Descriptors kept for everything that is not a stream: stdio, epoll/eventfd per loop, report files, an
     /// in-process mock's listening sockets, libcurl's internals.
     public static let reservedFileDescriptors = 64
 
@@ -66,9 +66,9 @@ extension LoadRunner {
         }
     }
 
-    /// Engine threads for a load: one per ~2500 streams (one engine ingests well over 100k events/s), at most
+    /// MultiLoop threads for a load: one per ~2500 streams (one loop ingests well over 100k events/s), at most
     /// one per core, leaving a core free when the mock runs in the same process.
-    public static func defaultEngineCount(peakConcurrency: Int?, cores: Int = ProcessInfo.processInfo.activeProcessorCount,
+    public static func defaultLoopCount(peakConcurrency: Int?, cores: Int = ProcessInfo.processInfo.activeProcessorCount,
                                           mockInProcess: Bool = false) -> Int {
         let wanted = max(1, ((peakConcurrency ?? 1) + 2499) / 2500)
         let available = max(1, mockInProcess ? cores - 1 : cores)

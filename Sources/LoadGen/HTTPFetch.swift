@@ -1,14 +1,14 @@
 import Curl
 import Foundation
 
-/// Probes a server through the same engine as the load, before a run.
+/// Probes a server through the same loop as the load, before a run.
 public enum HTTPFetch {
     /// The ids listed by `GET {base}/v1/models`.
-    public static func modelIDs(base: String, engine: Engine, headers: [String], insecure: Bool,
+    public static func modelIDs(base: String, loop: MultiLoop, headers: [String], insecure: Bool,
                                 timeouts: Timeouts) async throws -> [String] {
         let request = TransferRequest(url: base + "/v1/models", method: "GET", headers: headers,
                                       timeouts: timeouts, insecure: insecure)
-        let response = try await engine.fetch(request)
+        let response = try await loop.fetch(request)
         guard response.status == 200 else {
             let text = String(decoding: response.body.prefix(200), as: UTF8.self)
             throw ProbeError(url: base + "/v1/models",

@@ -8,13 +8,13 @@ import Workload
 /// seeded arrival times (queueing behind a concurrency ceiling, never dropping), and every request records when
 /// it was meant to start, so client-side queueing shows up as send lag instead of hiding (coordinated omission).
 ///
-/// A dedicated scheduler thread decides what to send and when; engine threads run the transfers and signal it
+/// A dedicated scheduler thread decides what to send and when; loop threads run the transfers and signal it
 /// on each completion.
 public final class LoadRunner: @unchecked Sendable {
     public let target: Target
     private let plan: LoadPlan
     private let settings: RequestSettings
-    private let engines: [Engine]
+    private let loops: [MultiLoop]
     private let makeRequest: @Sendable (Int) -> PreparedRequest
     /// Multi-turn sessions: arrivals and closed-loop slots start sessions, and each answer schedules the next turn.
     private let sessions: SessionDriver?
@@ -33,11 +33,11 @@ public final class LoadRunner: @unchecked Sendable {
     static let prebuildLimit = 32
     private let wake = DispatchSemaphore(value: 0)
     /// Finished records go to `onRecord` (JSON-encoded and appended to requests.jsonl, aggregated) on this serial
-    /// queue, not on the engine thread that finished them: encoding a 1000-event record takes ~0.7 ms, during which
-    /// an engine thread would timestamp nobody else's events. `run()` returns only after it drained.
+    /// queue, not on the loop thread that finished them: encoding a 1000-event record takes ~0.7 ms, during which
+    /// an loop thread would timestamp nobody else's events. `run()` returns only after it drained.
     private let recordQueue = DispatchQueue(label: "tpbench.records", qos: .utility)
 
-    /// Shared between the scheduler thread, engine threads (completions) and callers (cancel, progress).
+    /// Shared between the scheduler thread, loop threads (completions) and callers (cancel, progress).
     private let state = NIOLockedValueBox<State>(State())
     private struct State {
         var issued = 0
@@ -74,17 +74,17 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     public init(target: Target, plan: LoadPlan, arrivals: ArrivalGenerator?, settings: RequestSettings,
-                engines: [Engine], warmupRequests: Int = 0, warmupS: Double = 0, cooldownS: Double = 0,
+                loops: [MultiLoop], warmupRequests: Int = 0, warmupS: Double = 0, cooldownS: Double = 0,
                 keepRecords: Bool = true, sessions: SessionDriver? = nil,
                 makeRequest: @escaping @Sendable (Int) -> PreparedRequest = { _ in preconditionFailure("no requests") },
                 onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in }) {
-        precondition(!engines.isEmpty && !target.baseURLs.isEmpty)
+        precondition(!loops.isEmpty && !target.baseURLs.isEmpty)
         self.target = target
         self.sessions = sessions
         self.plan = plan
         self.arrivals = arrivals
         self.settings = settings
-        self.engines = engines
+        self.loops = loops
         self.makeRequest = makeRequest
         self.onRecord = onRecord
         self.warmupRequests = warmupRequests
@@ -144,7 +144,7 @@ public final class LoadRunner: @unchecked Sendable {
     /// Stops issuing and cancels everything in flight (recorded as `cancelled`).
     public func cancel() {
         stopIssuing()
-        for engine in engines { engine.cancelAll() }
+        for loop in loops { loop.cancelAll() }
     }
 
     // MARK: - Scheduler thread
@@ -172,7 +172,7 @@ public final class LoadRunner: @unchecked Sendable {
         var peakInFlight = 0
         let freshConnections = settings.freshConnectionPerRequest
         // HTTP/2 multiplexes: a new connection is needed once per `streamsPerConnection` streams, not per stream.
-        let streamsPerConnection = settings.httpVersion == .http2 && !freshConnections ? Engine.maxStreamsPerConnection : 1
+        let streamsPerConnection = settings.httpVersion == .http2 && !freshConnections ? MultiLoop.maxStreamsPerConnection : 1
         let maxRequests = plan.maxRequests ?? .max
         let duration = plan.durationS ?? .infinity
         let maxSessions = sessions.map { $0.maxSessions ?? .max } ?? 0
@@ -424,7 +424,7 @@ public final class LoadRunner: @unchecked Sendable {
         do {
             let transfer = try Transfer(request: request, delegate: execution)
             execution.transfer = transfer
-            engines[index % engines.count].submit(transfer)
+            loops[index % loops.count].submit(transfer)
         } catch {
             let now = MonotonicClock.now()
             var record = RequestRecord(

@@ -26,7 +26,7 @@ public enum PromptBuilder {
     /// A filtered vocabulary smaller than this is too repetitive; calibration then steps over the whole one.
     static let minSingleTokenWords = 16
 
-    public static func build(spec: WorkloadSpec, model: String, poolSize: Int, base: String, engine: Engine?,
+    public static func build(spec: WorkloadSpec, model: String, poolSize: Int, base: String, loop: MultiLoop?,
                              settings: RequestSettings,
                              progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> PromptPool {
         if let dataset = spec.prompt.dataset {
@@ -55,7 +55,7 @@ public enum PromptBuilder {
             synthesizer.blockTokens = trace.blockTokens
         }
         var pool = try await synthesize(spec: spec, model: model, targets: targets, synthesizer: synthesizer, base: base,
-                                        engine: engine, settings: settings, progress: progress)
+                                        loop: loop, settings: settings, progress: progress)
         pool.datasetMaxTokens = outputs
         return pool
     }
@@ -63,12 +63,12 @@ public enum PromptBuilder {
     /// Synthetic prompts of the `targets` lengths: calibrated against the server's token counter when it has one,
     /// estimated otherwise.
     static func synthesize(spec: WorkloadSpec, model: String, targets: [Int], synthesizer: Synthesizer, base: String,
-                           engine: Engine?, settings: RequestSettings,
+                           loop: MultiLoop?, settings: RequestSettings,
                            progress: @escaping @Sendable (Int, Int) -> Void) async throws -> PromptPool {
         var reason: String?
-        if spec.prompt.calibrate, let engine {
+        if spec.prompt.calibrate, let loop {
             let (counter, reasons) = await TokenCounter.detect(base: base, model: model, api: spec.api,
-                                                               engine: engine, settings: settings)
+                                                               loop: loop, settings: settings)
             if let counter {
                 return try await calibrate(targets: targets, synthesizer: synthesizer, counter: counter,
                                            progress: progress)

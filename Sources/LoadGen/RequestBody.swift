@@ -59,7 +59,7 @@ public enum PromptContent: Sendable, Equatable {
     }
 }
 
-/// Builds OpenAI request bodies. Runs before or beside the load, never on an engine thread's hot path.
+/// Builds OpenAI request bodies. Runs before or beside the load, never on an loop thread's hot path.
 public enum RequestBodyBuilder {
     /// Parses `--extra-body` into a JSON object whose fields are merged into every request.
     public static func parseExtraBody(_ text: String) throws -> JSONObject {

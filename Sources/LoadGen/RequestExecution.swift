@@ -2,9 +2,9 @@ import Curl
 import Metrics
 import OpenAI
 
-/// The engine-side life of one request: decodes its stream as bytes arrive and turns the outcome into a record.
+/// The loop-side life of one request: decodes its stream as bytes arrive and turns the outcome into a record.
 ///
-/// Runs entirely on its engine's thread (see `TransferDelegate`), so it needs no locks.
+/// Runs entirely on its loop's thread (see `TransferDelegate`), so it needs no locks.
 final class RequestExecution: TransferDelegate {
     let id: Int
     let target: String
@@ -109,7 +109,7 @@ final class RequestExecution: TransferDelegate {
             record.firstAnswerOffsetMs = record.tokenEventOffsetsMs[answer]
         }
         // End of an answer is when its last event (a stream's [DONE]) or last byte (a JSON body) arrived, stamped
-        // like every event, not when the engine finished processing the transfer (after its whole wake-up).
+        // like every event, not when the loop finished processing the transfer (after its whole wake-up).
         if failure == nil {
             if !decoded.streamed, let last = decoded.tokenEventTimes.last {
                 record.e2eMs = milliseconds(last, since: startedAt)

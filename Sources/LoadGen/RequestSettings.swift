@@ -20,7 +20,7 @@ public struct RequestSettings: Sendable {
     public var connectRate: Double = 2000
     /// Where receive stamps come from (`--receive-time`): the kernel's receive time by default.
     public var receiveTimes: ReceiveTimeSource = .kernel
-    /// Run the engine and scheduler threads under SCHED_FIFO (`--realtime`, `RealtimeScheduling`).
+    /// Run the loop and scheduler threads under SCHED_FIFO (`--realtime`, `RealtimeScheduling`).
     public var realtime = false
 
     public enum Routing: String, Sendable, CaseIterable {

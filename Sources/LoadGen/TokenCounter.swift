@@ -22,7 +22,7 @@ public struct TokenCounter: Sendable {
     let base: String
     let model: String
     let api: WorkloadSpec.API
-    let engine: Engine
+    let loop: MultiLoop
     let settings: RequestSettings
     /// What every probe may take: the user's connect timeout, and a bounded total the console states.
     let timeouts: Timeouts
@@ -35,12 +35,12 @@ public struct TokenCounter: Sendable {
     }
 
     /// Finds the first dialect (in declaration order) the server answers sensibly, or nil with each one's reason.
-    public static func detect(base: String, model: String, api: WorkloadSpec.API, engine: Engine,
+    public static func detect(base: String, model: String, api: WorkloadSpec.API, loop: MultiLoop,
                               settings: RequestSettings) async -> (TokenCounter?, [String]) {
         let probe = PromptContent.text(system: nil, user: "Count the tokens of this short sentence, please.")
         var reasons: [String] = []
         for dialect in TokenizeDialect.allCases {
-            let counter = TokenCounter(dialect: dialect, base: base, model: model, api: api, engine: engine,
+            let counter = TokenCounter(dialect: dialect, base: base, model: model, api: api, loop: loop,
                                        settings: settings, timeouts: .probe(settings.timeouts))
             do {
                 _ = try await counter.count(probe)
@@ -122,7 +122,7 @@ public struct TokenCounter: Sendable {
             url: base + path, method: "POST", body: Array(JSONValue.object(object).serialized().utf8),
             headers: ["Content-Type: application/json"] + settings.headers, timeouts: timeouts,
             insecure: settings.insecure)
-        let response = try await engine.fetch(request)
+        let response = try await loop.fetch(request)
         guard response.status == 200 else { throw Unusable(reason: "POST \(path): HTTP \(response.status)") }
         guard let value = try? JSONValue.parse(bytes: response.body) else {
             throw Unusable(reason: "POST \(path): the answer is not JSON")

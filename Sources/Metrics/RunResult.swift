@@ -141,18 +141,18 @@ public struct ClientEnvironment: Sendable, Codable, Equatable {
 
 /// How hard the client itself worked, so a reader can tell whether the numbers measure the server.
 public struct ClientHealth: Sendable, Codable, Equatable {
-    public struct EngineHealth: Sendable, Codable, Equatable {
+    public struct LoopHealth: Sendable, Codable, Equatable {
         public var index: Int
-        /// Engine thread CPU time / wall time (1.0 = one full core).
+        /// MultiLoop thread CPU time / wall time (1.0 = one full core).
         public var cpuShare: Double
         public var loopLagP99Us: UInt64
         public var loopLagMaxUs: UInt64
         public var socketEvents: UInt64
-        /// p99 and max over the engine's buffers of how far their receive stamp may be off (under 1 µs for the
+        /// p99 and max over the loop's buffers of how far their receive stamp may be off (under 1 µs for the
         /// kernel's receive time; see `ReceiveStamp` in Sources/Curl). Nil in older results.
         public var timestampUncertaintyP99Us: Double?
         public var timestampUncertaintyMaxUs: Double?
-        /// Share of the run the engine thread waited for a CPU while runnable (nil where unknown).
+        /// Share of the run the loop thread waited for a CPU while runnable (nil where unknown).
         public var runQueueWaitShare: Double? = nil
 
         public init(index: Int, cpuShare: Double, loopLagP99Us: UInt64, loopLagMaxUs: UInt64, socketEvents: UInt64,
@@ -167,13 +167,13 @@ public struct ClientHealth: Sendable, Codable, Equatable {
         }
     }
 
-    public var engines: [EngineHealth]
+    public var loops: [LoopHealth]
     /// Whole process CPU time / wall time.
     public var processCPUShare: Double
     public var maxResidentMiB: Double
     /// Token events parsed per second of wall time.
     public var eventsPerSecond: Double
-    /// p99 over every engine's buffers of how far a receive stamp may be off (ms); nil in older results.
+    /// p99 over every loop's buffers of how far a receive stamp may be off (ms); nil in older results.
     public var timestampUncertaintyP99Ms: Double? = nil
     /// Share of buffers stamped with the kernel's receive time (`--receive-time kernel`); nil in older results.
     public var kernelStampedShare: Double? = nil
@@ -182,12 +182,36 @@ public struct ClientHealth: Sendable, Codable, Equatable {
     public var readWaitP99Ms: Double? = nil
     public var warnings: [String]
 
-    public init(engines: [EngineHealth], processCPUShare: Double, maxResidentMiB: Double, eventsPerSecond: Double,
+    public init(loops: [LoopHealth], processCPUShare: Double, maxResidentMiB: Double, eventsPerSecond: Double,
                 warnings: [String]) {
-        self.engines = engines
+        self.loops = loops
         self.processCPUShare = processCPUShare
         self.maxResidentMiB = maxResidentMiB
         self.eventsPerSecond = eventsPerSecond
         self.warnings = warnings
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case loops, processCPUShare, maxResidentMiB, eventsPerSecond, timestampUncertaintyP99Ms, kernelStampedShare
+        case readWaitP99Ms, warnings
+    }
+
+    /// Results written before the client's loops had their own name called them "engines".
+    private enum LegacyKeys: String, CodingKey { case engines }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let loops = try c.decodeIfPresent([LoopHealth].self, forKey: .loops) {
+            self.loops = loops
+        } else {
+            loops = try decoder.container(keyedBy: LegacyKeys.self).decode([LoopHealth].self, forKey: .engines)
+        }
+        processCPUShare = try c.decode(Double.self, forKey: .processCPUShare)
+        maxResidentMiB = try c.decode(Double.self, forKey: .maxResidentMiB)
+        eventsPerSecond = try c.decode(Double.self, forKey: .eventsPerSecond)
+        timestampUncertaintyP99Ms = try c.decodeIfPresent(Double.self, forKey: .timestampUncertaintyP99Ms)
+        kernelStampedShare = try c.decodeIfPresent(Double.self, forKey: .kernelStampedShare)
+        readWaitP99Ms = try c.decodeIfPresent(Double.self, forKey: .readWaitP99Ms)
+        warnings = try c.decode([String].self, forKey: .warnings)
     }
 }

@@ -9,7 +9,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private static let maxBodyBytes = 32 << 20
-    private let engine: Engine
+    private let engine: ReplicaScheduler
     /// nil on an HTTP/2 stream (see `ActiveRequest.raw`).
     private let raw: RawChunkWriter?
     private var head: HTTPRequestHead?
@@ -17,7 +17,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var tooLarge = false
     private var currentRequestID: Int?
 
-    init(engine: Engine, raw: RawChunkWriter?) {
+    init(engine: ReplicaScheduler, raw: RawChunkWriter?) {
         self.engine = engine
         self.raw = raw
     }
@@ -86,7 +86,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, "/gpu-metrics"):
             // What a DCGM exporter beside this replica would serve (simulated from the latency model's steps).
             HTTPResponder.send(
-                channel, status: .ok, body: engine.gpus.exposition(now: Engine.now()),
+                channel, status: .ok, body: engine.gpus.exposition(now: ReplicaScheduler.now()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
             let kind: CompletionRequest.Kind = path == "/v1/completions" ? .completion : .chat
@@ -127,7 +127,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func modelsBody() -> String {
         let config = engine.config
-        let created = ActiveRequest.epochOffset + Int(Engine.now() / 1_000_000_000)
+        let created = ActiveRequest.epochOffset + Int(ReplicaScheduler.now() / 1_000_000_000)
         let root = config.servedModelNames[0]
         var out = "{\"object\":\"list\",\"data\":["
         for (i, name) in config.servedModelNames.enumerated() {

@@ -54,7 +54,7 @@ public struct MockConfiguration: Sendable {
         }
     }
 
-    public var engine: EngineParameters
+    public var engine: ReplicaSpec
     /// Names `/v1/models` lists and requests may use; the first is reported in responses.
     public var servedModelNames: [String]
     public var fixedLatency: FixedLatency? = nil
@@ -77,7 +77,7 @@ public struct MockConfiguration: Sendable {
     /// `completion_tokens_details.reasoning_tokens`. 0: none. Capped one short of the answer, which keeps a token.
     public var reasoningTokens = 0
 
-    public init(engine: EngineParameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200)) {
+    public init(engine: ReplicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)) {
         self.engine = engine
         self.servedModelNames = [engine.model.servedName, engine.model.name]
     }

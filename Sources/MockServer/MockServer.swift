@@ -18,7 +18,7 @@ public final class MockServer: Sendable {
     public let host: String
     private let groups: [MultiThreadedEventLoopGroup]
     private let serverChannels: [Channel]
-    private let engines: [Engine]
+    private let engines: [ReplicaScheduler]
 
     /// `http://HOST:PORT` per replica.
     public var baseURLs: [String] {
@@ -28,7 +28,7 @@ public final class MockServer: Sendable {
 
     private init(
         ports: [Int], host: String, groups: [MultiThreadedEventLoopGroup], serverChannels: [Channel],
-        engines: [Engine]
+        engines: [ReplicaScheduler]
     ) {
         self.ports = ports
         self.host = host
@@ -47,13 +47,13 @@ public final class MockServer: Sendable {
         for _ in 0..<attempts {
             var groups: [MultiThreadedEventLoopGroup] = []
             var channels: [Channel] = []
-            var engines: [Engine] = []
+            var engines: [ReplicaScheduler] = []
             do {
                 var base = config.port
                 for replica in 0..<config.replicas {
                     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
                     groups.append(group)
-                    let engine = Engine(replica: replica, eventLoop: group.next(), config: config)
+                    let engine = ReplicaScheduler(replica: replica, eventLoop: group.next(), config: config)
                     engines.append(engine)
                     let port = replica == 0 ? base : base + replica
                     let channel = try await bootstrap(group: group, engine: engine)
@@ -75,7 +75,7 @@ public final class MockServer: Sendable {
                 + "\(lastError.map { "\($0)" } ?? "unknown error"); choose another --port or --host")
     }
 
-    private static func bootstrap(group: MultiThreadedEventLoopGroup, engine: Engine) -> ServerBootstrap {
+    private static func bootstrap(group: MultiThreadedEventLoopGroup, engine: ReplicaScheduler) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -36,7 +36,7 @@ struct SimulatedGPUs {
     private var last: (ns: UInt64, compute: Double, communication: Double, bytes: Double)?
     private var gauges = (utilization: 0.0, power: 0.0, txBytesPerS: 0.0)
 
-    init(parameters p: EngineParameters, replica: Int, startNs: UInt64) {
+    init(parameters p: ReplicaSpec, replica: Int, startNs: UInt64) {
         count = p.tensorParallel
         firstIndex = replica * p.tensorParallel
         modelName = "NVIDIA \(p.gpu.displayName) (tpbench mock)"
@@ -102,7 +102,7 @@ struct SimulatedGPUs {
             for rank in 0..<count {
                 let gpu = firstIndex + rank
                 out += "\(name){gpu=\"\(gpu)\",UUID=\"GPU-tpbench-mock-\(gpu)\",device=\"nvidia\(gpu)\","
-                    + "modelName=\"\(modelName)\",Hostname=\"tpbench-mock\"} \(EngineMetrics.format(value))\n"
+                    + "modelName=\"\(modelName)\",Hostname=\"tpbench-mock\"} \(ReplicaMetrics.format(value))\n"
             }
         }
         return out

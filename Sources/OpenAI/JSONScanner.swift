@@ -11,7 +11,7 @@ struct JSONScanner {
     let bytes: UnsafeRawBufferPointer
     private(set) var position = 0
     /// Arrays and objects open around the current position. Bounded: a server sending `[[[[…` must get a
-    /// malformed-event failure, not overflow the engine thread's stack (found by fuzzing).
+    /// malformed-event failure, not overflow the loop thread's stack (found by fuzzing).
     private var depth = 0
     static let maxDepth = 256
 

@@ -70,17 +70,17 @@ extension MarkdownReport {
             table.add(["data waited in the kernel before the client read it (p99, not in the figures)",
                        Format.number(ms, digits: 3) + " ms"])
         }
-        for engine in health.engines {
-            table.add(["engine \(engine.index) CPU", Format.percent(engine.cpuShare) + " of one core"])
-            table.add(["engine \(engine.index) loop lag p99 / max",
-                       Format.ms(Double(engine.loopLagP99Us) / 1000) + " / "
-                       + Format.ms(Double(engine.loopLagMaxUs) / 1000) + " ms"])
-            if let share = engine.runQueueWaitShare {
-                table.add(["engine \(engine.index) waiting for a CPU (runnable, not running)",
+        for loop in health.loops {
+            table.add(["loop \(loop.index) CPU", Format.percent(loop.cpuShare) + " of one core"])
+            table.add(["loop \(loop.index) lag p99 / max",
+                       Format.ms(Double(loop.loopLagP99Us) / 1000) + " / "
+                       + Format.ms(Double(loop.loopLagMaxUs) / 1000) + " ms"])
+            if let share = loop.runQueueWaitShare {
+                table.add(["loop \(loop.index) waiting for a CPU (runnable, not running)",
                            Format.percent(share) + " of the run"])
             }
-            if let p99 = engine.timestampUncertaintyP99Us, let max = engine.timestampUncertaintyMaxUs {
-                table.add(["engine \(engine.index) stamp uncertainty p99 / max",
+            if let p99 = loop.timestampUncertaintyP99Us, let max = loop.timestampUncertaintyMaxUs {
+                table.add(["loop \(loop.index) stamp uncertainty p99 / max",
                            Format.number(p99 / 1000, digits: 3) + " / " + Format.number(max / 1000, digits: 3) + " ms"])
             }
         }

@@ -12,14 +12,14 @@ import NIOConcurrencyHelpers
 /// The append-only `requests.jsonl` of a run: one `RequestRecord` per line, written and flushed as each request
 /// finishes, so a crash or SIGKILL loses nothing already measured.
 ///
-/// Engine threads call `append` concurrently; encoding happens on the caller's thread and only the write and
+/// MultiLoop threads call `append` concurrently; encoding happens on the caller's thread and only the write and
 /// flush hold the lock, so a record costs one short critical section.
 public final class RequestLog: Sendable {
     /// The file name inside a run directory.
     public static let fileName = "requests.jsonl"
 
     public let url: URL
-    // A lock rather than an actor: callers are curl engine threads that must not await.
+    // A lock rather than an actor: callers are curl multi loop threads that must not await.
     private let file: NIOLockedValueBox<FileState>
 
     // The FILE pointer is only ever used under the lock.

@@ -76,8 +76,8 @@ public final class DCGMCollector: ScrapeCollector {
         self.endpoints = endpoints
     }
 
-    public func engineFailed(_ error: any Error) {
-        notes.append("GPU metrics were not scraped: could not start a curl engine (\(error))")
+    public func loopFailed(_ error: any Error) {
+        notes.append("GPU metrics were not scraped: could not start a curl multi loop (\(error))")
     }
 
     public func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool {

@@ -52,14 +52,14 @@ public protocol ScrapeCollector: AnyObject, SendableMetatype {
     func build(epochNs: UInt64) -> Output
     /// The result when scraping was cancelled before it could finish.
     func cancelled() -> Output
-    /// The curl engine could not start: nothing will be scraped.
-    func engineFailed(_ error: any Error)
+    /// The curl multi loop could not start: nothing will be scraped.
+    func loopFailed(_ error: any Error)
 }
 
 /// Server metrics: the scraper that reads vLLM/SGLang/TGI/llama.cpp /metrics.
 public typealias MetricsScraper = Scraper<ServerMetricsCollector>
 
-/// Polls each endpoint every interval on its own thread and curl engine (so scraping never shares a loop with the
+/// Polls each endpoint every interval on its own thread and curl multi loop (so scraping never shares a loop with the
 /// load's timestamps), handing every answer to its collector.
 ///
 /// A plain thread rather than a task: it blocks between scrapes, and the run's async work must not wait on it.
@@ -78,7 +78,7 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
     private var baselineTaken: (@Sendable () -> Void)?
 
     // Scraper-thread state (touched only by the scraper thread, or after it ended).
-    private var engine: Engine?
+    private var loop: MultiLoop?
     private var abandoned: Set<Int> = []
 
     public init(collector: Collector, endpoints: [String], headers: [String] = [], insecure: Bool = false,
@@ -103,7 +103,7 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
             threadStarted = true
             baselineTaken = { continuation.resume() }
             condition.unlock()
-            let thread = Thread { [self] in loop() }
+            let thread = Thread { [self] in pollLoop() }
             thread.name = "tpbench-metrics"
             thread.start()
         }
@@ -137,15 +137,15 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func loop() {
+    private func pollLoop() {
         do {
-            engine = try Engine(index: 1000)
+            loop = try MultiLoop(index: 1000)
         } catch {
-            collector.engineFailed(error)
+            collector.loopFailed(error)
         }
         var next = MonotonicClock.now()
         while true {
-            if engine != nil { scrapeRound() }
+            if loop != nil { scrapeRound() }
             condition.lock()
             let taken = baselineTaken
             baselineTaken = nil
@@ -164,11 +164,11 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
             condition.unlock()
             if stop {
                 if let request {
-                    if engine != nil { scrapeRound() }
-                    engine?.shutdown()
+                    if loop != nil { scrapeRound() }
+                    loop?.shutdown()
                     request.done(collector.build(epochNs: request.epochNs))
                 } else {
-                    engine?.shutdown()
+                    loop?.shutdown()
                 }
                 return
             }
@@ -177,11 +177,11 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
 
     /// Scrapes every live endpoint concurrently, then hands the answers to the collector in endpoint order.
     private func scrapeRound() {
-        guard let engine else { return }
+        guard let loop else { return }
         let live = endpoints.indices.filter { !abandoned.contains($0) }
         guard !live.isEmpty else { return }
         let started = MonotonicClock.now()
-        // One result slot per endpoint, written on the engine thread before `group.leave()`, read after `wait()`.
+        // One result slot per endpoint, written on the loop thread before `group.leave()`, read after `wait()`.
         let results = ScrapeResults(count: live.count)
         let group = DispatchGroup()
         for (slot, index) in live.enumerated() {
@@ -190,7 +190,7 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
                 timeouts: Timeouts(connectMs: 2_000, firstTokenMs: nil, idleMs: 3_000, totalMs: 5_000),
                 insecure: insecure)
             group.enter()
-            engine.fetch(request, maxBytes: 16 << 20) { result in
+            loop.fetch(request, maxBytes: 16 << 20) { result in
                 results.set(slot, result)
                 group.leave()
             }
@@ -229,8 +229,8 @@ public final class ServerMetricsCollector: ScrapeCollector {
         self.endpoints = endpoints
     }
 
-    public func engineFailed(_ error: any Error) {
-        notes.append("server metrics were not scraped: could not start a curl engine (\(error))")
+    public func loopFailed(_ error: any Error) {
+        notes.append("server metrics were not scraped: could not start a curl multi loop (\(error))")
     }
 
     public func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool {
@@ -327,7 +327,7 @@ public enum ServerMetricsWindow {
 
 /// The results of one scrape round, one slot per endpoint.
 private final class ScrapeResults: @unchecked Sendable {
-    // Each slot is written once on an engine thread before `group.leave()` and read after `group.wait()`; the
+    // Each slot is written once on an loop thread before `group.leave()` and read after `group.wait()`; the
     // lock makes that ordering visible to ThreadSanitizer too.
     private let slots: NIOLockedValueBox<[Result<FetchedResponse, any Error>?]>
 

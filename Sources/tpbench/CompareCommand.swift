@@ -44,10 +44,11 @@ struct CompareCommand: AsyncParsableCommand {
     @OptionGroup var serverMetrics: ServerMetricsOptions
     @OptionGroup var interconnect: NCCLLogOptions
 
-    @Option(help: "Number of client engine threads (default: one per 2500 streams, at most the core count).")
-    var engines: Int?
+    @Option(name: .customLong("client-threads"),
+            help: "Client threads, each running one curl multi loop (default: one per 2500 streams, at most the core count).")
+    var clientThreads: Int?
 
-    @Flag(help: "Exit with status 1 when the client itself was the limit (busy engine, late loop, growing send lag).")
+    @Flag(help: "Exit with status 1 when the client itself was the limit (a busy client thread, late timers, growing send lag).")
     var strict = false
 
     @Flag(help: "No live progress.")
@@ -99,7 +100,7 @@ struct CompareCommand: AsyncParsableCommand {
         let interrupts = InterruptHandler()
         let quiet = self.quiet
         var options = RunSession.Options(settings: connection.settings(),
-                                         engines: engines ?? LoadRunner.defaultEngineCount(
+                                         loops: clientThreads ?? LoadRunner.defaultLoopCount(
                                             peakConcurrency: LoadPlan(spec).peakConcurrency),
                                          onStart: { interrupts.watch($0) }, serverMetrics: serverMetrics.settings)
         options.keepRecords = false

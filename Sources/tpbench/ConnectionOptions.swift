@@ -56,7 +56,7 @@ struct ConnectionOptions: ParsableArguments {
     var receiveTime: ReceiveTimeSource = .kernel
 
     @Flag(help: """
-        Run the client's engine and scheduler threads at real-time priority (SCHED_FIFO; root or CAP_SYS_NICE), \
+        Run the client's loop and scheduler threads at real-time priority (SCHED_FIFO; root or CAP_SYS_NICE), \
         so a server sharing this machine's cores cannot delay sends and receive stamps in the run queue.
         """)
     var realtime = false

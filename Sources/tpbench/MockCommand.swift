@@ -100,7 +100,7 @@ struct MockCommand: AsyncParsableCommand {
 
     func makeConfiguration() throws -> MockConfiguration {
         let hardware = try HardwareSelection.resolve(model: model, gpu: gpu, link: link, presetPath: preset)
-        var engine = EngineParameters(model: hardware.model, gpu: hardware.gpu, tensorParallel: tp, link: hardware.link)
+        var engine = ReplicaSpec(model: hardware.model, gpu: hardware.gpu, tensorParallel: tp, link: hardware.link)
         hardware.preset?.apply(to: &engine)
         if let v = maxNumSeqs { engine.maxNumSeqs = v }
         if let v = maxNumBatchedTokens { engine.maxNumBatchedTokens = v }

@@ -34,10 +34,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var serverMetrics: ServerMetricsOptions
 
-    @Option(help: "Number of client engine threads (default: one per 2500 streams, at most the core count).")
-    var engines: Int?
+    @Option(name: .customLong("client-threads"),
+            help: "Client threads, each running one curl multi loop (default: one per 2500 streams, at most the core count).")
+    var clientThreads: Int?
 
-    @Flag(help: "Exit with status 1 when the client itself was the limit (busy engine, late loop, growing send lag), and refuse to send the load (exit 1) when more than 1% of the calibrated prompts missed their token target.")
+    @Flag(help: "Exit with status 1 when the client itself was the limit (a busy client thread, late timers, growing send lag), and refuse to send the load (exit 1) when more than 1% of the calibrated prompts missed their token target.")
     var strict = false
 
     @Flag(help: "Print the summary as JSON instead of a table.")
@@ -74,8 +75,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         // `--url ""` or `--url ,` leaves no URL at all (it used to reach the runner and trap there).
         guard !urls.isEmpty else { throw ValidationError("--url is empty; give a base URL like http://127.0.0.1:8000") }
-        if let engines, !(1...64).contains(engines) {
-            throw ValidationError("--engines must be 1...64, got \(engines)")
+        if let clientThreads, !(1...64).contains(clientThreads) {
+            throw ValidationError("--client-threads must be 1...64, got \(clientThreads)")
         }
         try overrides.validate()
         try connection.validate()
@@ -107,7 +108,7 @@ struct RunCommand: AsyncParsableCommand {
         let interrupts = InterruptHandler()
         var options = RunSession.Options(
             settings: connection.settings(),
-            engines: engines ?? LoadRunner.defaultEngineCount(peakConcurrency: LoadPlan(spec).peakConcurrency),
+            loops: clientThreads ?? LoadRunner.defaultLoopCount(peakConcurrency: LoadPlan(spec).peakConcurrency),
             onRecord: { progress?.record($0) },
             onStart: { runner in
                 interrupts.watch(runner)

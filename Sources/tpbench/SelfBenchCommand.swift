@@ -12,7 +12,7 @@ struct SelfBenchCommand: AsyncParsableCommand {
             Runs N streams (one request each) against `tpbench mock` in fixed-latency mode, started as a child \
             process so the client's CPU and memory are measured alone. Paced scenarios use ITL = max(20, N/50) ms so \
             the mock stays near 50k events/s on a small machine; `unpaced` lets the mock write as fast as it can \
-            (ITL 0) to find one engine's ceiling. Every scenario runs --repeats times, interleaved; the table shows \
+            (ITL 0) to find one loop's ceiling. Every scenario runs --repeats times, interleaved; the table shows \
             medians with [min–max]. Bounded and loopback-only.
             Example: tpbench selfbench --streams 100,1000,4000,10000 --repeats 3
             """
@@ -22,9 +22,9 @@ struct SelfBenchCommand: AsyncParsableCommand {
     @Option(help: "Streaming seconds per paced scenario (sets tokens per stream).") var seconds = 10.0
     @Option(help: "ITL in ms for every paced scenario (default: max(20, streams/50)).") var itlMs: Double?
     @Option(help: "Runs of each scenario.") var repeats = 3
-    @Option(help: "Client engine threads.") var engines = 1
+    @Option(name: .customLong("client-threads"), help: "Client threads (one curl multi loop each).") var clientThreads = 1
     @Option(help: "New connections per second.") var connectRate = 2000.0
-    @Flag(inversion: .prefixedNo, help: "Include the unpaced scenario (max events/s one engine ingests).")
+    @Flag(inversion: .prefixedNo, help: "Include the unpaced scenario (max events/s one loop ingests).")
     var unpaced = true
     @Flag(help: """
         After each paced run, read the same streams with a minimal raw-socket reader (epoll + recv, no libcurl, \
@@ -51,7 +51,7 @@ struct SelfBenchCommand: AsyncParsableCommand {
             throw ValidationError("--receive-time both compares the two rules with --ground-truth; give kernel or wake")
         }
         guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1...20") }
-        guard (1...64).contains(engines) else { throw ValidationError("--engines must be 1...64") }
+        guard (1...64).contains(clientThreads) else { throw ValidationError("--client-threads must be 1...64") }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
     }
 
@@ -72,7 +72,7 @@ struct SelfBenchCommand: AsyncParsableCommand {
         }
         var settings = SelfBench.Settings(scenarios: scenarios)
         settings.repeats = repeats
-        settings.engines = engines
+        settings.loops = clientThreads
         settings.connectRate = connectRate
         settings.receiveTimes = receiveTimes?.first ?? .kernel
         settings.floor = floor
@@ -101,7 +101,7 @@ struct SelfBenchCommand: AsyncParsableCommand {
                         "ground truth: \(n) streams, \(source.rawValue) receive times, run \(round + 1)/\(repeats)\n".utf8))
                 }
                 runs[i].append(try await GroundTruthBench.measure(streams: n, requests: 2 * n, tokens: 100, ttftMs: 300,
-                                                                  itlMs: itlMs ?? max(20, Double(n) / 50), engines: engines,
+                                                                  itlMs: itlMs ?? max(20, Double(n) / 50), loops: clientThreads,
                                                                   connectRate: connectRate, receiveTimes: source))
             }
         }

@@ -16,8 +16,8 @@ struct CalibrateTests {
         .mfu: 0.42, .mbu: 0.68, .stepOverhead: 2.4, .tpSyncOverhead: 0.6, .allReduceLatency: 45, .busBandwidth: 15,
     ]
 
-    static func hiddenEngine(tp: Int) -> EngineParameters {
-        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100, tensorParallel: tp, link: .pcie4P2P)
+    static func hiddenEngine(tp: Int) -> ReplicaSpec {
+        var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100, tensorParallel: tp, link: .pcie4P2P)
         for (parameter, value) in hidden { parameter.set(value, in: &p) }
         return p
     }
@@ -131,7 +131,7 @@ struct CalibrateTests {
         defer { try? FileManager.default.removeItem(at: root) }
         var ttft: [Double] = []
         for overhead in [0.0, 0.02] {
-            var configuration = MockConfiguration(engine: EngineParameters(model: .llama3_1_8b, gpu: .h100))
+            var configuration = MockConfiguration(engine: ReplicaSpec(model: .llama3_1_8b, gpu: .h100))
             configuration.engine.requestOverhead = overhead
             let mock = try await MockServer.start(configuration)
             let spec = Self.workload(concurrency: 1, requests: 5, prompt: 200, output: 4)
@@ -162,12 +162,12 @@ struct CalibrateTests {
         #expect(read.maxNumSeqs == 64 && read.bands == preset.bands && read.runs == preset.runs)
         #expect(read.leaveOneOutMedianError == 0.013)
         #expect(read.fitted == [.mfu, .mbu])
-        var engine = EngineParameters(model: .llama3_1_8b, gpu: .h100, tensorParallel: 2, link: .pcie4P2P)
+        var engine = ReplicaSpec(model: .llama3_1_8b, gpu: .h100, tensorParallel: 2, link: .pcie4P2P)
         read.apply(to: &engine)
         #expect(engine.mfu == 0.42 && engine.cpuOverhead == 2.4e-3 && engine.maxNumSeqs == 64)
         #expect(abs(engine.link.busBandwidth - 15.1235e9) < 1)
         // Link values apply only to the link they were fitted on.
-        var other = EngineParameters(model: .llama3_1_8b, gpu: .h100, tensorParallel: 2, link: .nvlink4)
+        var other = ReplicaSpec(model: .llama3_1_8b, gpu: .h100, tensorParallel: 2, link: .nvlink4)
         read.apply(to: &other)
         #expect(other.link == .nvlink4 && other.mfu == 0.42)
 

@@ -32,7 +32,7 @@ struct GroundTruthTests {
         #expect(lateness.isEmpty)  // nothing was asked, nothing was sent
     }
 
-    /// A delegate that stalls the engine thread on every buffer of stream 0 (as a busy client would) and keeps, for
+    /// A delegate that stalls the loop thread on every buffer of stream 0 (as a busy client would) and keeps, for
     /// every buffer, its receive stamp and the send time of its first event.
     final class Stalling: TransferDelegate, @unchecked Sendable {
         let stallMs: UInt32
@@ -59,7 +59,7 @@ struct GroundTruthTests {
         func transferDidComplete(_ outcome: TransferOutcome) { done.leave() }
     }
 
-    /// The receive time is the kernel's, not the loop's: while the engine thread is stuck in another stream's
+    /// The receive time is the kernel's, not the loop's: while the loop thread is stuck in another stream's
     /// delegate, data that arrives waits unread, and a stamp taken when the loop wakes would carry the wait.
     /// 8 streams of 10 events 20 ms apart; the first stream's delegate sleeps 6 ms per buffer, and the others start
     /// 2 ms after it, so their events (sent 2 ms after its own) arrive during the stall and wait about 4 ms to be
@@ -69,14 +69,14 @@ struct GroundTruthTests {
     @Test(arguments: [ReceiveTimeSource.kernel, .wake])
     func aStalledLoopDoesNotMoveTheKernelsReceiveTimes(source: ReceiveTimeSource) async throws {
         let server = try GroundTruthServer(schedule: .init(ttftNs: 20_000_000, itlNs: 20_000_000, tokens: 10))
-        let engine = try Engine(index: 0, receiveTimes: source)
+        let loop = try MultiLoop(index: 0, receiveTimes: source)
         let pairs = NIOLockedValueBox<[(stamp: UInt64, sent: UInt64)]>([])
         let done = DispatchGroup()
         let body = Array(#"{"model":"m","prompt":"x","max_tokens":10,"stream":true}"#.utf8)
         for i in 0..<8 {
             done.enter()
             let delegate = Stalling(stalls: i == 0, stallMs: 6, pairs: pairs, done: done)
-            engine.submit(try Transfer(request: TransferRequest(url: server.baseURL + "/v1/completions", body: body,
+            loop.submit(try Transfer(request: TransferRequest(url: server.baseURL + "/v1/completions", body: body,
                                                                 headers: ["Content-Type: application/json"]),
                                        delegate: delegate))
             if i == 0 { usleep(2000) }
@@ -84,12 +84,12 @@ struct GroundTruthTests {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async { done.wait(); c.resume() }
         }
-        engine.shutdown()
+        loop.shutdown()
         _ = server.stop()
         let errorsMs = pairs.withLockedValue { $0 }.map { (Double($0.stamp) - Double($0.sent)) / 1e6 }.sorted()
         #expect(errorsMs.count >= 70, "\(errorsMs.count) buffers with a send time")
         let p90 = errorsMs[errorsMs.count * 9 / 10]
-        let stats = engine.currentStatistics
+        let stats = loop.currentStatistics
         switch source {
         case .kernel:
             // The kernel stamped the packets as they came: never before the send, and the stalls are not in them.

@@ -33,7 +33,7 @@ struct PlanTests {
     /// An idle engine starts a step at the first arrival, as vLLM and the mock do: of a burst the first request is
     /// prefilled alone and the rest wait for that step; requests far apart never wait.
     @Test func anIdleEngineStartsAtTheFirstArrival() {
-        let parameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: 2, link: .pcie4P2P)
+        let parameters = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: 2, link: .pcie4P2P)
         let request = FleetSimulation.Request(promptTokens: 500, outputTokens: 40)
         let burst = FleetSimulation(parameters: parameters, replicas: 1, requests: Array(repeating: request, count: 24),
                                     load: .closed(concurrency: 24)).run()
@@ -49,7 +49,7 @@ struct PlanTests {
     /// Four replicas under four times the load behave like one under its share, with four times the throughput, and
     /// the balancer spreads the requests evenly.
     @Test func replicasSplitTheLoad() {
-        let parameters = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        let parameters = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
         func run(_ replicas: Int, _ concurrency: Int) -> [FleetSimulation.Outcome] {
             FleetSimulation(parameters: parameters, replicas: replicas,
                             requests: Array(repeating: .init(promptTokens: 200, outputTokens: 50), count: 64 * replicas),
@@ -72,7 +72,7 @@ struct PlanTests {
         spec.load.concurrency = nil
         spec.load.rate = 8
         spec.load.arrival = .constant
-        var configuration = MockConfiguration(engine: EngineParameters(model: .qwen3_30b_a3b, gpu: .h200))
+        var configuration = MockConfiguration(engine: ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200))
         configuration.seed = spec.seed
         let mock = try await MockServer.start(configuration)
         let live: RunSession.Outcome

@@ -62,7 +62,7 @@ struct SelfBenchTests {
         // E2E on schedule: 20 ms + 39 × 10 ms = 410 ms ideal.
         let stretch = try #require(client.stretch)
         #expect(stretch > 0.99 && stretch < 1.1, "stretch \(stretch)")
-        #expect(client.engineCPUMicrosPerEvent > 0 && floor.engineCPUMicrosPerEvent > 0)
+        #expect(client.loopCPUMicrosPerEvent > 0 && floor.loopCPUMicrosPerEvent > 0)
         #expect(floor.stretch == nil && floor.memoryKiBPerStream == nil && floor.heapKiBPerStream == nil)
         // 40 streams in flight hold libcurl's handle, connection and 2 KiB receive buffer each: well over 4 KiB per
         // stream. Here the in-process mock's allocations and the run's fixed costs are counted too (42-64 KiB seen

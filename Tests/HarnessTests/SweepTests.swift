@@ -10,7 +10,7 @@ import Workload
 @Suite(.serialized)
 struct SweepTests {
     @Test func kneeSitsAtTheMocksSequenceLimit() async throws {
-        var engine = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200)
+        var engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)
         engine.maxNumSeqs = 8
         let mock = try await MockServer.start(MockConfiguration(engine: engine))
         var spec = WorkloadSpec()

@@ -5,8 +5,8 @@ import Testing
 /// The published experiment: 100 requests at once, 1000-token prompts, 500 output tokens (ignore_eos),
 /// Qwen3-30B-A3B on H200s.
 @Suite struct BurstSimulationTests {
-    static func run(tp: Int, link: LinkSpec, load: LoadSimulation.Load = .burst(count: 100)) -> LoadSimulation.Result {
-        let parameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
+    static func run(tp: Int, link: LinkSpec, load: LoadSimulation.Load = .burst(count: 100)) -> LoadSimulation.Outcome {
+        let parameters = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
         return LoadSimulation(parameters: parameters, promptTokens: 1000, outputTokens: 500, load: load).run()
     }
 
@@ -45,11 +45,11 @@ import Testing
     }
 }
 
-@Suite struct EngineSimulatorTests {
-    static let small = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200)
+@Suite struct ReplicaSimulatorTests {
+    static let small = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)
 
     @Test func chunkedPrefillSplitsALongPromptOverTheBudget() {
-        var engine = EngineSimulator(parameters: Self.small)
+        var engine = ReplicaSimulator(parameters: Self.small)
         engine.add(SimulatedRequest(id: 1, promptTokens: 20_000, outputTokens: 2))
         let first = engine.step()!
         #expect(first.workload.tokens == 8192 && first.emitted.isEmpty)
@@ -67,7 +67,7 @@ import Testing
     @Test func maxNumSeqsCapsTheRunningSet() {
         var p = Self.small
         p.maxNumSeqs = 4
-        var engine = EngineSimulator(parameters: p)
+        var engine = ReplicaSimulator(parameters: p)
         for id in 0..<10 { engine.add(SimulatedRequest(id: id, promptTokens: 10, outputTokens: 5)) }
         let outcome = engine.step()!
         #expect(outcome.emitted.count == 4)
@@ -79,7 +79,7 @@ import Testing
         // Leave room for exactly 10 blocks of 16 tokens.
         p.gpuMemoryUtilization = 1
         p.activationReserveBytes = p.gpu.memoryBytes - p.model.weightBytes - 10 * 16 * p.model.kvBytesPerToken
-        var engine = EngineSimulator(parameters: p)
+        var engine = ReplicaSimulator(parameters: p)
         #expect(engine.totalBlocks == 10)
         engine.add(SimulatedRequest(id: 1, promptTokens: 64, outputTokens: 40))  // grows from 4 to 7 blocks
         engine.add(SimulatedRequest(id: 2, promptTokens: 64, outputTokens: 40))
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func abortFreesSlotAndBlocks() {
-        var engine = EngineSimulator(parameters: Self.small)
+        var engine = ReplicaSimulator(parameters: Self.small)
         engine.add(SimulatedRequest(id: 7, promptTokens: 1000, outputTokens: 100))
         _ = engine.step()
         #expect(engine.freeBlocks < engine.totalBlocks)

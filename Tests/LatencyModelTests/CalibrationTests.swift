@@ -6,7 +6,7 @@ import Testing
 /// find the hidden parameters, not merely a good match).
 @Suite struct CalibrationTests {
     @Test func stepsArePaddedToVLLMsCUDAGraphSizes() {
-        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
         p.maxNumSeqs = 256  // largest capture size min(2·256, 512) = 512
         #expect([1, 2, 3, 4, 5, 8, 9, 247, 249, 256, 257, 300, 512, 513].map(p.paddedTokens)
                 == [1, 2, 4, 4, 8, 8, 16, 248, 256, 256, 272, 304, 512, 513])
@@ -18,7 +18,7 @@ import Testing
 
     /// Padding costs compute (the padded rows are multiplied) and all-reduce bytes, never weight reads.
     @Test func paddingCostsComputeAndCommunicationOnly() {
-        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100, tensorParallel: 2, link: .pcie4P2P)
+        var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100, tensorParallel: 2, link: .pcie4P2P)
         p.maxNumSeqs = 256
         let w = StepWorkload.decode(sequences: 9, context: 100)
         let padded = StepTimeModel(p).breakdown(w)
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func everyScheduledSequenceCostsItsOverhead() {
-        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
         p.perSequenceOverhead = 40e-6
         let b = StepTimeModel(p).breakdown(.decode(sequences: 25, context: 10))
         #expect(abs(b.cpu - (1.5e-3 + 25 * 40e-6)) < 1e-12)
@@ -44,7 +44,7 @@ import Testing
     /// A request reaches the engine `requestOverhead` after it is sent: its first token is that much later and
     /// nothing after it moves.
     @Test func aRequestOverheadDelaysTheFirstTokenOnly() {
-        var p = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
         let requests = Array(repeating: FleetSimulation.Request(promptTokens: 500, outputTokens: 10), count: 3)
         let base = FleetSimulation(parameters: p, replicas: 1, requests: requests, load: .open(arrivals: [0, 1, 2])).run()
         p.requestOverhead = 0.004
@@ -54,7 +54,7 @@ import Testing
             #expect(zip(s.tokenTimes.dropFirst(), b.tokenTimes.dropFirst()).allSatisfy { abs($0 - $1 - 0.004) < 1e-12 })
         }
         // In a closed loop every request pays it once.
-        let closed0 = FleetSimulation(parameters: EngineParameters(model: .llama3_1_8b, gpu: .h100), replicas: 1,
+        let closed0 = FleetSimulation(parameters: ReplicaSpec(model: .llama3_1_8b, gpu: .h100), replicas: 1,
                                       requests: requests, load: .closed(concurrency: 1)).run()
         let closed = FleetSimulation(parameters: p, replicas: 1, requests: requests, load: .closed(concurrency: 1)).run()
         #expect(abs((closed.last!.tokenTimes.last! - closed0.last!.tokenTimes.last!) - 3 * 0.004) < 1e-12)
@@ -75,7 +75,7 @@ import Testing
 
     static func runs(with truth: [FreeParameter: Double]) -> [CalibrationRun] {
         design().map { d in
-            var p = EngineParameters(model: .llama3_1_8b, gpu: .h100, tensorParallel: d.tp, link: .pcie4P2P)
+            var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100, tensorParallel: d.tp, link: .pcie4P2P)
             let requests = Array(repeating: FleetSimulation.Request(promptTokens: d.prompt, outputTokens: d.output),
                                  count: d.count)
             var hiddenParameters = p
@@ -126,7 +126,7 @@ import Testing
             #expect(abs(predicted / value - 1) < 0.02, "\(point.name) \(point.figure.rawValue): \(predicted) vs pinned \(value)")
         }
         // Offline batch: all eight requests share every step, so they finish together.
-        let batch = FleetSimulation(parameters: EngineParameters(model: .llama3_1_8b, gpu: .h100), replicas: 1,
+        let batch = FleetSimulation(parameters: ReplicaSpec(model: .llama3_1_8b, gpu: .h100), replicas: 1,
                                     requests: Array(repeating: .init(promptTokens: 32, outputTokens: 128), count: 8),
                                     load: .batch).run()
         #expect(Set(batch.map { $0.tokenTimes.last! }).count == 1 && batch.allSatisfy { $0.tokenTimes.count == 128 })

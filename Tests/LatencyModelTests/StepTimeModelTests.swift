@@ -25,7 +25,7 @@ import Testing
         // Hand computation: W_read = (48·(18.87M + 0.26M + 127.8·4.72M) + 311M)·2 B = 60.4 GB;
         // KV_read = 100·1250·98304 B = 12.3 GB; (60.4 + 12.3) GB / (4.8 TB/s · 0.8) = 18.9 ms;
         // compute 0.7 TFLOP / (989 T · 0.5) = 1.4 ms (memory-bound); + 1.5 ms CPU = 20.4 ms.
-        let model = StepTimeModel(EngineParameters(model: qwen, gpu: .h200))
+        let model = StepTimeModel(ReplicaSpec(model: qwen, gpu: .h200))
         let b = model.breakdown(.decode(sequences: 100, context: 1250))
         #expect(abs(b.memory - 0.0189) < 0.0005)
         #expect(b.compute < 0.002)
@@ -36,7 +36,7 @@ import Testing
     @Test func decodeStepAtTP4OverNVLinkIsAbout8ms() {
         // memory 18.9/4 = 4.73 ms; comm 96 all-reduces · (10 µs + 1.5·409.6 kB/360 GB/s = 1.7 µs) = 1.12 ms;
         // CPU 1.5 + sync 1 ms ⇒ 8.35 ms.
-        let model = StepTimeModel(EngineParameters(model: qwen, gpu: .h200, tensorParallel: 4, link: .nvlink4))
+        let model = StepTimeModel(ReplicaSpec(model: qwen, gpu: .h200, tensorParallel: 4, link: .nvlink4))
         let b = model.breakdown(.decode(sequences: 100, context: 1250))
         #expect(abs(b.memory - 0.00473) < 0.0002)
         #expect(abs(b.communication - 0.00112) < 0.00005)
@@ -45,7 +45,7 @@ import Testing
 
     @Test func degradedPCIeIsDominatedByAllReduceLatency() {
         // 96 · (600 µs + 1.5·409.6 kB/45 GB/s = 13.7 µs) = 58.9 ms.
-        let model = StepTimeModel(EngineParameters(model: qwen, gpu: .h200, tensorParallel: 4, link: .pcieDegraded))
+        let model = StepTimeModel(ReplicaSpec(model: qwen, gpu: .h200, tensorParallel: 4, link: .pcieDegraded))
         let b = model.breakdown(.decode(sequences: 100, context: 1250))
         #expect(abs(b.communication - 0.0589) < 0.0005)
     }
@@ -62,25 +62,25 @@ import Testing
         // 8192 tokens: 2·8192·2.73B = 44.7 TFLOP (+ attention, + 8 LM-head rows) ≈ 47 TFLOP / 494.5 TFLOP/s ≈ 95 ms.
         var w = StepWorkload()
         for _ in 0..<8 { w.add(newTokens: 1024, contextBefore: 0, samples: true) }
-        let b = StepTimeModel(EngineParameters(model: qwen, gpu: .h200)).breakdown(w)
+        let b = StepTimeModel(ReplicaSpec(model: qwen, gpu: .h200)).breakdown(w)
         #expect(b.isComputeBound)
         #expect(b.compute > 0.085 && b.compute < 0.105)
     }
 
     @Test func defaultsFollowDeviceMemory() {
-        let big = EngineParameters(model: .llama3_1_8b, gpu: .h100)
+        let big = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
         #expect(big.maxNumBatchedTokens == 8192 && big.maxNumSeqs == 1024)
-        let small = EngineParameters(model: .llama3_1_8b, gpu: .l40s)
+        let small = ReplicaSpec(model: .llama3_1_8b, gpu: .l40s)
         #expect(small.maxNumBatchedTokens == 2048 && small.maxNumSeqs == 256)
     }
 
     @Test func kvCapacityComesFromMemoryLeftAfterWeights() {
-        let p = EngineParameters(model: qwen, gpu: .h200)
+        let p = ReplicaSpec(model: qwen, gpu: .h200)
         // (141·0.9 − 61.1 − 2) GB / 98304 B ≈ 649k tokens ≈ 40.5k blocks.
         #expect(p.kvBlocks > 39_000 && p.kvBlocks < 42_000)
-        let tp4 = EngineParameters(model: qwen, gpu: .h200, tensorParallel: 4)
+        let tp4 = ReplicaSpec(model: qwen, gpu: .h200, tensorParallel: 4)
         #expect(tp4.kvBlocks > 4 * p.kvBlocks)
-        #expect(EngineParameters(model: .llama3_1_70b, gpu: .a10g).validationProblem() != nil)
-        #expect(EngineParameters(model: qwen, gpu: .h200).validationProblem() == nil)
+        #expect(ReplicaSpec(model: .llama3_1_70b, gpu: .a10g).validationProblem() != nil)
+        #expect(ReplicaSpec(model: qwen, gpu: .h200).validationProblem() == nil)
     }
 }

@@ -9,8 +9,8 @@ struct SimulatedGPUTests {
     /// step, read back as a DCGM exporter's, with the totals they should come from.
     static func simulate(tp: Int, link: LinkSpec) throws -> (gpus: [DCGMReading.GPU], wall: Double, compute: Double,
                                                            communication: Double, tokens: Int) {
-        let parameters = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
-        var simulator = EngineSimulator(parameters: parameters)
+        let parameters = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
+        var simulator = ReplicaSimulator(parameters: parameters)
         for id in 0..<100 { simulator.add(SimulatedRequest(id: id, promptTokens: 1000, outputTokens: 50)) }
         var gpus = SimulatedGPUs(parameters: parameters, replica: 1, startNs: 1_000_000_000)
         var wall = 0.0, compute = 0.0, communication = 0.0, tokens = 0
@@ -59,7 +59,7 @@ struct SimulatedGPUTests {
 
     /// Before any step the GPUs idle at 20 % of TDP and nothing is sent.
     @Test func idleBeforeTheFirstStep() throws {
-        var gpus = SimulatedGPUs(parameters: EngineParameters(model: .qwen3_30b_a3b, gpu: .h200), replica: 0,
+        var gpus = SimulatedGPUs(parameters: ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200), replica: 0,
                                  startNs: 0)
         let read = DCGMReading.read(PrometheusExposition(parsing: gpus.exposition(now: 2_000_000_000)))
         #expect(read.count == 1)

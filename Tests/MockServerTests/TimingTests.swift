@@ -47,7 +47,7 @@ import Testing
         let prompt = (0..<(1000 - 8)).map { MockTokenizer.word($0 % 4000) }.joined(separator: " ")
         return try await withMock(
             { c in
-                c.engine = EngineParameters(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
+                c.engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
                 c.timeScale = scale
             }
         ) { server in
@@ -76,7 +76,7 @@ import Testing
             let seconds = Double(last &- first) / 1e9 / scale
             print("server's own emission lateness: \(await server.emissionLateness()[0])")
             return Measured(
-                ttftP50: LoadSimulation.Result.percentile(ttfts, 50), itlP50: LoadSimulation.Result.percentile(gaps, 50),
+                ttftP50: LoadSimulation.Outcome.percentile(ttfts, 50), itlP50: LoadSimulation.Outcome.percentile(gaps, 50),
                 tokensPerSecond: Double(tokens) / seconds)
         }
     }

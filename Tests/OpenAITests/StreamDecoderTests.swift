@@ -155,7 +155,7 @@ func badEscapesAreMalformedWithOrWithoutText(escape: String, keepText: Bool) {
     #expect(errorMessage(fromBody: Array("<html>bad gateway</html>".utf8)) == "<html>bad gateway</html>")
 }
 
-/// Found by fuzzing (FuzzChunk): `{"choices":[[[[…` nested tens of thousands deep overflowed the engine thread's
+/// Found by fuzzing (FuzzChunk): `{"choices":[[[[…` nested tens of thousands deep overflowed the loop thread's
 /// stack in the scanner's recursion. It must be a malformed event instead.
 @Test func deeplyNestedChunkIsMalformedNotACrash() throws {
     let deep = #"{"choices":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"

@@ -94,10 +94,10 @@ struct RealVLLMTests {
         // endpoint will. A few are also sent, so usage.prompt_tokens confirms the count the load sees.
         var spec = tinyWorkload(promptTokens: tokens, maxTokens: 1, concurrency: 2, requests: 4)
         spec.prompt.system = "You are a careful assistant."
-        let engine = try Engine(index: 0)
-        defer { engine.shutdown() }
+        let loop = try MultiLoop(index: 0)
+        defer { loop.shutdown() }
         let pool = try await PromptBuilder.build(spec: spec, model: "tiny-llama", poolSize: 200, base: url,
-                                                 engine: engine, settings: RequestSettings())
+                                                 loop: loop, settings: RequestSettings())
         let calibration = pool.calibration
         #expect(calibration.mode == .calibrated)
         #expect(calibration.dialect == "vllm")
@@ -105,7 +105,7 @@ struct RealVLLMTests {
         #expect(perPrompt <= 3, "counts per prompt: \(perPrompt)")
         // The tiny model's 2048-token BPE splits many of the prompt words: the filter must have dropped some.
         #expect((calibration.singleTokenWords ?? 0) < PromptSynthesizer.vocabulary.count)
-        let (counter, _) = await TokenCounter.detect(base: url, model: "tiny-llama", api: .chat, engine: engine,
+        let (counter, _) = await TokenCounter.detect(base: url, model: "tiny-llama", api: .chat, loop: loop,
                                                      settings: RequestSettings())
         let verifier = try #require(counter)
         var within = 0
@@ -343,9 +343,9 @@ struct RealVLLMTests {
 
     /// vllm:num_requests_running, read straight off /metrics.
     func scrapeRunning() async throws -> Double {
-        let engine = try Engine(index: 0)
-        defer { engine.shutdown() }
-        let response = try await engine.fetch(TransferRequest(url: url + "/metrics", method: "GET"))
+        let loop = try MultiLoop(index: 0)
+        defer { loop.shutdown() }
+        let response = try await loop.fetch(TransferRequest(url: url + "/metrics", method: "GET"))
         let text = String(decoding: response.body, as: UTF8.self)
         var total = 0.0
         for line in text.split(separator: "\n") where line.hasPrefix("vllm:num_requests_running") {

@@ -64,7 +64,7 @@ struct BadInputTests {
         (["run"] + url + ["--rate", "nan"], 2, "rate"),
         (["run"] + url + ["--rate", "-1"], 2, "rate"),
         (["run"] + url + ["--max-tokens", "-5"], 2, "max"),
-        (["run"] + url + ["--engines", "1000"], 2, "--engines"),
+        (["run"] + url + ["--client-threads", "1000"], 2, "--client-threads"),
         (["run"] + url + ["--connect-timeout", "0"], 2, "--connect-timeout"),
         (["run"] + url + ["--idle-timeout", "inf"], 2, "--idle-timeout"),
         (["run"] + url + ["--concurrency", "99999999999999999999999"], 2, "concurrency"),

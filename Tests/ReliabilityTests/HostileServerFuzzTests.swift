@@ -10,7 +10,7 @@ import Workload
 
 /// The hostile-server fuzzer (#16): arbitrary HTTP/1.1 responses (status lines, headers, chunked framing with lying
 /// sizes, SSE, JSON with numbers at every extreme, deep nesting, huge strings, resets and stalls) driven through the
-/// real `Engine` on loopback. Each case must end in exactly one failure class or succeed, no record may hold more
+/// real `MultiLoop` on loopback. Each case must end in exactly one failure class or succeed, no record may hold more
 /// than the stated bounds, and the process must live (a trap kills the test run).
 ///
 /// CI runs it for `TPBENCH_HOSTILE_SECONDS` (default 15 s); `scripts/fuzz-hostile 600` runs it for ten minutes.

@@ -36,7 +36,7 @@ struct TimestampTests {
         // Measured, and sane: a wake-up takes microseconds to a few ms (the p99 of ~300 wake-ups is the third slowest,
         // which on a busy CI machine can pass the 0.5 ms goal; the warning is then right, so it is not asserted here).
         #expect(ms > 0 && ms < 50, "\(ms) ms")
-        #expect(health.engines.allSatisfy { ($0.timestampUncertaintyMaxUs ?? -1) >= 0 })
+        #expect(health.loops.allSatisfy { ($0.timestampUncertaintyMaxUs ?? -1) >= 0 })
         let report = try String(contentsOf: run.directory.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(report.contains("timestamps uncertain by up to (p99)"))
         // The warning appears exactly when the figure passes the goal.

@@ -19,7 +19,7 @@ struct TransferSetupTests {
         let request = afterTheBody
             ? TransferRequest(url: "http://127.0.0.1:9/v1/completions", method: huge, body: Array(#"{"a":1}"#.utf8))
             : TransferRequest(url: "http://127.0.0.1:9/" + huge)
-        #expect(throws: EngineError.self) { _ = try Transfer(request: request, delegate: Discard()) }
+        #expect(throws: MultiLoopError.self) { _ = try Transfer(request: request, delegate: Discard()) }
     }
 
     /// The transfer keeps the body itself (libcurl reads it in place) and drops the request's copy.

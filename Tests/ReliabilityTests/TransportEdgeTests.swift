@@ -51,7 +51,7 @@ struct TransportEdgeTests {
         var fresh = SocketWatcher(epollFD: epoll)
         #expect(fresh.watch(reused, events: tp_epoll_in() | tp_epoll_out()) == 0)
         #expect(fresh.registered.contains(reused))
-        // Anything else is reported (the engine then fails that transfer with a class): a regular file is EPERM.
+        // Anything else is reported (the loop then fails that transfer with a class): a regular file is EPERM.
         let file = open(CommandLine.arguments[0], O_RDONLY)  // a regular file: epoll refuses it with EPERM
         defer { close(file) }
         #expect(fresh.watch(file, events: tp_epoll_in()) == EPERM)
@@ -60,7 +60,7 @@ struct TransportEdgeTests {
     }
 
     @Test func stampUncertaintyIsReadToAQuarterPowerOfTwo() {
-        var stats = EngineStatistics()
+        var stats = MultiLoopStatistics()
         stats.recordStamps(uncertaintyNanoseconds: 0, count: 60)          // kernel-stamped
         stats.recordStamps(uncertaintyNanoseconds: 20_000, count: 38)     // 20 µs
         stats.recordStamps(uncertaintyNanoseconds: 700_000, count: 1)     // 0.7 ms
@@ -76,14 +76,14 @@ struct TransportEdgeTests {
         stats.kernelStampedBuffers = 60
         stats.wakeStampedBuffers = 40
         stats.recordReadWait(nanoseconds: 5_000_000)
-        var merged = EngineStatistics()
+        var merged = MultiLoopStatistics()
         merged.mergeStamps(stats)
         merged.mergeStamps(stats)
         #expect(merged.stampSamples == 200)
         #expect(merged.kernelStampedShare == 0.6)
         #expect((merged.readWaitMicros(quantile: 0.99) ?? 0) >= 5000)
-        #expect(EngineStatistics().readWaitMicros(quantile: 0.99) == nil)
-        #expect(EngineStatistics().timestampUncertaintyMicros(quantile: 0.99) == 0)
+        #expect(MultiLoopStatistics().readWaitMicros(quantile: 0.99) == nil)
+        #expect(MultiLoopStatistics().timestampUncertaintyMicros(quantile: 0.99) == 0)
         #expect(TimingBuckets.upperBoundMicros(0) == 1)
     }
 

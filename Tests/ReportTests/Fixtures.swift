@@ -60,9 +60,9 @@ enum Fixture {
 
     static func result(_ records: [RequestRecord], health: Bool = true) -> RunResult {
         let clientHealth = ClientHealth(
-            engines: [.init(index: 0, cpuShare: 0.41, loopLagP99Us: 850, loopLagMaxUs: 4200, socketEvents: 9000)],
+            loops: [.init(index: 0, cpuShare: 0.41, loopLagP99Us: 850, loopLagMaxUs: 4200, socketEvents: 9000)],
             processCPUShare: 0.52, maxResidentMiB: 48.5, eventsPerSecond: 2300,
-            warnings: ["engine 0 loop lag max 4.2 ms exceeded 2 ms"])
+            warnings: ["loop 0 loop lag max 4.2 ms exceeded 2 ms"])
         return RunResult.build(manifest: manifest, records: records, wallSeconds: 6.5,
                                clientHealth: health ? clientHealth : nil, notes: ["fixture run"])
     }

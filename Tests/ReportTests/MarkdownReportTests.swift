@@ -24,7 +24,7 @@ import Testing
         }
         for text in ["TTFT (ms)", "ITL per event (ms)", "ITL per token (ms)", "TPOT (ms)", "E2E (ms)", "req/s",
                      "output throughput", "peak output throughput", "goodput", "SLO attainment", "error rate",
-                     "http-5xx", "timeout-idle", "Service Unavailable", "> **Warning:** engine 0 loop lag",
+                     "http-5xx", "timeout-idle", "Service Unavailable", "> **Warning:** loop 0 loop lag",
                      "![TTFT CDF (successful requests)](charts/ttft-cdf.svg)", "charts/itl-event-distribution.svg",
                      "charts/ttft-over-time.svg", "charts/output-tokens-per-second.svg",
                      "charts/requests-in-flight.svg", "`tpbench run --workload fixture.yaml`", "| seed ", "42",

@@ -10,7 +10,7 @@ import Testing
         let url = directory.appendingPathComponent(RequestLog.fileName)
         let records = Fixture.records(count: 400)
         let log = try RequestLog(url: url)
-        // Engine threads append concurrently; every line must come out whole.
+        // MultiLoop threads append concurrently; every line must come out whole.
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             for record in records where record.id % 4 == worker { try? log.append(record) }
         }

@@ -5,9 +5,9 @@ public struct FetchedResponse: Sendable {
     public var contentType: String?
 }
 
-extension Engine {
+extension MultiLoop {
     /// Runs one request and collects its whole body (at most `maxBytes`, else it fails). `completion` runs once,
-    /// on the engine thread, or on the caller's thread when the request cannot even be set up.
+    /// on the loop thread, or on the caller's thread when the request cannot even be set up.
     public func fetch(_ request: TransferRequest, maxBytes: Int = 8 << 20,
                       completion: @escaping @Sendable (Result<FetchedResponse, any Error>) -> Void) {
         let collector = BodyCollector(maxBytes: maxBytes, done: completion)
@@ -28,7 +28,7 @@ extension Engine {
     }
 }
 
-/// Gathers a response body on the engine thread.
+/// Gathers a response body on the loop thread.
 private final class BodyCollector: TransferDelegate, @unchecked Sendable {
     private var body: [UInt8] = []
     private var status = 0

@@ -1,13 +1,13 @@
 import Foundation
 
-/// Health counters of one engine loop, for the client-health section of reports.
-public struct EngineStatistics: Sendable, Equatable, Codable {
+/// Health counters of one loop loop, for the client-health section of reports.
+public struct MultiLoopStatistics: Sendable, Equatable, Codable {
     public var started: UInt64 = 0
     public var completed: UInt64 = 0
     public var activeTransfers: Int = 0
     /// Socket readiness events handled (one per epoll event).
     public var socketEvents: UInt64 = 0
-    /// CPU time used by the engine thread.
+    /// CPU time used by the loop thread.
     public var cpuNanoseconds: UInt64 = 0
     /// How late the loop ran curl's timer versus when curl asked, as counts in power-of-two µs buckets
     /// (bucket i holds lags in [2^(i-1), 2^i) µs; bucket 0 holds lags under 1 µs).
@@ -29,7 +29,7 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     /// client stamping at wake-up would have had, kept out of the figures by the kernel's time.
     public var readWaitBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
     public var readWaitSamples: UInt64 = 0
-    /// Time the engine thread was runnable but waiting for a CPU (the kernel's run-queue delay): events that came
+    /// Time the loop thread was runnable but waiting for a CPU (the kernel's run-queue delay): events that came
     /// meanwhile wait unread, which no stamp taken by the thread can see. Nil where the kernel does not say.
     public var runQueueWaitNanoseconds: UInt64?
 
@@ -78,8 +78,8 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
         return buckets.count - 1
     }
 
-    /// Adds another engine's stamp and read-wait counts (for one figure over all engines, or one sweep to the total).
-    public mutating func mergeStamps(_ other: EngineStatistics) {
+    /// Adds another loop's stamp and read-wait counts (for one figure over all loops, or one sweep to the total).
+    public mutating func mergeStamps(_ other: MultiLoopStatistics) {
         for i in stampUncertaintyBuckets.indices { stampUncertaintyBuckets[i] += other.stampUncertaintyBuckets[i] }
         stampSamples += other.stampSamples
         stampUncertaintyMaxNanoseconds = max(stampUncertaintyMaxNanoseconds, other.stampUncertaintyMaxNanoseconds)

@@ -7,8 +7,8 @@ import NIOConcurrencyHelpers
 /// Why this design: curl tells us which sockets to watch, epoll wakes us only for sockets with data, so one
 /// wake-up costs O(ready sockets) rather than O(all transfers) as `curl_multi_perform` does (FACTS.md: 4.7 µs vs
 /// 10.3 µs of client CPU per token event at 1000 streams). Transfers are submitted from any thread through a
-/// locked queue and an eventfd that wakes the loop; delegates are called on the engine thread.
-public final class Engine: @unchecked Sendable {
+/// locked queue and an eventfd that wakes the loop; delegates are called on the loop thread.
+public final class MultiLoop: @unchecked Sendable {
     public let index: Int
     private let multi: UnsafeMutableRawPointer
     private let epollFD: Int32
@@ -30,7 +30,7 @@ public final class Engine: @unchecked Sendable {
         case stop
     }
 
-    // Engine-thread state (touched only by the loop thread).
+    // MultiLoop-thread state (touched only by the loop thread).
     private var active: [ObjectIdentifier: Transfer] = [:]
     private var watcher: SocketWatcher
     /// The receive time for the socket being read (`ReceiveStamp`), taken by every transfer's callbacks on this thread.
@@ -54,25 +54,25 @@ public final class Engine: @unchecked Sendable {
     private var realtimeOffset: Int64?
     /// Each watched socket's connection ports (`connectionPorts`).
     private var ports: [Int32: UInt32] = [:]
-    /// The engine thread's run-queue delay when its loop began (`EngineStatistics.runQueueWaitNanoseconds`).
+    /// The loop thread's run-queue delay when its loop began (`MultiLoopStatistics.runQueueWaitNanoseconds`).
     private var runDelayAtStart: UInt64 = .max
-    /// Counters kept on the engine thread and published under the lock once per sweep, not once per wake-up or
+    /// Counters kept on the loop thread and published under the lock once per sweep, not once per wake-up or
     /// request: at tens of thousands of wake-ups a second the lock traffic showed in the client's CPU per event.
-    private var pending = EngineStatistics()
+    private var pending = MultiLoopStatistics()
     /// How often per-transfer first-token/idle timeouts are checked (and statistics published); timeouts are
     /// seconds long, so 50 ms of slack is invisible, while each sweep walks every transfer.
     private let sweepIntervalNs: UInt64 = 50_000_000
 
-    private let statistics = NIOLockedValueBox<EngineStatistics>(EngineStatistics())
+    private let statistics = NIOLockedValueBox<MultiLoopStatistics>(MultiLoopStatistics())
 
     /// HTTP/2 streams libcurl puts on one connection before it opens another (its default, stated).
     public static let maxStreamsPerConnection = 100
 
-    /// With `realtime`, the engine thread runs under SCHED_FIFO (`RealtimeScheduling`); `realtimeProblem` says why
+    /// With `realtime`, the loop thread runs under SCHED_FIFO (`RealtimeScheduling`); `realtimeProblem` says why
     /// not when it could not.
     public init(index: Int = 0, receiveTimes: ReceiveTimeSource = .kernel, realtime: Bool = false) throws {
-        _ = Engine.globalInit
-        guard let multi = curl_multi_init() else { throw EngineError.curl("curl_multi_init failed") }
+        _ = MultiLoop.globalInit
+        guard let multi = curl_multi_init() else { throw MultiLoopError.curl("curl_multi_init failed") }
         self.index = index
         self.receiveTimes = receiveTimes
         self.multi = multi
@@ -83,21 +83,21 @@ public final class Engine: @unchecked Sendable {
         stamp.initialize(to: ReceiveStamp(wake: tp_monotonic_ns(), stampLaterBuffersWhenRead: receiveTimes == .kernel))
         // Every stored property is set, so a throw here runs deinit, which cleans up (once).
         guard epollFD >= 0, wakeFD >= 0 else {
-            throw EngineError.system("epoll/eventfd creation failed (errno \(errno))")
+            throw MultiLoopError.system("epoll/eventfd creation failed (errno \(errno))")
         }
         _ = tp_epoll_ctl(epollFD, 0, wakeFD, tp_epoll_in(), wakeToken)
         let me = Unmanaged.passUnretained(self).toOpaque()
         _ = tp_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, me)
-        _ = tp_multi_setopt_socket_callback(multi, engineSocketCallback)
+        _ = tp_multi_setopt_socket_callback(multi, loopSocketCallback)
         _ = tp_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, me)
-        _ = tp_multi_setopt_timer_callback(multi, engineTimerCallback)
+        _ = tp_multi_setopt_timer_callback(multi, loopTimerCallback)
         _ = tp_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0)
         _ = tp_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 0)
-        _ = tp_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, Engine.maxStreamsPerConnection)
+        _ = tp_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, MultiLoop.maxStreamsPerConnection)
         startThread(realtime: realtime)
     }
 
-    /// Why the engine thread could not run real-time (nil: it does, or was not asked to).
+    /// Why the loop thread could not run real-time (nil: it does, or was not asked to).
     public private(set) var realtimeProblem: String?
 
     deinit {
@@ -111,10 +111,10 @@ public final class Engine: @unchecked Sendable {
         _ = tp_global_init()
     }()
 
-    /// Starts a transfer. Safe from any thread; from the engine thread (e.g. a completion handler starting the
+    /// Starts a transfer. Safe from any thread; from the loop thread (e.g. a completion handler starting the
     /// next request of a closed loop) it starts at once without a wake-up.
     public func submit(_ transfer: Transfer) {
-        if isEngineThread {
+        if isLoopThread {
             start(transfer)
         } else {
             send(.start(transfer))
@@ -140,9 +140,9 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// A snapshot of the loop's health counters.
-    public var currentStatistics: EngineStatistics { statistics.withLockedValue { $0 } }
+    public var currentStatistics: MultiLoopStatistics { statistics.withLockedValue { $0 } }
 
-    private var isEngineThread: Bool {
+    private var isLoopThread: Bool {
         guard let thread else { return false }
         return pthread_equal(thread, pthread_self()) != 0
     }
@@ -165,16 +165,16 @@ public final class Engine: @unchecked Sendable {
             self.thread = pthread_self()
             if realtime { self.realtimeProblem = RealtimeScheduling.enterForCurrentThread() }
             ready.signal()
-            self.loop()
+            self.runLoop()
             self.stopped.signal()
         }
-        thread.name = "tpbench-engine-\(index)"
+        thread.name = "tpbench-loop-\(index)"
         thread.stackSize = 1 << 20
         thread.start()
         ready.wait()
     }
 
-    private func loop() {
+    private func runLoop() {
         let cpuAtStart = tp_thread_cpu_ns()
         runDelayAtStart = tp_thread_run_delay_ns()
         var events = [tp_epoll_event](repeating: tp_epoll_event(), count: 256)
@@ -292,7 +292,7 @@ public final class Engine: @unchecked Sendable {
         publish(cpu: tp_thread_cpu_ns() - cpuAtStart)
     }
 
-    /// The kernel's receive time of the data waiting on `socket` (clamped to the wake-up), or 0 when the engine stamps
+    /// The kernel's receive time of the data waiting on `socket` (clamped to the wake-up), or 0 when the loop stamps
     /// at wake-up, nothing waits, or the data carries no stamp (then the socket is asked to stamp from now on: its
     /// descriptor number may have been reused before libcurl said so, skipping the option set on new sockets).
     @inline(__always)
@@ -331,7 +331,7 @@ public final class Engine: @unchecked Sendable {
         kernelStampedCounted = kernelStamped
         wakeStampedCounted = stamp.pointee.wakeStamped
         let local = pending
-        pending = EngineStatistics()
+        pending = MultiLoopStatistics()
         let activeCount = active.count
         let delay = tp_thread_run_delay_ns()
         let waited: UInt64? = delay == .max || runDelayAtStart == .max ? nil : delay &- runDelayAtStart
@@ -465,7 +465,7 @@ public final class Engine: @unchecked Sendable {
         for (transfer, error) in expired { finish(transfer, error: error) }
     }
 
-    // MARK: - curl callbacks (engine thread)
+    // MARK: - curl callbacks (loop thread)
 
     fileprivate func socketCallback(easy: UnsafeMutableRawPointer?, socket: curl_socket_t, what: Int32) {
         if what == CURL_POLL_REMOVE {
@@ -510,14 +510,14 @@ public final class Engine: @unchecked Sendable {
     }
 }
 
-private let engineSocketCallback: tp_socket_callback = { easy, socket, what, userp, _ in
+private let loopSocketCallback: tp_socket_callback = { easy, socket, what, userp, _ in
     guard let userp else { return 0 }
-    Unmanaged<Engine>.fromOpaque(userp).takeUnretainedValue().socketCallback(easy: easy, socket: socket, what: what)
+    Unmanaged<MultiLoop>.fromOpaque(userp).takeUnretainedValue().socketCallback(easy: easy, socket: socket, what: what)
     return 0
 }
 
-private let engineTimerCallback: tp_timer_callback = { _, timeoutMs, userp in
+private let loopTimerCallback: tp_timer_callback = { _, timeoutMs, userp in
     guard let userp else { return 0 }
-    Unmanaged<Engine>.fromOpaque(userp).takeUnretainedValue().timerCallback(timeoutMs: timeoutMs)
+    Unmanaged<MultiLoop>.fromOpaque(userp).takeUnretainedValue().timerCallback(timeoutMs: timeoutMs)
     return 0
 }

@@ -1,5 +1,5 @@
 /// Everything that decides how fast one simulated vLLM engine (one replica, TP GPUs) runs.
-public struct EngineParameters: Sendable, Equatable, Codable {
+public struct ReplicaSpec: Sendable, Equatable, Codable {
     public var model: ModelSpec
     public var gpu: GPUSpec
     public var tensorParallel: Int

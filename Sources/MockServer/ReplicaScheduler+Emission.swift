@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// The step loop and the writes it makes. One scheduled task per engine step (or, in fixed-latency mode, one
 /// timer at the earliest due stream) — never a timer per stream.
-extension Engine {
+extension ReplicaScheduler {
     // MARK: Simulated engine steps
 
     func kickStepLoop() {

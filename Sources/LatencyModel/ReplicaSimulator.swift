@@ -47,8 +47,8 @@ public struct StepOutcome: Sendable {
 /// prefill), with at most `max_num_seqs` running. KV cache is allocated in blocks; when a running request cannot
 /// grow, the most recently admitted running request is preempted and later recomputed from scratch, as V1 does.
 /// Pure and deterministic (save optional seeded jitter): the server drives it one step at a time.
-public struct EngineSimulator: Sendable {
-    struct Sequence: Sendable {
+public struct ReplicaSimulator: Sendable {
+    struct RunningSequence: Sendable {
         var request: SimulatedRequest
         var computed = 0
         var generated = 0
@@ -56,18 +56,18 @@ public struct EngineSimulator: Sendable {
         var totalTokens: Int { request.promptTokens + generated }
     }
 
-    public let parameters: EngineParameters
+    public let parameters: ReplicaSpec
     public let stepModel: StepTimeModel
     public let totalBlocks: Int
     public private(set) var freeBlocks: Int
     public private(set) var preemptionsTotal = 0
-    private var running: [Sequence] = []
+    private var running: [RunningSequence] = []
     /// Arrival order; preempted requests go back to the front, as in vLLM.
-    private var waiting: [Sequence] = []
+    private var waiting: [RunningSequence] = []
     private var waitingHead = 0
     private var jitter: SplitMix64
 
-    public init(parameters: EngineParameters, seed: UInt64 = 0) {
+    public init(parameters: ReplicaSpec, seed: UInt64 = 0) {
         self.parameters = parameters
         self.stepModel = StepTimeModel(parameters)
         self.totalBlocks = max(0, parameters.kvBlocks)
@@ -81,7 +81,7 @@ public struct EngineSimulator: Sendable {
     public var kvCacheUsage: Double { totalBlocks == 0 ? 0 : Double(totalBlocks - freeBlocks) / Double(totalBlocks) }
 
     public mutating func add(_ request: SimulatedRequest) {
-        waiting.append(Sequence(request: request))
+        waiting.append(RunningSequence(request: request))
     }
 
     /// Drops a request wherever it is (client went away), freeing its slot and blocks. Returns whether it was known.

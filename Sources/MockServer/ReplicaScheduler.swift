@@ -8,13 +8,13 @@ import SeededRandom
 /// Everything here runs on the replica's one event loop, which also owns every connection of the replica, so a
 /// step's emissions need no locks and no thread hops. That confinement is why this is `@unchecked Sendable`:
 /// the only cross-thread use is handing the reference to closures that run on `eventLoop`.
-final class Engine: @unchecked Sendable {
+final class ReplicaScheduler: @unchecked Sendable {
     let replica: Int
     let eventLoop: EventLoop
     let config: MockConfiguration
     let tokenizer: MockTokenizer
-    let metrics: EngineMetrics
-    var simulator: EngineSimulator
+    let metrics: ReplicaMetrics
+    var simulator: ReplicaSimulator
     /// The DCGM series /gpu-metrics serves, fed by every step.
     var gpus: SimulatedGPUs
     var requests: [Int: ActiveRequest] = [:]
@@ -38,8 +38,8 @@ final class Engine: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.config = config
         self.tokenizer = MockTokenizer(vocabularySize: config.engine.model.vocab)
-        self.metrics = EngineMetrics(modelName: config.servedModelNames[0])
-        self.simulator = EngineSimulator(parameters: config.engine, seed: config.seed &+ UInt64(replica))
+        self.metrics = ReplicaMetrics(modelName: config.servedModelNames[0])
+        self.simulator = ReplicaSimulator(parameters: config.engine, seed: config.seed &+ UInt64(replica))
         self.gpus = SimulatedGPUs(parameters: config.engine, replica: replica, startNs: Self.now())
         self.rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(replica) &+ 1)
         if config.prefixCaching {
@@ -168,7 +168,7 @@ final class Engine: @unchecked Sendable {
         }
         requests.removeAll()
         prefixCache?.reset()
-        simulator = EngineSimulator(parameters: config.engine)
+        simulator = ReplicaSimulator(parameters: config.engine)
         fixedTimers.removeAll()
         updateGauges()
     }

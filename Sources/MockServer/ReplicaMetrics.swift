@@ -4,7 +4,7 @@
 /// Written by hand rather than with swift-prometheus: that package pulls in swift-metrics, whose `Metrics`
 /// target name collides with ours. Every update and every scrape happens on the engine's event loop, so the
 /// series need no locks.
-final class EngineMetrics {
+final class ReplicaMetrics {
     final class Series {
         let name: String
         let help: String
@@ -20,7 +20,7 @@ final class EngineMetrics {
         func increment() { value += 1 }
     }
 
-    final class Histogram {
+    final class BucketCounter {
         let name: String
         let help: String
         let buckets: [Double]
@@ -51,12 +51,12 @@ final class EngineMetrics {
     let requestSuccess: Series
     let prefixCacheQueries: Series
     let prefixCacheHits: Series
-    let timeToFirstToken: Histogram
-    let interTokenLatency: Histogram
-    let endToEnd: Histogram
-    let queueTime: Histogram
-    let iterationTokens: Histogram
-    let emissionLateness: Histogram
+    let timeToFirstToken: BucketCounter
+    let interTokenLatency: BucketCounter
+    let endToEnd: BucketCounter
+    let queueTime: BucketCounter
+    let iterationTokens: BucketCounter
+    let emissionLateness: BucketCounter
 
     init(modelName: String) {
         var escaped = ""
@@ -86,9 +86,9 @@ final class EngineMetrics {
             0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
             80.0, 160.0, 640.0, 2560.0,
         ]
-        timeToFirstToken = Histogram(
+        timeToFirstToken = BucketCounter(
             "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", buckets: latencyBuckets)
-        interTokenLatency = Histogram(
+        interTokenLatency = BucketCounter(
             "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
             buckets: [
                 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
@@ -98,15 +98,15 @@ final class EngineMetrics {
             0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
             960.0, 1920.0, 7680.0,
         ]
-        endToEnd = Histogram(
+        endToEnd = BucketCounter(
             "vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", buckets: requestBuckets)
-        queueTime = Histogram(
+        queueTime = BucketCounter(
             "vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
             buckets: requestBuckets)
-        iterationTokens = Histogram(
+        iterationTokens = BucketCounter(
             "vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
             buckets: [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384])
-        emissionLateness = Histogram(
+        emissionLateness = BucketCounter(
             "tpbench_mock_emission_lateness_seconds",
             "Actual minus scheduled time of each chunk the mock wrote (its own timing error).",
             buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0])

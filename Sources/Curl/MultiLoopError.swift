@@ -1,5 +1,5 @@
-/// A failure of the engine itself (not of a request): libcurl or the kernel refused something.
-public enum EngineError: Error, Sendable, CustomStringConvertible {
+/// A failure of the loop itself (not of a request): libcurl or the kernel refused something.
+public enum MultiLoopError: Error, Sendable, CustomStringConvertible {
     case curl(String)
     case system(String)
     case stopped
@@ -8,7 +8,7 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .curl(let m): return "libcurl: \(m)"
         case .system(let m): return "system: \(m)"
-        case .stopped: return "the engine has been shut down"
+        case .stopped: return "the loop has been shut down"
         }
     }
 }
