@@ -305,14 +305,17 @@ static inline uint32_t tp_epoll_in(void) { return EPOLLIN; }
 static inline uint32_t tp_epoll_out(void) { return EPOLLOUT; }
 static inline uint32_t tp_epoll_err(void) { return EPOLLERR | EPOLLHUP; }
 
-/// op: 0 add, 1 modify, 2 delete.
+static inline int tp_epoll_ctl_add(void) { return EPOLL_CTL_ADD; }
+static inline int tp_epoll_ctl_mod(void) { return EPOLL_CTL_MOD; }
+static inline int tp_epoll_ctl_del(void) { return EPOLL_CTL_DEL; }
+
+/* op: EPOLL_CTL_ADD, _MOD or _DEL (Curl's `Epoll.Operation`). 0, or -errno: the caller sees why without reading a
+ * thread-local errno through Swift. */
 static inline int tp_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
     struct epoll_event ev;
     ev.events = events;
     ev.data.u64 = data;
-    int cop = op == 0 ? EPOLL_CTL_ADD : (op == 1 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL);
-    /* 0, or -errno: the caller sees why without reading a thread-local errno through Swift. */
-    return epoll_ctl(epfd, cop, fd, &ev) == 0 ? 0 : -errno;
+    return epoll_ctl(epfd, op, fd, &ev) == 0 ? 0 : -errno;
 }
 
 /// Waits for events; copies them into `out` (the kernel struct is packed on x86_64, ours is not).

@@ -1,17 +1,17 @@
 import CCurl
 
 /// The single monotonic clock every tpbench timestamp comes from (CLOCK_MONOTONIC, nanoseconds).
-public enum MonotonicClock {
+package enum MonotonicClock {
     @inline(__always)
-    public static func now() -> UInt64 { tp_monotonic_ns() }
+    package static func now() -> UInt64 { tp_monotonic_ns() }
 }
 
 /// Process-level resource readings for client-health reporting.
-public enum ProcessResources {
-    public static func cpuNanoseconds() -> UInt64 { tp_process_cpu_ns() }
-    public static func maxResidentKiB() -> Int { tp_max_rss_kib() }
+package enum ProcessResources {
+    package static func cpuNanoseconds() -> UInt64 { tp_process_cpu_ns() }
+    package static func maxResidentKiB() -> Int { tp_max_rss_kib() }
     /// Raises the soft open-file limit to the hard limit and returns the new soft limit (nil if unknown).
-    public static func raiseOpenFileLimit() -> Int? {
+    package static func raiseOpenFileLimit() -> Int? {
         let limit = tp_raise_nofile_limit()
         return limit < 0 ? nil : limit
     }
@@ -51,13 +51,13 @@ enum SaturatingTime {
 }
 
 /// The libcurl this process runs on, and what its version means for HTTP/2.
-public enum LibCurl {
+package enum LibCurl {
     /// e.g. 0x075801 for 7.88.1.
-    public static var versionNumber: UInt32 { UInt32(tp_version_info().pointee.version_num) }
-    public static var version: String { String(cString: tp_version_info().pointee.version) }
+    package static var versionNumber: UInt32 { UInt32(tp_version_info().pointee.version_num) }
+    package static var version: String { String(cString: tp_version_info().pointee.version) }
 
     /// Whether a cleartext HTTP/2 connection (prior knowledge) can carry more than one request. Before 7.89.0 a
     /// reused prior-knowledge connection fails every later request with "Error in the HTTP2 framing layer"
     /// (curl issue 10634, fixed by pull request 10643); Debian 12 ships 7.88.1.
-    public static var reusesPriorKnowledgeConnections: Bool { versionNumber >= 0x075900 }
+    package static var reusesPriorKnowledgeConnections: Bool { versionNumber >= 0x075900 }
 }

@@ -1,14 +1,14 @@
 /// A whole (non-streamed) HTTP response, for probes like `GET /v1/models` and `/metrics` scrapes.
-public struct FetchedResponse: Sendable {
-    public var status: Int
-    public var body: [UInt8]
-    public var contentType: String?
+package struct FetchedResponse: Sendable {
+    package var status: Int
+    package var body: [UInt8]
+    package var contentType: String?
 }
 
 extension MultiLoop {
     /// Runs one request and collects its whole body (at most `maxBytes`, else it fails). `completion` runs once,
     /// on the loop thread, or on the caller's thread when the request cannot even be set up.
-    public func fetch(_ request: TransferRequest, maxBytes: Int = 8 << 20,
+    package func fetch(_ request: TransferRequest, maxBytes: Int = 8 << 20,
                       completion: @escaping @Sendable (Result<FetchedResponse, any Error>) -> Void) {
         let collector = BodyCollector(maxBytes: maxBytes, done: completion)
         do {
@@ -21,7 +21,7 @@ extension MultiLoop {
     }
 
     /// `fetch` for async callers.
-    public func fetch(_ request: TransferRequest, maxBytes: Int = 8 << 20) async throws -> FetchedResponse {
+    package func fetch(_ request: TransferRequest, maxBytes: Int = 8 << 20) async throws -> FetchedResponse {
         try await withCheckedThrowingContinuation { continuation in
             fetch(request, maxBytes: maxBytes) { continuation.resume(with: $0) }
         }

@@ -5,13 +5,14 @@ import NIOConcurrencyHelpers
 /// Drives one curl multi handle on its own thread with `curl_multi_socket_action` and an epoll loop.
 ///
 /// Why this design: curl tells us which sockets to watch, epoll wakes us only for sockets with data, so one
-/// wake-up costs O(ready sockets) rather than O(all transfers) as `curl_multi_perform` does (FACTS.md: 4.7 µs vs
-/// 10.3 µs of client CPU per token event at 1000 streams). Transfers are submitted from any thread through a
+/// wake-up costs O(ready sockets) rather than O(all transfers) as `curl_multi_perform` does (4.7 µs vs 10.3 µs
+/// of client CPU per token event at 1000 streams, measured when the loop was chosen; `tpbench selfbench` measures
+/// today's figure). Transfers are submitted from any thread through a
 /// locked queue and an eventfd that wakes the loop; delegates are called on the loop thread.
-public final class MultiLoop: @unchecked Sendable {
-    public let index: Int
+package final class MultiLoop: @unchecked Sendable {
+    package let index: Int
     private let multi: UnsafeMutableRawPointer
-    private let epollFD: Int32
+    private let epoll: Epoll
     private let wakeFD: Int32
     private let wakeToken: UInt64 = .max
 
@@ -36,7 +37,7 @@ public final class MultiLoop: @unchecked Sendable {
     /// The receive time for the socket being read (`ReceiveStamp`), taken by every transfer's callbacks on this thread.
     private let stamp: UnsafeMutablePointer<ReceiveStamp>
     /// Whether buffers carry the kernel's receive time (`--receive-time kernel`) or the wake-up's.
-    public let receiveTimes: ReceiveTimeSource
+    package let receiveTimes: ReceiveTimeSource
     /// Kernel-stamped buffers already counted into `pending` (the stamp's counter is cumulative).
     private var kernelStampedCounted: UInt64 = 0
     private var wakeStampedCounted: UInt64 = 0
@@ -66,26 +67,28 @@ public final class MultiLoop: @unchecked Sendable {
     private let statistics = NIOLockedValueBox<MultiLoopStatistics>(MultiLoopStatistics())
 
     /// HTTP/2 streams libcurl puts on one connection before it opens another (its default, stated).
-    public static let maxStreamsPerConnection = 100
+    package static let maxStreamsPerConnection = 100
 
     /// With `realtime`, the loop thread runs under SCHED_FIFO (`RealtimeScheduling`); `realtimeProblem` says why
     /// not when it could not.
-    public init(index: Int = 0, receiveTimes: ReceiveTimeSource = .kernel, realtime: Bool = false) throws {
+    package init(index: Int = 0, receiveTimes: ReceiveTimeSource = .kernel, realtime: Bool = false) throws {
         _ = MultiLoop.globalInit
         guard let multi = curl_multi_init() else { throw MultiLoopError.curl("curl_multi_init failed") }
         self.index = index
         self.receiveTimes = receiveTimes
         self.multi = multi
-        epollFD = tp_epoll_create()
+        epoll = Epoll(adopting: tp_epoll_create())
         wakeFD = tp_eventfd_create()
-        watcher = SocketWatcher(epollFD: epollFD)
+        watcher = SocketWatcher(epoll: epoll)
         stamp = .allocate(capacity: 1)
         stamp.initialize(to: ReceiveStamp(wake: tp_monotonic_ns(), stampLaterBuffersWhenRead: receiveTimes == .kernel))
         // Every stored property is set, so a throw here runs deinit, which cleans up (once).
-        guard epollFD >= 0, wakeFD >= 0 else {
+        guard epoll.descriptor >= 0, wakeFD >= 0 else {
             throw MultiLoopError.system("epoll/eventfd creation failed (errno \(errno))")
         }
-        _ = tp_epoll_ctl(epollFD, 0, wakeFD, tp_epoll_in(), wakeToken)
+        do { try epoll.add(wakeFD, events: .readable, token: wakeToken) } catch {
+            throw MultiLoopError.system("\(error)")
+        }
         let me = Unmanaged.passUnretained(self).toOpaque()
         _ = tp_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, me)
         _ = tp_multi_setopt_socket_callback(multi, loopSocketCallback)
@@ -98,11 +101,11 @@ public final class MultiLoop: @unchecked Sendable {
     }
 
     /// Why the loop thread could not run real-time (nil: it does, or was not asked to).
-    public private(set) var realtimeProblem: String?
+    package private(set) var realtimeProblem: String?
 
     deinit {
         curl_multi_cleanup(multi)
-        close(epollFD)
+        close(epoll.descriptor)
         close(wakeFD)
         stamp.deallocate()
     }
@@ -111,24 +114,19 @@ public final class MultiLoop: @unchecked Sendable {
         _ = tp_global_init()
     }()
 
-    /// Starts a transfer. Safe from any thread; from the loop thread (e.g. a completion handler starting the
-    /// next request of a closed loop) it starts at once without a wake-up.
-    public func submit(_ transfer: Transfer) {
-        if isLoopThread {
-            start(transfer)
-        } else {
-            send(.start(transfer))
-        }
+    /// Starts a transfer: queued for the loop thread, which the eventfd wakes. Safe from any thread.
+    package func submit(_ transfer: Transfer) {
+        send(.start(transfer))
     }
 
     /// Cancels a transfer; its delegate completes with `.cancelled` unless it already finished.
-    public func cancel(_ transfer: Transfer) { send(.cancel(transfer)) }
+    package func cancel(_ transfer: Transfer) { send(.cancel(transfer)) }
 
     /// Cancels every transfer in flight.
-    public func cancelAll() { send(.cancelAll) }
+    package func cancelAll() { send(.cancelAll) }
 
     /// Cancels everything, stops the loop and waits for the thread to end.
-    public func shutdown() {
+    package func shutdown() {
         let alreadyStopping = inbox.withLockedValue { box -> Bool in
             let was = box.stopping
             box.stopping = true
@@ -140,11 +138,20 @@ public final class MultiLoop: @unchecked Sendable {
     }
 
     /// A snapshot of the loop's health counters.
-    public var currentStatistics: MultiLoopStatistics { statistics.withLockedValue { $0 } }
+    package var currentStatistics: MultiLoopStatistics { statistics.withLockedValue { $0 } }
 
     private var isLoopThread: Bool {
         guard let thread else { return false }
         return pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// Debug builds: traps when called off this loop's thread. Every callback path (libcurl's socket and timer
+    /// callbacks, starting, finishing, completing and timing out transfers, draining the inbox) calls it, since
+    /// the loop's state, the delegates and the timestamps all assume one thread. Once the loop has stopped, deinit's
+    /// `curl_multi_cleanup` may still call the socket callback (closing cached connections) from whichever thread
+    /// releases the loop. Compiled out of release builds.
+    @inline(__always) func assertOnLoopThread() {
+        assert(isLoopThread || !running, "MultiLoop \(index): called off its loop thread")
     }
 
     private func send(_ command: Command) {
@@ -198,9 +205,7 @@ public final class MultiLoop: @unchecked Sendable {
                 timeoutMs = SaturatingTime.epollTimeoutMs(waitingNanoseconds: waitNs, cap: timeoutMs)
             }
             if active.isEmpty && timerDeadline == nil { timeoutMs = -1 }
-            let count = events.withUnsafeMutableBufferPointer { buffer in
-                tp_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeoutMs)
-            }
+            let count = epoll.wait(into: &events, timeoutMs: timeoutMs)
             // A wake-up's buffers are stamped with the moment epoll_wait returned, or with the kernel's receive time
             // for the first buffer of each socket (`ReceiveStamp`). Reading the clock in each write callback instead
             // charged the k-th ready socket with the processing of the k−1 before it (up to ~3 ms at 1000 streams).
@@ -350,6 +355,7 @@ public final class MultiLoop: @unchecked Sendable {
     }
 
     private func drainInbox() {
+        assertOnLoopThread()
         let commands = inbox.withLockedValue { box -> [Command] in
             let taken = box.commands
             box.commands.removeAll(keepingCapacity: true)
@@ -368,10 +374,14 @@ public final class MultiLoop: @unchecked Sendable {
     }
 
     private func start(_ transfer: Transfer) {
+        assertOnLoopThread()
         let stopping = inbox.withLockedValue { $0.stopping }
         transfer.startedAt = tp_monotonic_ns()
         transfer.lastReceiveAt = transfer.startedAt
         transfer.stamp = stamp
+        #if DEBUG
+        transfer.loopThread = thread
+        #endif
         if stopping || !running {
             complete(transfer, error: .cancelled, httpStatus: 0, timings: TransferTimings())
             return
@@ -389,6 +399,7 @@ public final class MultiLoop: @unchecked Sendable {
 
     /// Ends a transfer early (timeout or cancel): removes it from curl and reports.
     private func finish(_ transfer: Transfer, error: TransferError) {
+        assertOnLoopThread()
         guard active.removeValue(forKey: ObjectIdentifier(transfer)) != nil else { return }
         let timings = transfer.readTimings()
         curl_multi_remove_handle(multi, transfer.easy)
@@ -396,6 +407,7 @@ public final class MultiLoop: @unchecked Sendable {
     }
 
     private func readCompletions() {
+        assertOnLoopThread()
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(multi, &remaining) {
             guard tp_msg_is_done(message) != 0, let easy = message.pointee.easy_handle else { continue }
@@ -429,6 +441,7 @@ public final class MultiLoop: @unchecked Sendable {
     }
 
     private func complete(_ transfer: Transfer, error: TransferError?, httpStatus: Int, timings: TransferTimings) {
+        assertOnLoopThread()
         guard !transfer.completed else { return }
         transfer.completed = true
         var outcome = TransferOutcome(error: error, httpStatus: httpStatus, timings: timings,
@@ -440,6 +453,7 @@ public final class MultiLoop: @unchecked Sendable {
 
     /// Enforces the timeouts libcurl has no notion of: first token and idle gap.
     private func sweepTimeouts() {
+        assertOnLoopThread()
         // Read the clock here: transfers may have started after the caller's last reading.
         let now = tp_monotonic_ns()
         var expired: [(Transfer, TransferError)] = []
@@ -468,14 +482,15 @@ public final class MultiLoop: @unchecked Sendable {
     // MARK: - curl callbacks (loop thread)
 
     fileprivate func socketCallback(easy: UnsafeMutableRawPointer?, socket: curl_socket_t, what: Int32) {
+        assertOnLoopThread()
         if what == CURL_POLL_REMOVE {
             watcher.unwatch(socket)
             ports[socket] = nil
             return
         }
-        var events: UInt32 = 0
-        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= tp_epoll_in() }
-        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= tp_epoll_out() }
+        var events: Epoll.Events = []
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events.insert(.readable) }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events.insert(.writable) }
         if receiveTimes == .kernel && !watcher.registered.contains(socket) { _ = tp_enable_receive_times(socket) }
         let code = watcher.watch(socket, events: events)
         // Never watched means never woken: fail the transfer now (after this libcurl call returns) instead.
@@ -493,6 +508,7 @@ public final class MultiLoop: @unchecked Sendable {
     /// Fails the transfers whose socket could not be watched (collected during libcurl's callbacks, where a
     /// handle cannot be removed).
     private func failUnwatchable() {
+        assertOnLoopThread()
         guard !unwatchable.isEmpty else { return }
         let failed = unwatchable
         unwatchable = []
@@ -502,6 +518,7 @@ public final class MultiLoop: @unchecked Sendable {
     }
 
     fileprivate func timerCallback(timeoutMs: Int) {
+        assertOnLoopThread()
         if timeoutMs < 0 {
             timerDeadline = nil
         } else {

@@ -1,10 +1,10 @@
 /// A failure of the loop itself (not of a request): libcurl or the kernel refused something.
-public enum MultiLoopError: Error, Sendable, CustomStringConvertible {
+package enum MultiLoopError: Error, Sendable, CustomStringConvertible {
     case curl(String)
     case system(String)
     case stopped
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .curl(let m): return "libcurl: \(m)"
         case .system(let m): return "system: \(m)"

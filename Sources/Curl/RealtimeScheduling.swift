@@ -5,10 +5,10 @@ import Foundation
 /// otherwise delays them in the run queue: replaying a trace against the in-process mock on 2 cores, the loop
 /// took a request sent on time 1-4.5 ms later, all of it run-queue wait. The threads block in epoll or a timed wait
 /// between events, and Linux keeps 5 % of each core for normal threads.
-public enum RealtimeScheduling {
+package enum RealtimeScheduling {
     /// Puts the calling thread under SCHED_FIFO priority 1. Returns nil on success, else why not (the thread keeps
     /// its normal priority). Needs root or CAP_SYS_NICE.
-    public static func enterForCurrentThread() -> String? {
+    package static func enterForCurrentThread() -> String? {
         var parameters = sched_param()
         parameters.sched_priority = 1
         let error = pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO), &parameters)

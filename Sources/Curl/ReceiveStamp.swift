@@ -1,7 +1,7 @@
 import CCurl
 
 /// Where a buffer's receive time comes from (`--receive-time`).
-public enum ReceiveTimeSource: String, Sendable, CaseIterable, Codable {
+package enum ReceiveTimeSource: String, Sendable, CaseIterable, Codable {
     /// The kernel's stamp of the first waiting packet (SO_TIMESTAMPNS), for the first buffer read from a socket in a
     /// wake-up; later buffers of that wake-up carry the time libcurl hands them over.
     case kernel

@@ -8,32 +8,32 @@ import Foundation
 /// failed removal. So a MOD that finds nothing (ENOENT) becomes an ADD, an ADD that finds one (EEXIST) becomes a
 /// MOD, and any other failure is returned so the loop fails that transfer instead of never hearing from it.
 struct SocketWatcher {
-    let epollFD: Int32
+    let epoll: Epoll
     private(set) var registered: Set<Int32> = []
 
-    init(epollFD: Int32) { self.epollFD = epollFD }
+    init(epoll: Epoll) { self.epoll = epoll }
 
     /// Watches `socket` for `events` (epoll flags), tagged with the socket number. Returns 0 or the errno of the
     /// operation that failed.
-    mutating func watch(_ socket: Int32, events: UInt32) -> Int32 {
-        let data = UInt64(UInt32(bitPattern: socket))
+    mutating func watch(_ socket: Int32, events: Epoll.Events) -> Int32 {
+        let token = UInt64(UInt32(bitPattern: socket))
         var result: Int32
         // The set changes only when the registration does (a MOD that succeeds, the usual case, touches nothing).
         if registered.contains(socket) {
-            result = tp_epoll_ctl(epollFD, 1, socket, events, data)
-            if result == -ENOENT { result = tp_epoll_ctl(epollFD, 0, socket, events, data) }
+            result = epoll.control(.modify, socket, events: events, token: token)
+            if result == ENOENT { result = epoll.control(.add, socket, events: events, token: token) }
             if result != 0 { registered.remove(socket) }
         } else {
-            result = tp_epoll_ctl(epollFD, 0, socket, events, data)
-            if result == -EEXIST { result = tp_epoll_ctl(epollFD, 1, socket, events, data) }
+            result = epoll.control(.add, socket, events: events, token: token)
+            if result == EEXIST { result = epoll.control(.modify, socket, events: events, token: token) }
             if result == 0 { registered.insert(socket) }
         }
-        return -result
+        return result
     }
 
     /// Stops watching `socket` (a socket already closed has no registration left; that is not an error).
     mutating func unwatch(_ socket: Int32) {
-        if registered.remove(socket) != nil { _ = tp_epoll_ctl(epollFD, 2, socket, 0, 0) }
+        if registered.remove(socket) != nil { epoll.remove(socket) }
     }
 
     /// "epoll_ctl on socket 12 failed: Bad file descriptor (errno 9)".

@@ -3,8 +3,8 @@ import CCurl
 /// One HTTP request in flight: its easy handle, its delegate and the state the loop's timeouts need.
 ///
 /// Owned by the loop thread once submitted; the loop keeps it retained while libcurl holds its pointer.
-public final class Transfer: @unchecked Sendable {
-    public let request: TransferRequest
+package final class Transfer: @unchecked Sendable {
+    package let request: TransferRequest
     let delegate: TransferDelegate
     let easy: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?
@@ -15,7 +15,7 @@ public final class Transfer: @unchecked Sendable {
     private var bodyBuffer: UnsafeMutableRawBufferPointer?
 
     /// Monotonic ns when the transfer was handed to libcurl (t0 of every latency).
-    public internal(set) var startedAt: UInt64 = 0
+    package internal(set) var startedAt: UInt64 = 0
     var lastReceiveAt: UInt64 = 0
     /// The loop's receive time for the socket being read (`ReceiveStamp`), taken by each buffer libcurl hands over.
     var stamp: UnsafeMutablePointer<ReceiveStamp>?
@@ -31,11 +31,24 @@ public final class Transfer: @unchecked Sendable {
     var headers = ResponseHeaders()
     var completed = false
     /// Times libcurl was about to send the request: 2 means it re-sent it on a new connection because the reused
-    /// one died before a byte of the answer (a server closing idle keep-alive connections, FACTS.md).
+    /// one died before a byte of the answer (a server closing idle keep-alive connections: uvicorn, under vLLM's API
+    /// server, closes them after 5 s by default).
     var attempts = 0
+    #if DEBUG
+    /// The loop thread that started this transfer: every callback for it must run there (checked in debug builds).
+    var loopThread: pthread_t?
+    #endif
+
+    /// Debug builds: traps when a callback for this transfer runs off the thread of the loop that started it (the
+    /// delegate, its decoder and every timestamp assume one thread). Compiled out of release builds.
+    @inline(__always) func assertOnLoopThread() {
+        #if DEBUG
+        if let loopThread { precondition(pthread_equal(loopThread, pthread_self()) != 0, "transfer callback off its loop thread") }
+        #endif
+    }
 
     /// Creates the easy handle. Throws if libcurl rejects an option (e.g. HTTP/2 without nghttp2).
-    public init(request: TransferRequest, delegate: TransferDelegate) throws {
+    package init(request: TransferRequest, delegate: TransferDelegate) throws {
         guard let easy = curl_easy_init() else { throw MultiLoopError.curl("curl_easy_init failed") }
         var request = request
         let body = request.body
@@ -220,6 +233,7 @@ private let transferWriteCallback: tp_data_callback = { pointer, size, count, us
     // The loop keeps the transfer alive while libcurl holds its pointer, so it is used without a retain and
     // release per buffer (they were ~2% of the loop's time at 1000 streams).
     return Unmanaged<Transfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef { transfer in
+        transfer.assertOnLoopThread()
         // Never before the transfer started (a stamp from the wake-up that started it).
         let receivedAt = max(transfer.startedAt, transfer.stamp?.pointee.take(connection: transfer.connection) ?? tp_monotonic_ns())
         transfer.lastReceiveAt = receivedAt
@@ -241,6 +255,7 @@ private let transferWriteCallback: tp_data_callback = { pointer, size, count, us
 private let transferPrereqCallback: tp_prereq_callback = { clientp, _, _, primaryPort, localPort in
     guard let clientp else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue()
+    transfer.assertOnLoopThread()
     transfer.attempts += 1
     transfer.connection = UInt32(UInt16(truncatingIfNeeded: localPort)) << 16 | UInt32(UInt16(truncatingIfNeeded: primaryPort))
     return 0
@@ -250,6 +265,7 @@ private let transferHeaderCallback: tp_data_callback = { pointer, size, count, u
     let length = size * count
     guard let userdata, let pointer else { return length }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    transfer.assertOnLoopThread()
     transfer.lastReceiveAt = max(transfer.startedAt, transfer.stamp?.pointee.takeForHeader(connection: transfer.connection) ?? tp_monotonic_ns())
     let line = UnsafeRawBufferPointer(start: pointer, count: length)
     if length <= 2 {

@@ -1,5 +1,5 @@
 /// What to do after a body buffer was consumed.
-public enum ReceiveVerdict: Sendable {
+package enum ReceiveVerdict: Sendable {
     case proceed
     /// Stop the transfer now; it completes with `TransferError.aborted(reason)`.
     case abort(String)
@@ -8,7 +8,7 @@ public enum ReceiveVerdict: Sendable {
 /// Receives one transfer's response on the loop thread. Calls for one transfer never overlap.
 ///
 /// Implementations must be cheap: they run on the thread that timestamps every other stream's bytes.
-public protocol TransferDelegate: AnyObject {
+package protocol TransferDelegate: AnyObject {
     /// The status line and headers arrived (called once, before any body bytes).
     func transferDidReceiveResponse(status: Int, headers: ResponseHeaders)
     /// A buffer of body bytes arrived; `receivedAt` was taken before anything else was done with it.

@@ -1,25 +1,25 @@
 /// What the loop needs to send one HTTP request and stream its response.
-public struct TransferRequest: Sendable {
-    public enum HTTPVersion: String, Sendable, CaseIterable {
+package struct TransferRequest: Sendable {
+    package enum HTTPVersion: String, Sendable, CaseIterable {
         case http1 = "1.1"
         case http2 = "2"
     }
 
-    public var url: String
-    public var method: String
+    package var url: String
+    package var method: String
     /// Request body. `Transfer` moves it into a buffer of its own, which libcurl reads in place, and drops it from
     /// its copy of the request (so the caller's array need not outlive the transfer).
-    public var body: [UInt8]?
+    package var body: [UInt8]?
     /// Extra header lines, e.g. "Content-Type: application/json". Never logged: may carry the API key.
-    public var headers: [String]
-    public var timeouts: Timeouts
-    public var httpVersion: HTTPVersion
+    package var headers: [String]
+    package var timeouts: Timeouts
+    package var httpVersion: HTTPVersion
     /// Skips TLS certificate verification (`--insecure`).
-    public var insecure: Bool
+    package var insecure: Bool
     /// Opens a new connection for this request and closes it afterwards instead of reusing the pool.
-    public var freshConnection: Bool
+    package var freshConnection: Bool
 
-    public init(
+    package init(
         url: String,
         method: String = "POST",
         body: [UInt8]? = nil,
@@ -41,17 +41,17 @@ public struct TransferRequest: Sendable {
 }
 
 /// The four separate time limits of a request, in milliseconds; `nil` means no limit.
-public struct Timeouts: Sendable, Equatable, Codable {
+package struct Timeouts: Sendable, Equatable, Codable {
     /// TCP (and TLS) connection establishment.
-    public var connectMs: Double?
+    package var connectMs: Double?
     /// From hand-off to libcurl until the first generated token.
-    public var firstTokenMs: Double?
+    package var firstTokenMs: Double?
     /// Longest silence between two received buffers once the response started.
-    public var idleMs: Double?
+    package var idleMs: Double?
     /// Whole request, hand-off to end of stream.
-    public var totalMs: Double?
+    package var totalMs: Double?
 
-    public init(connectMs: Double? = 10_000, firstTokenMs: Double? = 300_000, idleMs: Double? = 60_000,
+    package init(connectMs: Double? = 10_000, firstTokenMs: Double? = 300_000, idleMs: Double? = 60_000,
                 totalMs: Double? = 1_800_000) {
         self.connectMs = connectMs
         self.firstTokenMs = firstTokenMs

@@ -6,36 +6,36 @@ import Report
 
 /// `tpbench calibrate`: turns saved runs into replays of the latency model (same requests, same way of sending them,
 /// same deployment), fits the model's free parameters to what the runs measured, and writes a preset.
-public enum CalibrateSession {
+package enum CalibrateSession {
     /// What a run's metadata may lack or get wrong: flags that override it for every run.
-    public struct Deployment: Sendable, Equatable {
-        public var model: String?
-        public var gpu: String?
-        public var link: String?
-        public var tensorParallel: Int?
-        public var replicas: Int?
-        public var maxNumSeqs: Int?
-        public var maxNumBatchedTokens: Int?
-        public init() {}
+    package struct Deployment: Sendable, Equatable {
+        package var model: String?
+        package var gpu: String?
+        package var link: String?
+        package var tensorParallel: Int?
+        package var replicas: Int?
+        package var maxNumSeqs: Int?
+        package var maxNumBatchedTokens: Int?
+        package init() {}
     }
 
-    public struct CalibrateError: Error, CustomStringConvertible {
-        public var description: String
+    package struct CalibrateError: Error, CustomStringConvertible {
+        package var description: String
         init(_ description: String) { self.description = description }
     }
 
-    public struct Outcome: Sendable {
-        public var runs: [CalibrationRun]
-        public var fit: Calibrator.Fit
-        public var leaveOneOut: [Calibrator.Residual]
-        public var preset: PresetFile
+    package struct Outcome: Sendable {
+        package var runs: [CalibrationRun]
+        package var fit: Calibrator.Fit
+        package var leaveOneOut: [Calibrator.Residual]
+        package var preset: PresetFile
         /// Failed requests left out of the replays, per run.
-        public var skippedFailures: [String: Int]
+        package var skippedFailures: [String: Int]
     }
 
     /// The deployment a run ran on: flags first, then the run's own metadata (the served model, the target's GPU,
     /// TP size, interconnect and `replicas` label), then tpbench's defaults for what is still unknown.
-    public static func replay(_ saved: SavedRun, name: String, deployment: Deployment, base: PresetFile?) throws
+    package static func replay(_ saved: SavedRun, name: String, deployment: Deployment, base: PresetFile?) throws
         -> (run: CalibrationRun, skipped: Int) {
         let target = saved.result.targets.first
         let modelName = deployment.model ?? base?.model ?? target?.serverModels?.first
@@ -101,7 +101,7 @@ public enum CalibrateSession {
     }
 
     /// Loads every run, fits, and builds the preset (bands from leave-one-out errors when there are two runs or more).
-    public static func calibrate(paths: [String], deployment: Deployment, free: [FreeParameter],
+    package static func calibrate(paths: [String], deployment: Deployment, free: [FreeParameter],
                                  base: PresetFile? = nil, leaveOneOut: Bool = true) throws -> Outcome {
         var runs: [CalibrationRun] = []
         var skipped: [String: Int] = [:]
@@ -135,7 +135,7 @@ public enum CalibrateSession {
     }
 
     /// The fit as JSON (`calibrate --json`): parameters with standard errors, residuals, leave-one-out, bands.
-    public static func json(_ outcome: Outcome, presetPath: String) -> String {
+    package static func json(_ outcome: Outcome, presetPath: String) -> String {
         func residual(_ r: Calibrator.Residual) -> JSONValue {
             .object(JSONObject([("run", .string(r.run)), ("figure", .string(r.figure)), ("measured", .number(r.measured)),
                                 ("predicted", .number(r.predicted)), ("relative_error", .number(r.relativeError))]))
@@ -161,7 +161,7 @@ public enum CalibrateSession {
 
     /// The tables `calibrate` prints: fitted parameters with their standard errors, residuals per figure, and the
     /// leave-one-out errors.
-    public static func render(_ outcome: Outcome) -> String {
+    package static func render(_ outcome: Outcome) -> String {
         func pct(_ v: Double) -> String { String(format: "%+.1f %%", v * 100) }
         var out = "Fitted on \(outcome.runs.count) run(s) of \(outcome.preset.model) on \(outcome.preset.gpu) "
             + "(\(outcome.fit.iterations) iterations, rms log error \(String(format: "%.4f", outcome.fit.rms)))\n\n"

@@ -3,15 +3,15 @@ import LoadGen
 import Metrics
 
 /// Judges whether the client itself limited a run, from its loops' counters.
-public enum ClientHealthAssessment {
+package enum ClientHealthAssessment {
     /// An loop busier than this share of a core may be delaying the events it timestamps.
-    public static let loopBusyThreshold = 0.85
+    package static let loopBusyThreshold = 0.85
     /// Loop lag p99 above this (µs) means timers fired late.
-    public static let loopLagThresholdUs: UInt64 = 5_000
+    package static let loopLagThresholdUs: UInt64 = 5_000
     /// Timestamps uncertain by more than this (ms, p99) make tail percentiles partly client time.
-    public static let timestampUncertaintyThresholdMs = 0.5
+    package static let timestampUncertaintyThresholdMs = 0.5
 
-    public static func assess(output: RunOutput, cpuNanoseconds: UInt64) -> ClientHealth {
+    package static func assess(output: RunOutput, cpuNanoseconds: UInt64) -> ClientHealth {
         let wallNs = max(1, output.wallSeconds * 1e9)
         let loops = output.loopStatistics.enumerated().map { index, stats in
             var health = ClientHealth.LoopHealth(index: index, cpuShare: Double(stats.cpuNanoseconds) / wallNs,
@@ -72,7 +72,7 @@ public enum ClientHealthAssessment {
     }
 
     /// True when the assessment says the client, not the server, may have limited the run (`--strict` exits 1).
-    public static func clientWasLimit(_ health: ClientHealth?) -> Bool {
+    package static func clientWasLimit(_ health: ClientHealth?) -> Bool {
         !(health?.warnings.isEmpty ?? true)
     }
 }

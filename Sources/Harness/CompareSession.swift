@@ -6,19 +6,19 @@ import Workload
 
 /// Runs one seeded workload against several deployments (interleaved A B A B when repeated) and writes the
 /// per-deployment reports plus one comparison report.
-public enum CompareSession {
-    public struct Outcome: Sendable {
-        public var comparison: Comparison
-        public var runs: [DeploymentRuns]
-        public var directory: URL
+package enum CompareSession {
+    package struct Outcome: Sendable {
+        package var comparison: Comparison
+        package var runs: [DeploymentRuns]
+        package var directory: URL
         /// Client-health warnings of every run, prefixed with the deployment (for `--strict`).
-        public var clientWarnings: [String] = []
+        package var clientWarnings: [String] = []
     }
 
     /// Runs the comparison. Deployments with `launch:` are started by tpbench, checked ready, measured and stopped
     /// (`relaunch`: for each repeat; otherwise kept across repeats where their GPU lists do not overlap, so all run
     /// at once). One that does not start, or dies, gets a launch record saying why and the comparison goes on.
-    public static func run(workload: WorkloadSpec, deployments: [DeploymentSpec], repeats: Int = 1,
+    package static func run(workload: WorkloadSpec, deployments: [DeploymentSpec], repeats: Int = 1,
                            baseline: String? = nil, directory: URL, options: RunSession.Options,
                            relaunch: Bool = false,
                            announce: @escaping @Sendable (String) -> Void = { _ in },
@@ -159,7 +159,7 @@ public enum CompareSession {
     }
 
     /// Compares saved results (one result per deployment and repeat; grouped by target name).
-    public static func compareSaved(_ results: [RunResult], baseline: String?, directory: URL,
+    package static func compareSaved(_ results: [RunResult], baseline: String?, directory: URL,
                                     annotate: (inout Comparison) -> Void = { _ in }) throws -> Outcome {
         var order: [String] = []
         var grouped: [String: [RunResult]] = [:]

@@ -8,16 +8,16 @@ import Workload
 /// `tpbench demo`: the published TP=4-vs-TP=1 experiment, offline. Starts built-in mock deployments of
 /// Qwen3-30B-A3B on H200 (TP=1; TP=4 over a degraded PCIe path, the published setup; TP=4 over NVLink) on free
 /// loopback ports, one at a time, runs the seed workload against each and writes the comparison.
-public enum Demo {
+package enum Demo {
     /// Example on-demand price per H200 GPU-hour, for the cost columns (override with --cost-per-gpu-hour).
-    public static let defaultCostPerGPUHour = 3.5
+    package static let defaultCostPerGPUHour = 3.5
 
-    public struct Deployment: Sendable {
-        public var spec: DeploymentSpec
-        public var engine: ReplicaSpec
+    package struct Deployment: Sendable {
+        package var spec: DeploymentSpec
+        package var engine: ReplicaSpec
     }
 
-    public static func deployments(costPerGPUHour: Double) -> [Deployment] {
+    package static func deployments(costPerGPUHour: Double) -> [Deployment] {
         func make(_ name: String, tp: Int, link: LinkSpec, label: String) -> Deployment {
             var engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
             engine.stepJitter = 0
@@ -34,7 +34,7 @@ public enum Demo {
     }
 
     /// Scales the seed workload so the demo stays short: one burst of 100 requests (the published concurrency).
-    public static func scaled(_ workload: WorkloadSpec, full: Bool) -> WorkloadSpec {
+    package static func scaled(_ workload: WorkloadSpec, full: Bool) -> WorkloadSpec {
         guard !full else { return workload }
         var spec = workload
         let concurrency = spec.load.concurrency ?? 100
@@ -44,7 +44,7 @@ public enum Demo {
         return spec
     }
 
-    public static func run(workload: WorkloadSpec, full: Bool, costPerGPUHour: Double = defaultCostPerGPUHour,
+    package static func run(workload: WorkloadSpec, full: Bool, costPerGPUHour: Double = defaultCostPerGPUHour,
                            directory: URL, options: RunSession.Options,
                            announce: @escaping @Sendable (String) -> Void) async throws -> CompareSession.Outcome {
         let plan = deployments(costPerGPUHour: costPerGPUHour)

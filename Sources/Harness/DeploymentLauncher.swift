@@ -7,11 +7,11 @@ import Workload
 
 /// A deployment tpbench started itself (`launch:` in the deployments file): its replicas' processes, how long it took
 /// to become ready, and what it said about itself.
-public final class LaunchedDeployment: @unchecked Sendable {
-    public let spec: DeploymentSpec
+package final class LaunchedDeployment: @unchecked Sendable {
+    package let spec: DeploymentSpec
     let processes: [LaunchedProcess]
-    public let startupSeconds: Double
-    public let serverVersion: String?
+    package let startupSeconds: Double
+    package let serverVersion: String?
 
     init(spec: DeploymentSpec, processes: [LaunchedProcess], startupSeconds: Double, serverVersion: String?) {
         self.spec = spec
@@ -21,15 +21,15 @@ public final class LaunchedDeployment: @unchecked Sendable {
     }
 
     /// A replica that has exited, with its status (a server dying mid-run is said in the comparison).
-    public var exited: (replica: Int, status: Int)? {
+    package var exited: (replica: Int, status: Int)? {
         for (i, p) in processes.enumerated() { if let status = p.exitStatus() { return (i, status) } }
         return nil
     }
 
     /// Stops every replica (signal, grace, then SIGKILL of its process group) and waits for them.
-    public func stop() { DeploymentLauncher.stop(processes) }
+    package func stop() { DeploymentLauncher.stop(processes) }
 
-    public func record() -> LaunchRecord {
+    package func record() -> LaunchRecord {
         var record = LaunchRecord(name: spec.name, commandLine: DeploymentLauncher.display(processes.first?.argv ?? []),
                                   replicas: processes.count, logFiles: processes.map(\.logName))
         record.startupSeconds = startupSeconds
@@ -79,23 +79,23 @@ final class LaunchedProcess: @unchecked Sendable {
 }
 
 /// Why a deployment could not be started: said in its row of the comparison, which goes on without it.
-public struct LaunchFailure: Error, Sendable, CustomStringConvertible {
-    public var name: String
-    public var reason: String
-    public var logTail: [String]
-    public var description: String { "deployment '\(name)' did not start: \(reason)" }
+package struct LaunchFailure: Error, Sendable, CustomStringConvertible {
+    package var name: String
+    package var reason: String
+    package var logTail: [String]
+    package var description: String { "deployment '\(name)' did not start: \(reason)" }
 }
 
 /// Starts deployments described by `launch:`, waits until they are ready, and stops them.
-public enum DeploymentLauncher {
+package enum DeploymentLauncher {
     /// Environment variable set in every launched process: "<tpbench pid>/<deployment>/<replica>", so a test (or a
     /// person) can find what tpbench started.
-    public static let markerVariable = "TPBENCH_LAUNCHED"
+    package static let markerVariable = "TPBENCH_LAUNCHED"
 
     /// Launches every replica of `spec`, with logs in `directory`, then waits for each to answer its ready check (and
     /// the warm-up request). Throws `LaunchFailure` (after stopping what it started) when a replica exits or the
     /// check times out.
-    public static func launch(_ spec: DeploymentSpec, directory: URL, reportDirectory: URL? = nil, loop: MultiLoop,
+    package static func launch(_ spec: DeploymentSpec, directory: URL, reportDirectory: URL? = nil, loop: MultiLoop,
                               announce: @Sendable (String) -> Void = { _ in }) async throws -> LaunchedDeployment {
         guard let launch = spec.launch else {
             throw LaunchFailure(name: spec.name, reason: "has no launch: section", logTail: [])
@@ -258,7 +258,7 @@ public enum DeploymentLauncher {
     }
 
     /// The last `lines` lines of a log (at most 64 KiB read).
-    public static func tail(of path: String, lines: Int = 20) -> [String] {
+    package static func tail(of path: String, lines: Int = 20) -> [String] {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }
         let size = (try? handle.seekToEnd()) ?? 0
@@ -269,7 +269,7 @@ public enum DeploymentLauncher {
     }
 
     /// An argv as a shell would need it typed.
-    public static func display(_ argv: [String]) -> String {
+    package static func display(_ argv: [String]) -> String {
         argv.map { part in
             part.isEmpty || part.contains(where: { " \"'$\\`".contains($0) }) ? "'" + part.replacingOccurrences(of: "'", with: #"'\''"#) + "'" : part
         }.joined(separator: " ")

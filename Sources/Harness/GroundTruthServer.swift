@@ -1,4 +1,5 @@
 import CCurl
+import Curl
 import Foundation
 
 /// A streaming server whose schedule is exact and who says when it really sent: the ground truth for the client's
@@ -20,7 +21,7 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
     let port: UInt16
     let schedule: Schedule
     private let listenFD: Int32
-    private let epollFD: Int32
+    private let epoll: Epoll
     private let timerFD: Int32
     private let wakeFD: Int32
     private let done = DispatchSemaphore(value: 0)
@@ -45,10 +46,10 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
         self.schedule = schedule
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         listenFD = listener
-        epollFD = tp_epoll_create()
+        epoll = Epoll(adopting: tp_epoll_create())
         timerFD = tp_timerfd_create()
         wakeFD = tp_eventfd_create()
-        guard listenFD >= 0, epollFD >= 0, timerFD >= 0, wakeFD >= 0 else {
+        guard listenFD >= 0, epoll.descriptor >= 0, timerFD >= 0, wakeFD >= 0 else {
             throw Failure(description: "ground-truth server: socket/epoll/timerfd failed (errno \(errno))")
         }
         var one: Int32 = 1
@@ -68,9 +69,13 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
         }
         port = UInt16(bigEndian: address.sin_port)
-        _ = tp_epoll_ctl(epollFD, 0, listenFD, tp_epoll_in(), UInt64(UInt32(bitPattern: listenFD)))
-        _ = tp_epoll_ctl(epollFD, 0, timerFD, tp_epoll_in(), UInt64(UInt32(bitPattern: timerFD)))
-        _ = tp_epoll_ctl(epollFD, 0, wakeFD, tp_epoll_in(), UInt64(UInt32(bitPattern: wakeFD)))
+        do {
+            for fd in [listenFD, timerFD, wakeFD] {
+                try epoll.add(fd, events: .readable, token: UInt64(UInt32(bitPattern: fd)))
+            }
+        } catch {
+            throw Failure(description: "ground-truth server: \(error)")
+        }
         let pin = pinToCPU
         let thread = Thread { [self] in
             if let pin { _ = tp_pin_current_thread(pin) }
@@ -89,7 +94,7 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
         done.wait()
         for fd in connections.keys { close(fd) }
         connections = [:]
-        for fd in [listenFD, epollFD, timerFD, wakeFD] { close(fd) }
+        for fd in [listenFD, epoll.descriptor, timerFD, wakeFD] { close(fd) }
         return latenessNs
     }
 
@@ -97,7 +102,7 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
         var events = [tp_epoll_event](repeating: tp_epoll_event(), count: 256)
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
-            let count = events.withUnsafeMutableBufferPointer { tp_epoll_wait(epollFD, $0.baseAddress, 256, -1) }
+            let count = epoll.wait(into: &events, timeoutMs: -1)
             for i in 0..<max(0, Int(count)) {
                 let fd = Int32(truncatingIfNeeded: events[i].data)
                 if fd == wakeFD { return }
@@ -121,7 +126,13 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             connections[fd] = Connection(id: nextID)
             nextID += 1
-            _ = tp_epoll_ctl(epollFD, 0, fd, tp_epoll_in(), UInt64(UInt32(bitPattern: fd)))
+            do {
+                try epoll.add(fd, events: .readable, token: UInt64(UInt32(bitPattern: fd)))
+            } catch {
+                // Never watched, it would never be served: refuse the connection rather than let it hang.
+                connections[fd] = nil
+                close(fd)
+            }
         }
     }
 
@@ -221,7 +232,7 @@ final class GroundTruthServer: @unchecked Sendable {  // the loop's state is tou
 
     private func drop(_ fd: Int32) {
         guard connections.removeValue(forKey: fd) != nil else { return }
-        _ = tp_epoll_ctl(epollFD, 2, fd, 0, 0)
+        epoll.remove(fd)
         close(fd)
     }
 

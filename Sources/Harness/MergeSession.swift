@@ -5,27 +5,27 @@ import Report
 /// Merges the results of shards of one workload (`tpbench run --shard i/n`) into one result and report.
 /// Records are the source of truth: every figure is recomputed from the union of the shards' records on a common
 /// timeline, which for histograms is exactly HdrHistogram addition (checked). Each shard's client health is kept.
-public enum MergeSession {
-    public struct ShardSummary: Sendable, Codable, Equatable {
-        public var path: String
-        public var shard: String?
-        public var requests: Int
-        public var clientHealth: ClientHealth?
-        public var offsetMs: Double
+package enum MergeSession {
+    package struct ShardSummary: Sendable, Codable, Equatable {
+        package var path: String
+        package var shard: String?
+        package var requests: Int
+        package var clientHealth: ClientHealth?
+        package var offsetMs: Double
     }
 
-    public struct Outcome: Sendable {
-        public var result: RunResult
-        public var records: [RequestRecord]
-        public var shards: [ShardSummary]
+    package struct Outcome: Sendable {
+        package var result: RunResult
+        package var records: [RequestRecord]
+        package var shards: [ShardSummary]
     }
 
-    public struct MergeError: Error, Sendable, CustomStringConvertible {
-        public var message: String
-        public var description: String { "tpbench merge: \(message)" }
+    package struct MergeError: Error, Sendable, CustomStringConvertible {
+        package var message: String
+        package var description: String { "tpbench merge: \(message)" }
     }
 
-    public static func merge(_ paths: [URL], into directory: URL) throws -> Outcome {
+    package static func merge(_ paths: [URL], into directory: URL) throws -> Outcome {
         guard !paths.isEmpty else { throw MergeError(message: "give the shard run directories or result.json files") }
         let runs = try paths.map { try SavedRun.load(path: $0) }
         let names = Set(runs.map(\.result.workloadName))

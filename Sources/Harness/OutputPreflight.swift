@@ -6,25 +6,25 @@ import Darwin
 import Foundation
 
 /// An output directory that cannot hold a run's results.
-public struct OutputDirectoryError: Error, Sendable, CustomStringConvertible {
-    public var path: String
-    public var reason: String
+package struct OutputDirectoryError: Error, Sendable, CustomStringConvertible {
+    package var path: String
+    package var reason: String
 
-    public var description: String {
+    package var description: String {
         "cannot write results to --out \(path): \(reason) (choose another --out directory or free disk space)"
     }
 }
 
 /// Checks, before anything is sent, that a run's results can be written: measuring into a directory that
 /// turns out unwritable (or a full disk) at the end would waste the whole run.
-public enum OutputPreflight {
+package enum OutputPreflight {
     /// Free space below which a run does not start: requests.jsonl takes ~1 KB per request and the report
     /// files a few MB.
-    public static let minimumFreeBytes: UInt64 = 16 << 20
+    package static let minimumFreeBytes: UInt64 = 16 << 20
 
     /// Creates `directory`, writes and removes a probe file in it, and checks the free space of its file system.
     /// - Throws: `OutputDirectoryError` naming the path and the system's reason.
-    public static func check(_ directory: URL, minimumFreeBytes: UInt64 = OutputPreflight.minimumFreeBytes) throws {
+    package static func check(_ directory: URL, minimumFreeBytes: UInt64 = OutputPreflight.minimumFreeBytes) throws {
         let path = directory.path
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

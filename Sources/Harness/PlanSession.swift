@@ -8,21 +8,21 @@ import Workload
 /// `tpbench plan`: predicts each candidate deployment (TP size × replicas on one GPU budget) on a workload by running
 /// the latency model's scheduler simulation directly (no HTTP, no clock), and writes the same reports as `compare`,
 /// labelled as a prediction.
-public enum PlanSession {
+package enum PlanSession {
     /// `tp<N>x<R>`: R replicas of tensor-parallel size N.
-    public struct Candidate: Sendable, Equatable {
-        public var tensorParallel: Int
-        public var replicas: Int
-        public var name: String { "tp\(tensorParallel)x\(replicas)" }
-        public var gpus: Int { tensorParallel * replicas }
+    package struct Candidate: Sendable, Equatable {
+        package var tensorParallel: Int
+        package var replicas: Int
+        package var name: String { "tp\(tensorParallel)x\(replicas)" }
+        package var gpus: Int { tensorParallel * replicas }
 
-        public init(tensorParallel: Int, replicas: Int) {
+        package init(tensorParallel: Int, replicas: Int) {
             self.tensorParallel = tensorParallel
             self.replicas = replicas
         }
 
         /// Parses `tp1x4,tp2x2,tp4x1`.
-        public static func parse(_ text: String) throws -> [Candidate] {
+        package static func parse(_ text: String) throws -> [Candidate] {
             try text.split(separator: ",").map { part in
                 let item = part.trimmingCharacters(in: .whitespaces).lowercased()
                 let pieces = item.dropFirst(2).split(separator: "x")
@@ -36,25 +36,25 @@ public enum PlanSession {
         }
 
         /// Every split of `gpus` into replicas of a power-of-two TP size: 4 → tp1x4, tp2x2, tp4x1.
-        public static func splits(of gpus: Int) -> [Candidate] {
+        package static func splits(of gpus: Int) -> [Candidate] {
             [1, 2, 4, 8, 16].filter { $0 <= gpus && gpus % $0 == 0 }.map { Candidate(tensorParallel: $0, replicas: gpus / $0) }
         }
     }
 
-    public struct PlanError: Error, CustomStringConvertible {
-        public var description: String
+    package struct PlanError: Error, CustomStringConvertible {
+        package var description: String
         init(_ description: String) { self.description = description }
     }
 
     /// Where a calibrated preset came from and how far its predictions may be off, per figure family.
-    public struct CalibrationInfo: Sendable, Equatable {
-        public var source: String
+    package struct CalibrationInfo: Sendable, Equatable {
+        package var source: String
         /// ttft, tpot, e2e, throughput → relative uncertainty.
-        public var bands: [String: Double]
+        package var bands: [String: Double]
         /// Whether the TP costs (sync, all-reduce latency and bandwidth) were fitted: without a TP > 1 run they were
         /// not, and the bands say nothing about TP > 1 candidates.
-        public var tensorParallelFitted: Bool
-        public init(source: String, bands: [String: Double], tensorParallelFitted: Bool = true) {
+        package var tensorParallelFitted: Bool
+        package init(source: String, bands: [String: Double], tensorParallelFitted: Bool = true) {
             self.source = source
             self.bands = bands
             self.tensorParallelFitted = tensorParallelFitted
@@ -62,18 +62,18 @@ public enum PlanSession {
     }
 
     /// What is predicted for and with what.
-    public struct Setup: Sendable {
-        public var model: ModelSpec
-        public var gpu: GPUSpec
-        public var link: LinkSpec
-        public var candidates: [Candidate]
-        public var costPerGPUHour: Double?
+    package struct Setup: Sendable {
+        package var model: ModelSpec
+        package var gpu: GPUSpec
+        package var link: LinkSpec
+        package var candidates: [Candidate]
+        package var costPerGPUHour: Double?
         /// Applied to every candidate's engine parameters (the mock's tuning flags).
-        public var tune: @Sendable (inout ReplicaSpec) -> Void = { _ in }
+        package var tune: @Sendable (inout ReplicaSpec) -> Void = { _ in }
         /// Set when `tune` applies a calibrated preset: the report gives its bands.
-        public var calibration: CalibrationInfo?
+        package var calibration: CalibrationInfo?
 
-        public init(model: ModelSpec, gpu: GPUSpec, link: LinkSpec, candidates: [Candidate], costPerGPUHour: Double?) {
+        package init(model: ModelSpec, gpu: GPUSpec, link: LinkSpec, candidates: [Candidate], costPerGPUHour: Double?) {
             self.model = model
             self.gpu = gpu
             self.link = link
@@ -83,7 +83,7 @@ public enum PlanSession {
     }
 
     /// The banner every prediction report carries.
-    public static func label(_ setup: Setup) -> String {
+    package static func label(_ setup: Setup) -> String {
         let calibration: String
         if let c = setup.calibration, !c.bands.isEmpty {
             let bands = ["ttft", "tpot", "e2e", "throughput"].compactMap { key in
@@ -115,7 +115,7 @@ public enum PlanSession {
 
     /// The workload's requests (seeded: prompt and output lengths drawn once, the same for every candidate) and
     /// its load: a closed loop, or a constant-rate open loop (Poisson or uniform arrivals).
-    public static func requests(of workload: WorkloadSpec) throws
+    package static func requests(of workload: WorkloadSpec) throws
         -> (requests: [FleetSimulation.Request], load: FleetSimulation.Load) {
         if workload.sessions != nil {
             throw PlanError("plan does not simulate multi-turn sessions (their prompts grow with the answers and a "
@@ -168,7 +168,7 @@ public enum PlanSession {
 
     /// Simulates every candidate and writes the prediction: a comparison report in `directory` and one run report per
     /// candidate beneath it.
-    public static func run(workload: WorkloadSpec, setup: Setup, directory: URL,
+    package static func run(workload: WorkloadSpec, setup: Setup, directory: URL,
                            commandLine: [String] = CommandLine.arguments) throws -> CompareSession.Outcome {
         let (requests, load) = try requests(of: workload)
         let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
@@ -233,7 +233,7 @@ public enum PlanSession {
 
     /// `plan --published`: every published point, the model's uncalibrated figure and its error, and the median
     /// absolute error of decode-dominated figures and of TTFT.
-    public static func publishedComparison() -> String {
+    package static func publishedComparison() -> String {
         var table = MarkdownTable(["point", "figure", "measured", "predicted", "error"])
         var decode: [Double] = [], ttft: [Double] = []
         for point in PublishedPoint.all {

@@ -8,38 +8,38 @@ import Workload
 
 /// One benchmark run persisted as it goes: manifest.json first, requests.jsonl appended per finished request,
 /// then result.json and the report files. This is what `tpbench run`, `compare` and `demo` share.
-public enum RunSession {
-    public struct Outcome: Sendable {
-        public var result: RunResult
-        public var records: [RequestRecord]
-        public var directory: URL
-        public var output: RunOutput
+package enum RunSession {
+    package struct Outcome: Sendable {
+        package var result: RunResult
+        package var records: [RequestRecord]
+        package var directory: URL
+        package var output: RunOutput
     }
 
-    public struct Options: Sendable {
-        public var settings: RequestSettings
-        public var loops: Int
-        public var commandLine: [String]
-        public var onRecord: @Sendable (RequestRecord) -> Void
-        public var onStart: @Sendable (LoadRunner) -> Void
+    package struct Options: Sendable {
+        package var settings: RequestSettings
+        package var loops: Int
+        package var commandLine: [String]
+        package var onRecord: @Sendable (RequestRecord) -> Void
+        package var onStart: @Sendable (LoadRunner) -> Void
         /// The part of the workload this process offers (`--shard i/n`).
-        public var shard: Shard = .whole
+        package var shard: Shard = .whole
         /// Wall-clock start of the load (`--start-at`), so shards on several machines start together.
-        public var startAt: Date?
+        package var startAt: Date?
         /// Scraping of the target's /metrics during the run (on by default).
-        public var serverMetrics: ServerMetricsSettings
+        package var serverMetrics: ServerMetricsSettings
         /// GPU telemetry during the run: DCGM exporters, or nvidia-smi for launched deployments (on by default).
-        public var gpuTelemetry = GPUTelemetrySettings()
+        package var gpuTelemetry = GPUTelemetrySettings()
         /// Keep every record in memory and return it in `Outcome.records` (tests, selfbench). The CLI turns it
         /// off: records then live only in requests.jsonl and the summary is gathered as they finish, so a run of
         /// any length holds flat memory.
-        public var keepRecords = true
+        package var keepRecords = true
         /// Refuse to send the load when more than 1 % of the prompts missed their token target (`--strict`).
-        public var strictCalibration = false
+        package var strictCalibration = false
         /// Calibration progress (prompts done, prompts in all), for the console.
-        public var onCalibration: @Sendable (Int, Int) -> Void = { _, _ in }
+        package var onCalibration: @Sendable (Int, Int) -> Void = { _, _ in }
 
-        public init(settings: RequestSettings = RequestSettings(), loops: Int = 1,
+        package init(settings: RequestSettings = RequestSettings(), loops: Int = 1,
                     commandLine: [String] = CommandLine.arguments,
                     onRecord: @escaping @Sendable (RequestRecord) -> Void = { _ in },
                     onStart: @escaping @Sendable (LoadRunner) -> Void = { _ in },
@@ -53,7 +53,7 @@ public enum RunSession {
         }
     }
 
-    public static func run(workload: WorkloadSpec, deployment: DeploymentSpec, directory: URL,
+    package static func run(workload: WorkloadSpec, deployment: DeploymentSpec, directory: URL,
                            options: Options) async throws -> Outcome {
         let target = Target(name: deployment.name, baseURLs: deployment.urls)
         let startedAt = Date()
@@ -209,6 +209,6 @@ final class WriteFailure: @unchecked Sendable {
     }
 }
 
-public enum TPBenchInfo {
-    public static let version = "0.1.0"
+package enum TPBenchInfo {
+    package static let version = "0.1.0"
 }

@@ -3,11 +3,11 @@ import Workload
 
 /// The demo's workload: an explicit path, else Workloads/seed-structured-output.yaml in the working directory (a
 /// checkout, perhaps edited), else the copy compiled into the binary, so the demo runs from any directory.
-public enum SeedWorkload {
-    public static let name = "seed-structured-output"
-    public static let relativePath = "Workloads/seed-structured-output.yaml"
+package enum SeedWorkload {
+    package static let name = "seed-structured-output"
+    package static let relativePath = "Workloads/seed-structured-output.yaml"
 
-    public static func load(path: String?) throws -> WorkloadSpec {
+    package static func load(path: String?) throws -> WorkloadSpec {
         if let path { return try WorkloadLoader.load(path: path) }
         if FileManager.default.isReadableFile(atPath: relativePath) { return try WorkloadLoader.load(path: relativePath) }
         return try BuiltInWorkloads.load(name)

@@ -11,15 +11,15 @@ import Workload
 /// Each scenario holds N streams (one request each, exactly `tokens` events) against a mock whose schedule is known,
 /// and reports what the client cost and how faithfully it timed events. The mock runs as a child process by
 /// default, so process CPU and RSS are the client's alone; in-process is available for tests.
-public enum SelfBench {
-    public struct Scenario: Sendable, Codable, Equatable {
-        public var name: String
-        public var streams: Int
-        public var ttftMs: Double
+package enum SelfBench {
+    package struct Scenario: Sendable, Codable, Equatable {
+        package var name: String
+        package var streams: Int
+        package var ttftMs: Double
         /// 0 = unpaced: the mock writes as fast as it can (up to 32 events per stream per tick).
-        public var itlMs: Double
-        public var tokens: Int
-        public init(name: String, streams: Int, ttftMs: Double, itlMs: Double, tokens: Int) {
+        package var itlMs: Double
+        package var tokens: Int
+        package init(name: String, streams: Int, ttftMs: Double, itlMs: Double, tokens: Int) {
             self.name = name
             self.streams = streams
             self.ttftMs = ttftMs
@@ -28,23 +28,23 @@ public enum SelfBench {
         }
     }
 
-    public struct Settings: Sendable {
-        public var scenarios: [Scenario]
-        public var repeats = 3
-        public var loops = 1
-        public var connectRate = 2000.0
+    package struct Settings: Sendable {
+        package var scenarios: [Scenario]
+        package var repeats = 3
+        package var loops = 1
+        package var connectRate = 2000.0
         /// Where the client's receive stamps come from (the kernel's time costs one peek per socket read).
-        public var receiveTimes: ReceiveTimeSource = .kernel
+        package var receiveTimes: ReceiveTimeSource = .kernel
         /// Path of a tpbench executable to run `tpbench mock` as a child process; nil runs the mock in-process.
-        public var mockExecutable: String?
-        /// After each paced run, read the same streams from the same mock with `SelfBenchFloor` (the kernel's
+        package var mockExecutable: String?
+        /// After each paced run, read the same streams from the same mock with `FloorReader` (the kernel's
         /// share of a token event on this machine).
-        public var floor = false
-        public init(scenarios: [Scenario]) { self.scenarios = scenarios }
+        package var floor = false
+        package init(scenarios: [Scenario]) { self.scenarios = scenarios }
 
         /// The issue-7 set: paced scenarios keep the mock near 50k events/s (what one core of a 2-core box
         /// sustains next to the client), each lasting about `seconds` of streaming.
-        public static func standard(streams: [Int], seconds: Double, unpaced: Bool) -> [Scenario] {
+        package static func standard(streams: [Int], seconds: Double, unpaced: Bool) -> [Scenario] {
             var list = streams.map { n -> Scenario in
                 let itl = max(20, Double(n) / 50)
                 return Scenario(name: "\(n) streams", streams: n, ttftMs: 20, itlMs: itl,
@@ -58,43 +58,43 @@ public enum SelfBench {
     }
 
     /// Who read the streams: tpbench's loop, or the floor reader (raw sockets, no libcurl, no parsing).
-    public enum Reader: String, Sendable, Codable {
+    package enum Reader: String, Sendable, Codable {
         case tpbench, floor
     }
 
     /// One run of one scenario.
-    public struct Measurement: Sendable, Codable, Equatable {
-        public var scenario: Scenario
-        public var reader: Reader = .tpbench
-        public var failures: Int
-        public var events: Int
-        public var wallSeconds: Double
+    package struct Measurement: Sendable, Codable, Equatable {
+        package var scenario: Scenario
+        package var reader: Reader = .tpbench
+        package var failures: Int
+        package var events: Int
+        package var wallSeconds: Double
         /// MultiLoop-thread CPU / token events (for the floor: its thread's CPU / the token events of its streams).
-        public var loopCPUMicrosPerEvent: Double
+        package var loopCPUMicrosPerEvent: Double
         /// Whole-process CPU / token events (loops, scheduler, records; the mock only when in-process).
-        public var processCPUMicrosPerEvent: Double?
+        package var processCPUMicrosPerEvent: Double?
         /// Token events / (last event − first request start).
-        public var eventsPerSecond: Double
+        package var eventsPerSecond: Double
         /// Peak RSS growth during the run / streams (KiB); includes what the allocator keeps for reuse, so it
         /// depends on what ran before.
-        public var memoryKiBPerStream: Double?
+        package var memoryKiBPerStream: Double?
         /// Growth of heap bytes in use (malloc's count, all arenas) when the first stream ends, i.e. with every
         /// stream in flight and nearly all its events in, / streams (KiB): what the client holds per in-flight
         /// stream, stable from run to run. Records waiting to be written after a burst of endings are not in it.
-        public var heapKiBPerStream: Double?
+        package var heapKiBPerStream: Double?
         /// Share of inter-event gaps under half the server's gap.
-        public var coalescingShare: Double?
+        package var coalescingShare: Double?
         /// E2E p50 / the schedule's E2E (TTFT + (tokens − 1) × ITL).
-        public var stretch: Double?
+        package var stretch: Double?
         /// TTFT − the server's scheduled TTFT, p50 and p99 (ms).
-        public var overheadMsP50: Double?
-        public var overheadMsP99: Double?
-        public var mockLatenessP99Ms: Double?
-        public var mockCPUShare: Double?
+        package var overheadMsP50: Double?
+        package var overheadMsP99: Double?
+        package var mockLatenessP99Ms: Double?
+        package var mockCPUShare: Double?
     }
 
     /// Runs every scenario `repeats` times, interleaved (a slow moment hits all scenarios alike).
-    public static func run(_ settings: Settings, log: @Sendable (String) -> Void = { _ in }) async throws
+    package static func run(_ settings: Settings, log: @Sendable (String) -> Void = { _ in }) async throws
         -> [Measurement]
     {
         var results: [Measurement] = []
@@ -208,18 +208,18 @@ public enum SelfBench {
         -> Measurement
     {
         guard let port = URLComponents(string: mock.baseURL)?.port.flatMap(UInt16.init(exactly:)) else {
-            throw SelfBenchFloor.Failure(description: "no port in the mock's address \(mock.baseURL)")
+            throw FloorReader.Failure(description: "no port in the mock's address \(mock.baseURL)")
         }
         let body: [String: Any] = [
             "model": MockConfiguration().servedModelNames[0],
             "messages": [["role": "user", "content": "selfbench floor reader sixteen tokens of prompt text here"]],
             "max_tokens": scenario.tokens, "stream": true, "stream_options": ["include_usage": true],
         ]
-        let request = SelfBenchFloor.httpRequest(
+        let request = FloorReader.httpRequest(
             path: "/v1/chat/completions", body: Array(try JSONSerialization.data(withJSONObject: body)))
         let mockCPUBefore = mock.cpuNanoseconds()
         let ideal = (scenario.ttftMs + Double(scenario.tokens) * scenario.itlMs) / 1000
-        let result = try await SelfBenchFloor.run(
+        let result = try await FloorReader.run(
             port: port, request: request, streams: scenario.streams, connectRate: settings.connectRate,
             deadlineSeconds: 60 + 3 * ideal + Double(scenario.streams) / max(1, settings.connectRate))
         let mockCPU = mock.cpuNanoseconds().map { $0 - (mockCPUBefore ?? 0) }

@@ -8,47 +8,47 @@ import Workload
 /// the time they were sent. For every token event: error = the client's receive stamp − the server's send time
 /// (same clock); the server's lateness (send − schedule) is reported beside it, so "ITL p99 − ITL" can be read as
 /// server lateness plus client error.
-public enum GroundTruthBench {
-    public struct Measurement: Sendable, Codable, Equatable {
-        public var streams: Int
-        public var requests: Int
-        public var tokens: Int
-        public var ttftMs: Double
-        public var itlMs: Double
-        public var failures: Int
+package enum GroundTruthBench {
+    package struct Measurement: Sendable, Codable, Equatable {
+        package var streams: Int
+        package var requests: Int
+        package var tokens: Int
+        package var ttftMs: Double
+        package var itlMs: Double
+        package var failures: Int
         /// Events whose send time could not be paired with a receive stamp (text and events disagree).
-        public var unpaired: Int
-        public var events: Int
-        public var measuredTTFTp50Ms: Double
+        package var unpaired: Int
+        package var events: Int
+        package var measuredTTFTp50Ms: Double
         /// Hand-off to libcurl → the response head (sent the moment the request was read): connect and request time.
-        public var firstByteP50Ms: Double
-        public var measuredITLp50Ms: Double
-        public var measuredITLp99Ms: Double
-        public var serverLatenessP50Ms: Double
-        public var serverLatenessP99Ms: Double
+        package var firstByteP50Ms: Double
+        package var measuredITLp50Ms: Double
+        package var measuredITLp99Ms: Double
+        package var serverLatenessP50Ms: Double
+        package var serverLatenessP99Ms: Double
         /// Receive stamp − send time, per token event (kernel delivery on loopback included).
-        public var clientErrorP50Ms: Double
-        public var clientErrorP99Ms: Double
-        public var clientErrorMaxMs: Double
+        package var clientErrorP50Ms: Double
+        package var clientErrorP99Ms: Double
+        package var clientErrorMaxMs: Double
         /// The client's own "timestamps uncertain by" figure for the run (p99 over its buffers' stamps).
-        public var reportedUncertaintyP99Ms: Double
+        package var reportedUncertaintyP99Ms: Double
         /// Share of the run the loop threads waited for a CPU (mean over loops; nil where unknown).
-        public var loopRunQueueWaitShare: Double?
+        package var loopRunQueueWaitShare: Double?
         /// Where the run's receive stamps came from, the share stamped with the kernel's time, and how long data
         /// waited in the kernel before the client's loop woke for it (p99).
-        public var receiveTimes: ReceiveTimeSource = .kernel
-        public var kernelStampedShare: Double?
-        public var readWaitP99Ms: Double?
+        package var receiveTimes: ReceiveTimeSource = .kernel
+        package var kernelStampedShare: Double?
+        package var readWaitP99Ms: Double?
         /// ITL p99 − ITL − server lateness p99: the client's share of the ITL tail (goal ≤ 0.5 ms).
-        public var itlTailExcessMs: Double { measuredITLp99Ms - itlMs - serverLatenessP99Ms }
+        package var itlTailExcessMs: Double { measuredITLp99Ms - itlMs - serverLatenessP99Ms }
     }
 
     /// Runs `requests` requests (at most `streams` in flight) of `tokens` events against a fresh ground-truth server.
-    public static func measure(streams: Int, requests: Int, tokens: Int, ttftMs: Double, itlMs: Double,
+    package static func measure(streams: Int, requests: Int, tokens: Int, ttftMs: Double, itlMs: Double,
                                loops: Int = 1, connectRate: Double = 2000, receiveTimes: ReceiveTimeSource = .kernel,
                                pinServer: Bool = true) async throws -> Measurement {
         // On a machine of 2+ cores the server keeps to the last one, so "client error" is the client's, not the two
-        // fighting for a core (FACTS.md: pinning is how the vLLM agreement runs too).
+        // fighting for a core (scripts/vllm/agreement.py pins its servers for the same reason).
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let server = try GroundTruthServer(schedule: .init(ttftNs: UInt64(ttftMs * 1e6), itlNs: UInt64(itlMs * 1e6),
                                                            tokens: tokens),
@@ -125,7 +125,7 @@ public enum GroundTruthBench {
     }
 
     /// Medians of `runs` with [min–max], one row per stream count.
-    public static func render(_ runs: [[Measurement]]) -> String {
+    package static func render(_ runs: [[Measurement]]) -> String {
         var lines = ["| streams | receive time (kernel share) | requests | TTFT p50 (sched) | first byte p50 | ITL p50 / p99 (sched) | server lateness p50 / p99 "
                      + "| client error p50 / p99 / max | ITL p99 − ITL − lateness p99 | reported uncertainty p99 "
                      + "| data waited in the kernel p99 | loop waiting for a CPU |",

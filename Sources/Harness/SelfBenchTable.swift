@@ -1,8 +1,8 @@
 import Foundation
 
 /// The self-benchmark's table: one row per scenario, each cell the median of its runs with [min–max].
-public enum SelfBenchTable {
-    public static func render(_ measurements: [SelfBench.Measurement]) -> String {
+package enum SelfBenchTable {
+    package static func render(_ measurements: [SelfBench.Measurement]) -> String {
         var order: [String] = []
         var groups: [String: [SelfBench.Measurement]] = [:]
         for m in measurements {

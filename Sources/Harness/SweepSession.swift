@@ -5,18 +5,18 @@ import Workload
 
 /// Runs a workload at each level of concurrency (closed loop) or rate (open loop) per deployment, stopping a
 /// deployment early when it is clearly saturated, and writes the sweep report beside each level's full report.
-public enum SweepSession {
-    public struct Settings: Sendable {
-        public var dimension: Sweep.Dimension
-        public var levels: [Double]
+package enum SweepSession {
+    package struct Settings: Sendable {
+        package var dimension: Sweep.Dimension
+        package var levels: [Double]
         /// Closed loop: requests per level = max(this, 2 × concurrency).
-        public var requestsPerLevel: Int
+        package var requestsPerLevel: Int
         /// Open loop: seconds per level.
-        public var secondsPerLevel: Double
+        package var secondsPerLevel: Double
         /// TTFT p95 objective for the knee (default: the workload's slo.ttft_ms).
-        public var ttftP95SLOMs: Double?
+        package var ttftP95SLOMs: Double?
 
-        public init(dimension: Sweep.Dimension, levels: [Double], requestsPerLevel: Int = 50,
+        package init(dimension: Sweep.Dimension, levels: [Double], requestsPerLevel: Int = 50,
                     secondsPerLevel: Double = 30, ttftP95SLOMs: Double? = nil) {
             self.dimension = dimension
             self.levels = levels
@@ -41,7 +41,7 @@ public enum SweepSession {
         return nil
     }
 
-    public static func run(workload: WorkloadSpec, deployments: [DeploymentSpec], settings: Settings,
+    package static func run(workload: WorkloadSpec, deployments: [DeploymentSpec], settings: Settings,
                            directory: URL, options: RunSession.Options,
                            announce: @escaping @Sendable (String) -> Void = { _ in },
                            prepare: @escaping @Sendable (DeploymentSpec) async throws -> DeploymentSpec = { $0 },

@@ -4,22 +4,22 @@ import Workload
 
 /// A pass/fail condition on a run's summary, as k6 thresholds are: `ttft_p95_ms>800` fails the run when TTFT p95
 /// exceeds 800 ms. Given as `--fail-on "ttft_p95_ms>800,failure_pct>1"`.
-public struct Threshold: Sendable, Equatable, CustomStringConvertible {
-    public enum Comparison: String, Sendable, CaseIterable {
+package struct Threshold: Sendable, Equatable, CustomStringConvertible {
+    package enum Comparison: String, Sendable, CaseIterable {
         case greaterOrEqual = ">="
         case lessOrEqual = "<="
         case greater = ">"
         case less = "<"
     }
 
-    public var metric: String
-    public var comparison: Comparison
-    public var limit: Double
+    package var metric: String
+    package var comparison: Comparison
+    package var limit: Double
 
-    public var description: String { "\(metric)\(comparison.rawValue)\(limit)" }
+    package var description: String { "\(metric)\(comparison.rawValue)\(limit)" }
 
     /// Metric names a threshold can use.
-    public static let metricNames: [String] = {
+    package static let metricNames: [String] = {
         var names: [String] = []
         for metric in ["ttft", "itl_event", "itl_token", "tpot", "e2e"] {
             for p in ["p50", "p90", "p95", "p99", "p99_9", "max", "mean"] { names.append("\(metric)_\(p)_ms") }
@@ -32,21 +32,21 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     static let renamedMetrics = ["error_rate": "failure_pct", "failure_rate": "failure_pct",
                                  "schema_valid_rate": "schema_valid_pct", "slo_attainment": "slo_attainment_pct"]
 
-    public struct ParseError: Error, Sendable, CustomStringConvertible {
-        public let text: String
-        public let problem: String
-        public var description: String {
+    package struct ParseError: Error, Sendable, CustomStringConvertible {
+        package let text: String
+        package let problem: String
+        package var description: String {
             "--fail-on '\(text)': \(problem); expected METRIC>VALUE pairs separated by commas, e.g. "
                 + "\"ttft_p95_ms>800,error_rate>0.01\""
         }
     }
 
     /// Parses a comma-separated list.
-    public static func parseList(_ text: String) throws -> [Threshold] {
+    package static func parseList(_ text: String) throws -> [Threshold] {
         try text.split(separator: ",").map { try parse(String($0).trimmingCharacters(in: .whitespaces)) }
     }
 
-    public static func parse(_ text: String) throws -> Threshold {
+    package static func parse(_ text: String) throws -> Threshold {
         for comparison in Comparison.allCases {
             guard let range = text.range(of: comparison.rawValue) else { continue }
             let metric = String(text[..<range.lowerBound]).trimmingCharacters(in: .whitespaces)
@@ -69,7 +69,7 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The summary's value of this threshold's metric (nil when unavailable).
-    public func value(in s: TargetSummary) -> Double? {
+    package func value(in s: TargetSummary) -> Double? {
         switch metric {
         case "failure_pct": return s.errorRate * 100
         case "requests_per_s": return s.requestsPerSecond
@@ -100,7 +100,7 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A message if the threshold is crossed (a missing value counts as crossed: it cannot be shown to pass).
-    public func violation(in s: TargetSummary) -> String? {
+    package func violation(in s: TargetSummary) -> String? {
         guard let v = value(in: s) else { return "\(description): \(metric) is unavailable for \(s.target)" }
         let crossed: Bool
         switch comparison {

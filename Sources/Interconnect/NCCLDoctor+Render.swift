@@ -2,7 +2,7 @@ import Foundation
 
 extension NCCLDoctor {
     /// The doctor's report as Markdown (also readable as plain text in a terminal).
-    public static func render(_ diagnosis: NCCLDiagnosis, files: [String], maxChannelRows: Int = 48) -> String {
+    package static func render(_ diagnosis: NCCLDiagnosis, files: [String], maxChannelRows: Int = 48) -> String {
         let log = diagnosis.log
         var out = "# NCCL interconnect doctor\n\n"
         out += "Read \(files.count) file\(files.count == 1 ? "" : "s") (\(log.linesRead) lines, \(log.ncclLines) NCCL "
@@ -58,7 +58,7 @@ extension NCCLDoctor {
     }
 
     /// One sentence for a comparison's verdict list.
-    public static func comparisonSentence(deployment: String, _ diagnosis: NCCLDiagnosis) -> String {
+    package static func comparisonSentence(deployment: String, _ diagnosis: NCCLDiagnosis) -> String {
         var sentence = "\(deployment) interconnect (from its NCCL log): \(diagnosis.verdict)"
         if let preset = diagnosis.linkPreset {
             let tp = diagnosis.log.ranks.map { " --tp \($0)" } ?? ""
@@ -70,17 +70,17 @@ extension NCCLDoctor {
 }
 
 /// A log file that could not be read.
-public struct NCCLLogFileError: Error, Sendable, CustomStringConvertible {
-    public var path: String
-    public var reason: String
-    public var description: String {
+package struct NCCLLogFileError: Error, Sendable, CustomStringConvertible {
+    package var path: String
+    package var reason: String
+    package var description: String {
         "cannot read NCCL log \(path): \(reason); pass the file vLLM wrote with NCCL_DEBUG=INFO set"
     }
 }
 
 extension NCCLLogParser {
     /// Reads and parses log files; bytes that are not UTF-8 are replaced, never fatal.
-    public static func parse(files: [String]) throws -> NCCLLog {
+    package static func parse(files: [String]) throws -> NCCLLog {
         var texts: [String] = []
         for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {

@@ -2,33 +2,33 @@ import Foundation
 import LatencyModel
 
 /// A verdict on a deployment's tensor-parallel interconnect, in plain words with the expected cost.
-public struct NCCLDiagnosis: Sendable, Codable {
-    public var log: NCCLLog
+package struct NCCLDiagnosis: Sendable, Codable {
+    package var log: NCCLLog
     /// The slowest transport any channel uses (a ring all-reduce runs at its slowest hop).
-    public var transport: NCCLTransport?
+    package var transport: NCCLTransport?
     /// Whether the P2P links are NVLink (from graph-search "type NVL/..." lines); nil when the log does not say.
-    public var nvlink: Bool?
+    package var nvlink: Bool?
     /// One line: "all-reduce over TCP sockets: expect ~0.1–0.6 ms per call; …".
-    public var verdict: String
+    package var verdict: String
     /// Expected latency of one small (decode-sized) all-reduce, milliseconds.
-    public var perCallMs: ClosedRangeMs?
+    package var perCallMs: ClosedRangeMs?
     /// All-reduces per decode step: two per layer (attention output and MLP output).
-    public var callsPerDecodeStep: Int
-    public var layers: Int
+    package var callsPerDecodeStep: Int
+    package var layers: Int
     /// The `tpbench mock --link` preset that reproduces this interconnect offline.
-    public var linkPreset: String?
+    package var linkPreset: String?
     /// Further findings (custom all-reduce off, P2P disabled by environment, TP across nodes, warnings).
-    public var findings: [String]
+    package var findings: [String]
 
-    public struct ClosedRangeMs: Sendable, Codable, Equatable {
-        public var low: Double
-        public var high: Double
+    package struct ClosedRangeMs: Sendable, Codable, Equatable {
+        package var low: Double
+        package var high: Double
     }
 }
 
-public enum NCCLDoctor {
+package enum NCCLDoctor {
     /// Diagnoses parsed logs; `layers` sizes the per-step cost (48 for Qwen3-30B-A3B).
-    public static func diagnose(_ log: NCCLLog, layers: Int = 48) -> NCCLDiagnosis {
+    package static func diagnose(_ log: NCCLLog, layers: Int = 48) -> NCCLDiagnosis {
         let transport = log.worstTransport
         let nvlink = nvlinkEvidence(log)
         let tp = log.ranks ?? (Set(log.links.flatMap { [$0.fromRank, $0.toRank] }).count).nonZero

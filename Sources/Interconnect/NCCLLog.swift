@@ -2,7 +2,7 @@ import Foundation
 
 /// How two ranks of one NCCL communicator exchange data, best first. The order matters: a ring all-reduce runs
 /// at the speed of its slowest hop, so the deployment's verdict is the worst transport any channel uses.
-public enum NCCLTransport: String, Sendable, Codable, CaseIterable, Comparable {
+package enum NCCLTransport: String, Sendable, Codable, CaseIterable, Comparable {
     case p2pDirect = "P2P/direct pointer"
     case p2pCUMEM = "P2P/CUMEM"
     case p2pIPC = "P2P/IPC"
@@ -13,7 +13,7 @@ public enum NCCLTransport: String, Sendable, Codable, CaseIterable, Comparable {
     case netOther = "NET (other plugin)"
     case socket = "NET/Socket"
 
-    public static func < (lhs: NCCLTransport, rhs: NCCLTransport) -> Bool {
+    package static func < (lhs: NCCLTransport, rhs: NCCLTransport) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 
@@ -36,55 +36,55 @@ public enum NCCLTransport: String, Sendable, Codable, CaseIterable, Comparable {
 }
 
 /// One "Channel NN/x : A[a] -> B[b] [send] via TRANSPORT" line.
-public struct NCCLChannelLink: Sendable, Codable, Hashable {
-    public var channel: Int
-    public var fromRank: Int
-    public var toRank: Int
-    public var transport: NCCLTransport
+package struct NCCLChannelLink: Sendable, Codable, Hashable {
+    package var channel: Int
+    package var fromRank: Int
+    package var toRank: Int
+    package var transport: NCCLTransport
     /// The log's own words, e.g. `NET/IB/3/GDRDMA`.
-    public var via: String
+    package var via: String
 }
 
 /// The rank order of one channel's ring.
-public struct NCCLRing: Sendable, Codable, Equatable {
-    public var channel: Int
-    public var ranks: [Int]
+package struct NCCLRing: Sendable, Codable, Equatable {
+    package var channel: Int
+    package var ranks: [Int]
 }
 
 /// Everything `tpbench nccl` read from one or more NCCL_DEBUG=INFO logs.
-public struct NCCLLog: Sendable, Codable {
-    public var ncclVersion: String?
+package struct NCCLLog: Sendable, Codable {
+    package var ncclVersion: String?
     /// Communicator size (the largest seen: vLLM also builds small groups, e.g. for pipeline stages).
-    public var ranks: Int?
-    public var nodes: Int?
+    package var ranks: Int?
+    package var nodes: Int?
     /// Host names from `host:pid:tid [dev]` prefixes.
-    public var hosts: [String] = []
+    package var hosts: [String] = []
     /// Distinct channel links (send and receive sides of one hop are one link).
-    public var links: [NCCLChannelLink] = []
+    package var links: [NCCLChannelLink] = []
     /// Ring order per channel, from "Channel 00/02 : 0 1 2 3" (one entry per channel, the last seen).
-    public var rings: [NCCLRing] = []
+    package var rings: [NCCLRing] = []
     /// Raw "Trees [0] ... " descriptions.
-    public var trees: [String] = []
+    package var trees: [String] = []
     /// Graph-search path type, e.g. `NVL/PIX` (NVLink inside the node) or `PHB/PIX` (PCIe through the CPU).
-    public var pathTypes: [String] = []
+    package var pathTypes: [String] = []
     /// The network NCCL chose ("Socket", "IB") and the interfaces it named.
-    public var network: String?
-    public var interfaces: [String] = []
+    package var network: String?
+    package var interfaces: [String] = []
     /// vLLM's reason for disabling its custom all-reduce, when it printed one.
-    public var customAllReduceDisabled: String?
+    package var customAllReduceDisabled: String?
     /// NCCL environment overrides seen ("NCCL_P2P_DISABLE set by environment to 1").
-    public var environment: [String: String] = [:]
+    package var environment: [String: String] = [:]
     /// The first few NCCL WARN lines.
-    public var warnings: [String] = []
-    public var linesRead = 0
-    public var ncclLines = 0
+    package var warnings: [String] = []
+    package var linesRead = 0
+    package var ncclLines = 0
     /// Lines that mentioned NCCL but could not be understood (garbled, truncated).
-    public var unreadableLines = 0
+    package var unreadableLines = 0
 
-    public init() {}
+    package init() {}
 
     /// Transport per ordered peer pair (worst, if channels of one pair differ).
-    public var transportByPair: [(from: Int, to: Int, transport: NCCLTransport)] {
+    package var transportByPair: [(from: Int, to: Int, transport: NCCLTransport)] {
         var worst: [Int: [Int: NCCLTransport]] = [:]
         for link in links {
             let current = worst[link.fromRank]?[link.toRank]
@@ -95,14 +95,14 @@ public struct NCCLLog: Sendable, Codable {
         }
     }
 
-    public var worstTransport: NCCLTransport? { links.map(\.transport).max() }
+    package var worstTransport: NCCLTransport? { links.map(\.transport).max() }
 }
 
 /// Reads NCCL_DEBUG=INFO output as vLLM prints it: with or without process prefixes such as
 /// `(VllmWorker rank=1 pid=123)` or `[1]`, `host:pid:tid [dev] NCCL INFO ...`, several ranks interleaved.
 /// Never throws and never traps: unknown or garbled lines are counted and skipped.
-public enum NCCLLogParser {
-    public static func parse(_ texts: [String]) -> NCCLLog {
+package enum NCCLLogParser {
+    package static func parse(_ texts: [String]) -> NCCLLog {
         var log = NCCLLog()
         var seenLinks = Set<NCCLChannelLink>()
         var hosts: [String] = []

@@ -1,12 +1,12 @@
 /// Why a text is not JSON, and where.
-public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
     /// Byte offset into the UTF-8 input where the problem was found.
-    public var offset: Int
+    package var offset: Int
     /// True when the input ended mid-document: the signature of output cut off at `max_tokens`.
-    public var reachedEndOfInput: Bool
+    package var reachedEndOfInput: Bool
 
-    public var description: String { "\(message) at byte \(offset)" }
+    package var description: String { "\(message) at byte \(offset)" }
 }
 
 /// A strict RFC 8259 recursive-descent parser over UTF-8 bytes.

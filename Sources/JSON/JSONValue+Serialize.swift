@@ -1,6 +1,6 @@
 extension JSONValue {
     /// Compact JSON text with object keys in document order (request bodies, schemas in reports).
-    public func serialized() -> String {
+    package func serialized() -> String {
         var out = ""
         write(into: &out)
         return out
@@ -32,14 +32,14 @@ extension JSONValue {
     }
 
     /// A number as JSON text: integral values without a fraction, non-finite ones (which JSON lacks) as null.
-    public static func format(_ n: Double) -> String {
+    package static func format(_ n: Double) -> String {
         if !n.isFinite { return "null" }
         if n == n.rounded(), abs(n) < 1e15 { return String(Int(n)) }
         return "\(n)"
     }
 
     /// `s` as a quoted JSON string.
-    public static func writeString(_ s: String, into out: inout String) {
+    package static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -3,7 +3,7 @@
 ///
 /// Numbers are kept as `Double`: JSON Schema compares numbers by mathematical value (`1` and `1.0` are equal, and
 /// `1.0` is an `integer`), so remembering how a literal was spelled would only make `enum`/`const` wrong.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -12,7 +12,7 @@ public enum JSONValue: Sendable, Equatable {
     case object(JSONObject)
 
     /// Parses strict RFC 8259 JSON; see ``JSONParseError`` for what is reported.
-    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         var text = text
         // withUTF8 gives contiguous storage without copying for native strings; it is `rethrows`, which would
         // erase the error type, so the outcome travels out as a Result.
@@ -24,7 +24,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// Parses strict RFC 8259 JSON from UTF-8 bytes; invalid UTF-8 inside strings is rejected.
-    public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+    package static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         let outcome = bytes.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer)
             return Result { () throws(JSONParseError) in try parser.parseDocument() }
@@ -35,7 +35,7 @@ public enum JSONValue: Sendable, Equatable {
     /// Structural equality as JSON Schema defines it for `enum`, `const` and `uniqueItems`: numbers by value,
     /// objects ignoring key order, and strings by code points. Swift's `String ==` uses canonical equivalence
     /// ("\u{E4}" equals "a\u{308}"), which the spec does not; object keys still hash that way, a known limit.
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let left), .bool(let right)): left == right
@@ -48,26 +48,26 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// The member `key` of an object; nil for other values and missing keys.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
-    public var doubleValue: Double? { if case .number(let n) = self { n } else { nil } }
-    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
-    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
-    public var objectValue: JSONObject? { if case .object(let o) = self { o } else { nil } }
-    public var isNull: Bool { if case .null = self { true } else { false } }
+    package var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    package var doubleValue: Double? { if case .number(let n) = self { n } else { nil } }
+    package var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    package var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    package var objectValue: JSONObject? { if case .object(let o) = self { o } else { nil } }
+    package var isNull: Bool { if case .null = self { true } else { false } }
 
     /// An integral number, or nil for fractions and values beyond what an `Int` holds exactly.
-    public var intValue: Int? {
+    package var intValue: Int? {
         guard case .number(let n) = self, n.rounded() == n, abs(n) < 9e15 else { return nil }
         return Int(n)
     }
 
     /// True for numbers with no fractional part, as JSON Schema's `integer` type defines it.
-    public var isInteger: Bool {
+    package var isInteger: Bool {
         if case .number(let value) = self { return value.isFinite && value.rounded(.towardZero) == value }
         return false
     }
@@ -75,21 +75,21 @@ public enum JSONValue: Sendable, Equatable {
 
 /// A JSON object that remembers its keys' document order (for stable error messages and re-encoding) while
 /// comparing as an unordered map, as JSON and JSON Schema's `const`/`enum` do.
-public struct JSONObject: Sendable, Equatable {
+package struct JSONObject: Sendable, Equatable {
     /// Keys in document order.
-    public private(set) var keys: [String] = []
+    package private(set) var keys: [String] = []
     private var storage: [String: JSONValue] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Builds an object from ordered pairs; a later duplicate key replaces the earlier value.
-    public init(_ pairs: [(String, JSONValue)]) {
+    package init(_ pairs: [(String, JSONValue)]) {
         for (key, value) in pairs { self[key] = value }
     }
 
-    public var count: Int { keys.count }
+    package var count: Int { keys.count }
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         get { storage[key] }
         set {
             if let newValue {
@@ -101,13 +101,13 @@ public struct JSONObject: Sendable, Equatable {
     }
 
     /// Key/value pairs in document order.
-    public var entries: [(key: String, value: JSONValue)] { keys.map { ($0, storage[$0]!) } }
+    package var entries: [(key: String, value: JSONValue)] { keys.map { ($0, storage[$0]!) } }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
 }
 
 extension JSONValue: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         if var array = try? decoder.unkeyedContainer() {
             var elements: [JSONValue] = []
             while !array.isAtEnd { elements.append(try array.decode(JSONValue.self)) }
@@ -133,7 +133,7 @@ extension JSONValue: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         switch self {
         case .null:
             var single = encoder.singleValueContainer()

@@ -14,12 +14,12 @@ import JSON
 /// Every other keyword that the drafts define (see ``JSONSchema/unsupportedKeywords``) makes `init` throw rather
 /// than be silently ignored, so a validity figure never overstates what was checked. Names no draft defines are
 /// ignored, as 2020-12 §4.3.1 requires (vendor extensions such as `x-order` are common in real schemas).
-public struct JSONSchema: Sendable {
+package struct JSONSchema: Sendable {
     let nodes: [SchemaNode]
     let rootIndex: Int
 
     /// Keywords defined by JSON Schema drafts that this validator does not implement.
-    public static let unsupportedKeywords: Set<String> = [
+    package static let unsupportedKeywords: Set<String> = [
         "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor", "$vocabulary",
         "if", "then", "else", "dependentSchemas", "dependentRequired", "dependencies",
         "contains", "minContains", "maxContains", "unevaluatedItems", "unevaluatedProperties",
@@ -29,7 +29,7 @@ public struct JSONSchema: Sendable {
     /// Compiles `schema`.
     /// - Throws: ``SchemaError`` when the schema is malformed, uses an unsupported keyword, has a `$ref` that is
     ///   not a local JSON pointer or does not resolve, or loops through `$ref` without consuming the instance.
-    public init(_ schema: JSONValue) throws(SchemaError) {
+    package init(_ schema: JSONValue) throws(SchemaError) {
         var compiler = SchemaCompiler(root: schema)
         rootIndex = try compiler.compile(schema, at: "")
         nodes = compiler.nodes
@@ -37,7 +37,7 @@ public struct JSONSchema: Sendable {
     }
 
     /// Parses and compiles a schema given as JSON text.
-    public init(text: String) throws(SchemaError) {
+    package init(text: String) throws(SchemaError) {
         let value: JSONValue
         do {
             value = try JSONValue.parse(text)
@@ -48,48 +48,48 @@ public struct JSONSchema: Sendable {
     }
 
     /// Every violation, in schema keyword order; empty when `instance` is valid.
-    public func validate(_ instance: JSONValue) -> [SchemaViolation] {
+    package func validate(_ instance: JSONValue) -> [SchemaViolation] {
         var context = ValidationContext(mode: .all)
         validate(rootIndex, instance, &context)
         return context.errors
     }
 
     /// The first violation, or nil when `instance` is valid; stops early, so cheaper than ``validate(_:)``.
-    public func firstError(_ instance: JSONValue) -> SchemaViolation? {
+    package func firstError(_ instance: JSONValue) -> SchemaViolation? {
         var context = ValidationContext(mode: .first)
         validate(rootIndex, instance, &context)
         return context.errors.first
     }
 
-    public func isValid(_ instance: JSONValue) -> Bool { firstError(instance) == nil }
+    package func isValid(_ instance: JSONValue) -> Bool { firstError(instance) == nil }
 }
 
 /// A schema that cannot be compiled, and where in it.
-public struct SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
     /// JSON pointer into the schema document (empty for the root).
-    public var schemaPath: String
+    package var schemaPath: String
 
-    public var description: String { "invalid schema at \"\(schemaPath)\": \(message)" }
+    package var description: String { "invalid schema at \"\(schemaPath)\": \(message)" }
 }
 
 /// One way an instance fails its schema.
-public struct SchemaViolation: Error, Sendable, Equatable, CustomStringConvertible {
+package struct SchemaViolation: Error, Sendable, Equatable, CustomStringConvertible {
     /// JSON pointer into the instance, e.g. `/items/3/name`; empty for the document itself.
-    public var instancePath: String
+    package var instancePath: String
     /// The failing keyword, e.g. `required`.
-    public var keyword: String
-    public var message: String
+    package var keyword: String
+    package var message: String
     /// JSON pointer to the failing keyword in the schema, e.g. `/properties/items/minItems`.
-    public var schemaPath: String
+    package var schemaPath: String
 
-    public var description: String {
+    package var description: String {
         "\(instancePath.isEmpty ? "(root)" : instancePath): \(message) [\(keyword) at \(schemaPath)]"
     }
 }
 
 /// How a model's structured-output text fares against the request's schema.
-public enum StructuredOutputVerdict: Sendable, Equatable {
+package enum StructuredOutputVerdict: Sendable, Equatable {
     case valid
     /// Not JSON; the parser's message with the byte offset.
     case notJSON(String)
@@ -105,7 +105,7 @@ extension JSONSchema {
     /// Unparseable output is `truncated` when the server said it stopped for length, or — when the finish reason
     /// is unknown — when the parser ran out of input mid-document. A model that claims `stop` but ends mid-document
     /// produced malformed output, so that is `notJSON`.
-    public func check(output: String, finishReason: String?) -> StructuredOutputVerdict {
+    package func check(output: String, finishReason: String?) -> StructuredOutputVerdict {
         let document: JSONValue
         do {
             document = try JSONValue.parse(output)

@@ -7,7 +7,7 @@
 #endif
 
 /// A latency-model parameter `tpbench calibrate` can fit, in the units its preset file and tables use.
-public enum FreeParameter: String, CaseIterable, Sendable, Codable {
+package enum FreeParameter: String, CaseIterable, Sendable, Codable {
     case mfu
     case mbu
     case stepOverhead = "step_overhead_ms"
@@ -19,17 +19,17 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
 
     /// What `calibrate` fits unless told otherwise: the per-sequence cost is left out because only runs at very
     /// different batch sizes and equal step counts tell it from the per-step cost.
-    public static let standard: [FreeParameter] = [
+    package static let standard: [FreeParameter] = [
         .mfu, .mbu, .stepOverhead, .tpSyncOverhead, .allReduceLatency, .busBandwidth, .requestOverhead,
     ]
 
-    public var name: String { rawValue }
+    package var name: String { rawValue }
 
     /// Only runs at TP > 1 carry information about these.
-    public var needsTensorParallel: Bool { [.tpSyncOverhead, .allReduceLatency, .busBandwidth].contains(self) }
+    package var needsTensorParallel: Bool { [.tpSyncOverhead, .allReduceLatency, .busBandwidth].contains(self) }
 
     /// The range a fit may move in (a value outside is not physical).
-    public var bounds: ClosedRange<Double> {
+    package var bounds: ClosedRange<Double> {
         switch self {
         case .mfu, .mbu: return 0.01...1
         case .stepOverhead, .tpSyncOverhead, .requestOverhead: return 0.001...100
@@ -40,7 +40,7 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
     }
 
     /// What a preset file may hold: the fit's range, with 0 allowed for costs (a cost the fit left at its preset).
-    public var allowedRange: ClosedRange<Double> {
+    package var allowedRange: ClosedRange<Double> {
         switch self {
         case .mfu, .mbu, .busBandwidth: return bounds
         default: return 0...bounds.upperBound
@@ -48,7 +48,7 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
     }
 
     /// A starting point for parameters whose preset value is 0 (a fit in log space cannot start at 0).
-    public var nominal: Double {
+    package var nominal: Double {
         switch self {
         case .mfu: return 0.5
         case .mbu: return 0.8
@@ -61,7 +61,7 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    public func value(in p: ReplicaSpec) -> Double {
+    package func value(in p: ReplicaSpec) -> Double {
         switch self {
         case .mfu: return p.mfu
         case .mbu: return p.mbu
@@ -74,7 +74,7 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    public func set(_ value: Double, in p: inout ReplicaSpec) {
+    package func set(_ value: Double, in p: inout ReplicaSpec) {
         switch self {
         case .mfu: p.mfu = value
         case .mbu: p.mbu = value
@@ -89,19 +89,19 @@ public enum FreeParameter: String, CaseIterable, Sendable, Codable {
 }
 
 /// The figures calibration matches and plan bands: percentiles in milliseconds and completed requests per second.
-public struct CalibrationFigures: Sendable, Equatable, Codable {
+package struct CalibrationFigures: Sendable, Equatable, Codable {
     /// ITL p50 is the median gap between tokens pooled over all requests: the typical decode step, free of the
     /// prefill stalls that TPOT averages in, so it pins the bandwidth and fixed step costs apart.
-    public static let names = ["ttft_p50_ms", "ttft_p90_ms", "itl_p50_ms", "tpot_p50_ms", "tpot_p90_ms", "e2e_p50_ms",
+    package static let names = ["ttft_p50_ms", "ttft_p90_ms", "itl_p50_ms", "tpot_p50_ms", "tpot_p90_ms", "e2e_p50_ms",
                                "requests_per_s"]
-    public var values: [Double]
+    package var values: [Double]
 
-    public init(values: [Double]) { self.values = values }
+    package init(values: [Double]) { self.values = values }
 
     /// From per-request samples (milliseconds; TPOT only for requests with two tokens or more), every inter-token
     /// gap, and the span from the first arrival to the last answer. Percentiles interpolate linearly between order
     /// statistics.
-    public init(ttftMs: [Double], itlMs: [Double], tpotMs: [Double], e2eMs: [Double], spanSeconds: Double) {
+    package init(ttftMs: [Double], itlMs: [Double], tpotMs: [Double], e2eMs: [Double], spanSeconds: Double) {
         func percentile(_ samples: [Double], _ q: Double) -> Double {
             guard !samples.isEmpty else { return .nan }
             let sorted = samples.sorted()
@@ -115,7 +115,7 @@ public struct CalibrationFigures: Sendable, Equatable, Codable {
     }
 
     /// The simulated figures of a fleet run.
-    public init(outcomes: [FleetSimulation.Outcome]) {
+    package init(outcomes: [FleetSimulation.Outcome]) {
         var ttft: [Double] = [], itl: [Double] = [], tpot: [Double] = [], e2e: [Double] = []
         var first = Double.infinity, last = 0.0
         for o in outcomes where !o.dropped {
@@ -131,26 +131,26 @@ public struct CalibrationFigures: Sendable, Equatable, Codable {
     }
 
     /// A figure by name (`names`), nil for an unknown name.
-    public subscript(_ name: String) -> Double? { Self.names.firstIndex(of: name).map { values[$0] } }
+    package subscript(_ name: String) -> Double? { Self.names.firstIndex(of: name).map { values[$0] } }
 
     /// Which band a figure belongs to: ttft, tpot, e2e or throughput.
-    public static func family(_ index: Int) -> String {
+    package static func family(_ index: Int) -> String {
         ["ttft", "ttft", "tpot", "tpot", "tpot", "e2e", "throughput"][index]
     }
 }
 
 /// One measured run as calibration replays it: the deployment it ran on, the requests it sent (their prompt and
 /// output lengths) and how they were sent, and the figures it measured.
-public struct CalibrationRun: Sendable {
-    public var name: String
+package struct CalibrationRun: Sendable {
+    package var name: String
     /// The deployment (model, GPU, TP, link, scheduler limits); free parameters are overwritten by the fit.
-    public var parameters: ReplicaSpec
-    public var replicas: Int
-    public var requests: [FleetSimulation.Request]
-    public var load: FleetSimulation.Load
-    public var measured: CalibrationFigures
+    package var parameters: ReplicaSpec
+    package var replicas: Int
+    package var requests: [FleetSimulation.Request]
+    package var load: FleetSimulation.Load
+    package var measured: CalibrationFigures
 
-    public init(name: String, parameters: ReplicaSpec, replicas: Int, requests: [FleetSimulation.Request],
+    package init(name: String, parameters: ReplicaSpec, replicas: Int, requests: [FleetSimulation.Request],
                 load: FleetSimulation.Load, measured: CalibrationFigures) {
         self.name = name
         self.parameters = parameters
@@ -160,7 +160,7 @@ public struct CalibrationRun: Sendable {
         self.measured = measured
     }
 
-    public func simulate(with parameters: ReplicaSpec) -> CalibrationFigures {
+    package func simulate(with parameters: ReplicaSpec) -> CalibrationFigures {
         CalibrationFigures(outcomes: FleetSimulation(parameters: parameters, replicas: replicas, requests: requests,
                                                      load: load).run())
     }
@@ -169,43 +169,43 @@ public struct CalibrationRun: Sendable {
 /// Fits free latency-model parameters to measured runs: Levenberg–Marquardt on the logarithms of the parameters,
 /// minimising the squared log ratios of predicted to measured figures (so every figure counts by its relative error),
 /// with the Jacobian from central differences of the simulation itself.
-public struct Calibrator: Sendable {
-    public struct Residual: Sendable, Equatable {
-        public var run: String
-        public var figure: String
-        public var measured: Double
-        public var predicted: Double
+package struct Calibrator: Sendable {
+    package struct Residual: Sendable, Equatable {
+        package var run: String
+        package var figure: String
+        package var measured: Double
+        package var predicted: Double
         /// predicted / measured − 1.
-        public var relativeError: Double { predicted / measured - 1 }
+        package var relativeError: Double { predicted / measured - 1 }
     }
 
-    public struct Fit: Sendable {
+    package struct Fit: Sendable {
         /// Fitted values in the parameters' units, in the order of `free`.
-        public var free: [FreeParameter]
-        public var values: [Double]
+        package var free: [FreeParameter]
+        package var values: [Double]
         /// One standard error of each value, relative (0.02 = ±2 %); nil when the runs do not determine it.
-        public var relativeStandardErrors: [Double?]
-        public var residuals: [Residual]
-        public var iterations: Int
+        package var relativeStandardErrors: [Double?]
+        package var residuals: [Residual]
+        package var iterations: Int
         /// Root mean square of the log residuals.
-        public var rms: Double
+        package var rms: Double
 
-        public func value(of parameter: FreeParameter) -> Double? {
+        package func value(of parameter: FreeParameter) -> Double? {
             free.firstIndex(of: parameter).map { values[$0] }
         }
 
         /// Writes the fitted values into a run's parameters.
-        public func apply(to parameters: inout ReplicaSpec) {
+        package func apply(to parameters: inout ReplicaSpec) {
             for (p, v) in zip(free, values) { p.set(v, in: &parameters) }
         }
     }
 
-    public var runs: [CalibrationRun]
-    public var free: [FreeParameter]
-    public var maxIterations = 60
+    package var runs: [CalibrationRun]
+    package var free: [FreeParameter]
+    package var maxIterations = 60
 
     /// Leaves out parameters no run can inform (TP-only ones when every run is TP=1).
-    public init(runs: [CalibrationRun], free: [FreeParameter] = FreeParameter.standard) {
+    package init(runs: [CalibrationRun], free: [FreeParameter] = FreeParameter.standard) {
         self.runs = runs
         let anyTP = runs.contains { $0.parameters.tensorParallel > 1 }
         self.free = free.filter { anyTP || !$0.needsTensorParallel }
@@ -259,13 +259,13 @@ public struct Calibrator: Sendable {
     }
 
     /// The middle value (the mean of the two middle ones for an even count); nil when empty.
-    public static func median(_ values: [Double]) -> Double? {
+    package static func median(_ values: [Double]) -> Double? {
         let s = values.sorted()
         guard !s.isEmpty else { return nil }
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    public func fit() -> Fit {
+    package func fit() -> Fit {
         let used = runs
         let start = startValues().map { log($0) }
         let lower = free.map { log($0.bounds.lowerBound) }, upper = free.map { log($0.bounds.upperBound) }
@@ -338,7 +338,7 @@ public struct Calibrator: Sendable {
     }
 
     /// For each run: fit on the others, then predict it. Needs two runs or more.
-    public func leaveOneOut() -> [Residual] {
+    package func leaveOneOut() -> [Residual] {
         guard runs.count > 1 else { return [] }
         var out: [Residual] = []
         for (i, run) in runs.enumerated() {
@@ -354,7 +354,7 @@ public struct Calibrator: Sendable {
     }
 
     /// Per figure family (ttft, tpot, e2e, throughput): the root mean square relative error of `residuals`.
-    public static func bands(_ residuals: [Residual]) -> [String: Double] {
+    package static func bands(_ residuals: [Residual]) -> [String: Double] {
         var groups: [String: [Double]] = [:]
         for r in residuals {
             guard let index = CalibrationFigures.names.firstIndex(of: r.figure), r.relativeError.isFinite else { continue }

@@ -1,7 +1,7 @@
 /// The human-readable answer to "why is this configuration slow?" printed by `tpbench mock --explain`.
-public enum Explanation {
+package enum Explanation {
     /// Step-time breakdown for decode batches and one full prefill chunk, plus the burst experiment's outcome.
-    public static func text(for p: ReplicaSpec, context: Int = 1250, batchSizes: [Int] = [1, 8, 32, 100, 256])
+    package static func text(for p: ReplicaSpec, context: Int = 1250, batchSizes: [Int] = [1, 8, 32, 100, 256])
         -> String
     {
         let model = StepTimeModel(p)

@@ -3,17 +3,17 @@
 /// replica runs its step loop as the mock does (a step starts when the previous ends or when work arrives at an idle
 /// engine, and its tokens come out at its end). A request reaches its engine `requestOverhead` after it is sent.
 /// Pure and deterministic: no clocks, no I/O.
-public struct FleetSimulation: Sendable {
-    public struct Request: Sendable, Equatable {
-        public var promptTokens: Int
-        public var outputTokens: Int
-        public init(promptTokens: Int, outputTokens: Int) {
+package struct FleetSimulation: Sendable {
+    package struct Request: Sendable, Equatable {
+        package var promptTokens: Int
+        package var outputTokens: Int
+        package init(promptTokens: Int, outputTokens: Int) {
             self.promptTokens = promptTokens
             self.outputTokens = outputTokens
         }
     }
 
-    public enum Load: Sendable, Equatable {
+    package enum Load: Sendable, Equatable {
         /// Keep `concurrency` requests in flight; the next one is sent the moment one finishes.
         case closed(concurrency: Int)
         /// Request i arrives at `arrivals[i]` seconds (sorted).
@@ -24,29 +24,29 @@ public struct FleetSimulation: Sendable {
     }
 
     /// What happened to one request, in seconds from the start.
-    public struct Outcome: Sendable, Equatable {
-        public var index: Int
-        public var replica: Int
-        public var arrival: Double
+    package struct Outcome: Sendable, Equatable {
+        package var index: Int
+        package var replica: Int
+        package var arrival: Double
         /// Times each token came out (one per step that generated it).
-        public var tokenTimes: [Double]
+        package var tokenTimes: [Double]
         /// The engine refused it (a prompt that can never fit in the KV cache).
-        public var dropped: Bool
+        package var dropped: Bool
     }
 
-    public var parameters: ReplicaSpec
-    public var replicas: Int
-    public var requests: [Request]
-    public var load: Load
+    package var parameters: ReplicaSpec
+    package var replicas: Int
+    package var requests: [Request]
+    package var load: Load
 
-    public init(parameters: ReplicaSpec, replicas: Int, requests: [Request], load: Load) {
+    package init(parameters: ReplicaSpec, replicas: Int, requests: [Request], load: Load) {
         self.parameters = parameters
         self.replicas = max(1, replicas)
         self.requests = requests
         self.load = load
     }
 
-    public func run() -> [Outcome] {
+    package func run() -> [Outcome] {
         var engines = (0..<replicas).map { ReplicaSimulator(parameters: parameters, seed: UInt64($0)) }
         /// Each replica's step in flight and when it ends (nil: idle).
         var inFlight = [(end: Double, step: StepOutcome)?](repeating: nil, count: replicas)

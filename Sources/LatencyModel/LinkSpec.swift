@@ -1,13 +1,13 @@
 /// The tensor-parallel interconnect: latency per all-reduce and ring bus bandwidth.
-public struct LinkSpec: Sendable, Equatable, Codable {
-    public var name: String
-    public var summary: String
+package struct LinkSpec: Sendable, Equatable, Codable {
+    package var name: String
+    package var summary: String
     /// Latency of one all-reduce at TP=4, in seconds.
-    public var allReduceLatencyAtTP4: Double
+    package var allReduceLatencyAtTP4: Double
     /// NCCL-style bus bandwidth, bytes/s.
-    public var busBandwidth: Double
+    package var busBandwidth: Double
 
-    public init(name: String, summary: String, allReduceLatencyAtTP4: Double, busBandwidth: Double) {
+    package init(name: String, summary: String, allReduceLatencyAtTP4: Double, busBandwidth: Double) {
         self.name = name
         self.summary = summary
         self.allReduceLatencyAtTP4 = allReduceLatencyAtTP4
@@ -15,13 +15,13 @@ public struct LinkSpec: Sendable, Equatable, Codable {
     }
 
     /// A ring all-reduce takes 2(TP−1) hops; the preset's latency is for TP=4 (6 hops).
-    public func allReduceLatency(tensorParallel: Int) -> Double {
+    package func allReduceLatency(tensorParallel: Int) -> Double {
         guard tensorParallel > 1 else { return 0 }
         return allReduceLatencyAtTP4 * Double(2 * (tensorParallel - 1)) / 6
     }
 
     /// Time of one all-reduce of `bytes` (ring: each rank moves 2(TP−1)/TP of the buffer).
-    public func allReduceTime(bytes: Double, tensorParallel: Int) -> Double {
+    package func allReduceTime(bytes: Double, tensorParallel: Int) -> Double {
         guard tensorParallel > 1 else { return 0 }
         let tp = Double(tensorParallel)
         return allReduceLatency(tensorParallel: tensorParallel) + 2 * (tp - 1) / tp * bytes / busBandwidth
@@ -29,27 +29,27 @@ public struct LinkSpec: Sendable, Equatable, Codable {
 }
 
 extension LinkSpec {
-    public static let nvlink4 = LinkSpec(
+    package static let nvlink4 = LinkSpec(
         name: "nvlink4", summary: "NVLink 4 / NVSwitch", allReduceLatencyAtTP4: 10e-6, busBandwidth: 360e9)
-    public static let pcie4P2P = LinkSpec(
+    package static let pcie4P2P = LinkSpec(
         name: "pcie4-p2p", summary: "PCIe 4 with peer-to-peer", allReduceLatencyAtTP4: 30e-6, busBandwidth: 21e9)
-    public static let pcieNoP2P = LinkSpec(
+    package static let pcieNoP2P = LinkSpec(
         name: "pcie-no-p2p", summary: "PCIe without P2P (SHM, cross-NUMA)", allReduceLatencyAtTP4: 60e-6,
         busBandwidth: 6e9)
-    public static let ibNDR = LinkSpec(
+    package static let ibNDR = LinkSpec(
         name: "ib-ndr", summary: "InfiniBand NDR 400G", allReduceLatencyAtTP4: 30e-6, busBandwidth: 42e9)
-    public static let tcp100g = LinkSpec(
+    package static let tcp100g = LinkSpec(
         name: "tcp-100g", summary: "TCP over 100 GbE", allReduceLatencyAtTP4: 80e-6, busBandwidth: 10e9)
-    public static let tcp10g = LinkSpec(
+    package static let tcp10g = LinkSpec(
         name: "tcp-10g", summary: "TCP over 10 GbE", allReduceLatencyAtTP4: 120e-6, busBandwidth: 1.1e9)
     /// The host-staged path a misconfigured cloud box gives (NCCL falls back through host memory).
-    public static let pcieDegraded = LinkSpec(
+    package static let pcieDegraded = LinkSpec(
         name: "pcie-degraded", summary: "host-staged PCIe (misconfigured P2P)", allReduceLatencyAtTP4: 600e-6,
         busBandwidth: 45e9)
 
-    public static let presets: [LinkSpec] = [nvlink4, pcie4P2P, pcieNoP2P, ibNDR, tcp100g, tcp10g, pcieDegraded]
+    package static let presets: [LinkSpec] = [nvlink4, pcie4P2P, pcieNoP2P, ibNDR, tcp100g, tcp10g, pcieDegraded]
 
-    public static func preset(named name: String) -> LinkSpec? {
+    package static func preset(named name: String) -> LinkSpec? {
         let key = name.lowercased()
         return presets.first { $0.name == key }
     }

@@ -1,30 +1,30 @@
 /// Drives an `ReplicaSimulator` with a synthetic load in simulated time (no clocks, no I/O), for tests and `--explain`.
-public struct LoadSimulation: Sendable {
-    public enum Load: Sendable, Equatable {
+package struct LoadSimulation: Sendable {
+    package enum Load: Sendable, Equatable {
         /// `count` requests all arriving at time 0.
         case burst(count: Int)
         /// Keep `concurrency` requests in flight until `total` have been sent.
         case closedLoop(concurrency: Int, total: Int)
     }
 
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// Seconds from arrival to the first generated token, per request.
-        public var timeToFirstToken: [Double]
+        package var timeToFirstToken: [Double]
         /// Gaps between consecutive tokens of a request, all requests pooled.
-        public var interTokenGaps: [Double]
-        public var outputTokens: Int
-        public var completedRequests: Int
+        package var interTokenGaps: [Double]
+        package var outputTokens: Int
+        package var completedRequests: Int
         /// From the first arrival to the last token.
-        public var duration: Double
-        public var steps: Int
-        public var preemptions: Int
+        package var duration: Double
+        package var steps: Int
+        package var preemptions: Int
 
-        public var outputTokensPerSecond: Double { duration > 0 ? Double(outputTokens) / duration : 0 }
-        public var ttftP50: Double { Self.percentile(timeToFirstToken, 50) }
-        public var itlP50: Double { Self.percentile(interTokenGaps, 50) }
+        package var outputTokensPerSecond: Double { duration > 0 ? Double(outputTokens) / duration : 0 }
+        package var ttftP50: Double { Self.percentile(timeToFirstToken, 50) }
+        package var itlP50: Double { Self.percentile(interTokenGaps, 50) }
 
         /// Nearest-rank percentile of unsorted values.
-        public static func percentile(_ values: [Double], _ p: Double) -> Double {
+        package static func percentile(_ values: [Double], _ p: Double) -> Double {
             guard !values.isEmpty else { return 0 }
             let sorted = values.sorted()
             let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
@@ -32,19 +32,19 @@ public struct LoadSimulation: Sendable {
         }
     }
 
-    public var parameters: ReplicaSpec
-    public var promptTokens: Int
-    public var outputTokens: Int
-    public var load: Load
+    package var parameters: ReplicaSpec
+    package var promptTokens: Int
+    package var outputTokens: Int
+    package var load: Load
 
-    public init(parameters: ReplicaSpec, promptTokens: Int, outputTokens: Int, load: Load) {
+    package init(parameters: ReplicaSpec, promptTokens: Int, outputTokens: Int, load: Load) {
         self.parameters = parameters
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
         self.load = load
     }
 
-    public func run() -> Outcome {
+    package func run() -> Outcome {
         var engine = ReplicaSimulator(parameters: parameters)
         var arrival: [Int: Double] = [:]
         var lastToken: [Int: Double] = [:]

@@ -7,29 +7,29 @@
 #endif
 
 /// The shape of a transformer, as its `config.json` gives it; enough to count FLOPs, weight bytes and KV bytes.
-public struct ModelSpec: Sendable, Equatable, Codable {
-    public var name: String
+package struct ModelSpec: Sendable, Equatable, Codable {
+    package var name: String
     /// The id the server answers to (`/v1/models`).
-    public var servedName: String
-    public var layers: Int
-    public var hidden: Int
-    public var attentionHeads: Int
-    public var kvHeads: Int
-    public var headDim: Int
+    package var servedName: String
+    package var layers: Int
+    package var hidden: Int
+    package var attentionHeads: Int
+    package var kvHeads: Int
+    package var headDim: Int
     /// Dense MLP width; unused when `experts > 0`.
-    public var intermediate: Int
+    package var intermediate: Int
     /// Routed experts per layer (0 for a dense model).
-    public var experts: Int
+    package var experts: Int
     /// Experts each token is routed to.
-    public var expertsPerToken: Int
-    public var moeIntermediate: Int
-    public var vocab: Int
-    public var tiedEmbeddings: Bool
-    public var maxModelLength: Int
+    package var expertsPerToken: Int
+    package var moeIntermediate: Int
+    package var vocab: Int
+    package var tiedEmbeddings: Bool
+    package var maxModelLength: Int
     /// Bytes per weight and per KV element (bf16 = 2).
-    public var bytesPerParameter: Double
+    package var bytesPerParameter: Double
 
-    public init(
+    package init(
         name: String, servedName: String, layers: Int, hidden: Int, attentionHeads: Int, kvHeads: Int,
         headDim: Int, intermediate: Int, experts: Int = 0, expertsPerToken: Int = 0, moeIntermediate: Int = 0,
         vocab: Int, tiedEmbeddings: Bool = false, maxModelLength: Int, bytesPerParameter: Double = 2
@@ -51,10 +51,10 @@ public struct ModelSpec: Sendable, Equatable, Codable {
         self.bytesPerParameter = bytesPerParameter
     }
 
-    public var isMoE: Bool { experts > 0 }
+    package var isMoE: Bool { experts > 0 }
 
     /// q, k, v and o projections of one layer.
-    public var attentionParametersPerLayer: Double {
+    package var attentionParametersPerLayer: Double {
         let q = Double(hidden * attentionHeads * headDim)
         let kv = Double(2 * hidden * kvHeads * headDim)
         let o = Double(attentionHeads * headDim * hidden)
@@ -62,13 +62,13 @@ public struct ModelSpec: Sendable, Equatable, Codable {
     }
 
     /// gate, up and down projections of one expert (or of the dense MLP).
-    public var parametersPerExpert: Double { Double(3 * hidden * moeIntermediate) }
-    public var denseMLPParametersPerLayer: Double { Double(3 * hidden * intermediate) }
-    public var routerParametersPerLayer: Double { isMoE ? Double(hidden * experts) : 0 }
-    public var embeddingParameters: Double { Double(vocab * hidden) }
+    package var parametersPerExpert: Double { Double(3 * hidden * moeIntermediate) }
+    package var denseMLPParametersPerLayer: Double { Double(3 * hidden * intermediate) }
+    package var routerParametersPerLayer: Double { isMoE ? Double(hidden * experts) : 0 }
+    package var embeddingParameters: Double { Double(vocab * hidden) }
 
     /// Every weight, as loaded into GPU memory.
-    public var totalParameters: Double {
+    package var totalParameters: Double {
         let mlp = isMoE ? Double(experts) * parametersPerExpert : denseMLPParametersPerLayer
         let perLayer = attentionParametersPerLayer + mlp + routerParametersPerLayer
         let heads = tiedEmbeddings ? embeddingParameters : 2 * embeddingParameters
@@ -76,21 +76,21 @@ public struct ModelSpec: Sendable, Equatable, Codable {
     }
 
     /// Weights one token multiplies through, excluding the LM head (applied only to sampled positions).
-    public var activeParametersPerTokenWithoutHead: Double {
+    package var activeParametersPerTokenWithoutHead: Double {
         let mlp = isMoE ? Double(expertsPerToken) * parametersPerExpert : denseMLPParametersPerLayer
         return Double(layers) * (attentionParametersPerLayer + mlp + routerParametersPerLayer)
     }
 
     /// K and V of one token across all layers.
-    public var kvBytesPerToken: Double {
+    package var kvBytesPerToken: Double {
         Double(2 * layers * kvHeads * headDim) * bytesPerParameter
     }
 
-    public var weightBytes: Double { totalParameters * bytesPerParameter }
+    package var weightBytes: Double { totalParameters * bytesPerParameter }
 
     /// Expected number of distinct experts per layer touched by `tokens` tokens routed uniformly:
     /// E·(1−(1−k/E)^T).
-    public func expectedExpertsTouched(tokens: Int) -> Double {
+    package func expectedExpertsTouched(tokens: Int) -> Double {
         guard isMoE, tokens > 0 else { return 0 }
         let e = Double(experts)
         let missProbability = 1 - Double(expertsPerToken) / e
@@ -100,32 +100,32 @@ public struct ModelSpec: Sendable, Equatable, Codable {
 
 extension ModelSpec {
     /// From Qwen/Qwen3-30B-A3B's config.json (all 48 layers are MoE; `intermediate_size` 6144 is unused).
-    public static let qwen3_30b_a3b = ModelSpec(
+    package static let qwen3_30b_a3b = ModelSpec(
         name: "qwen3-30b-a3b", servedName: "Qwen/Qwen3-30B-A3B-Instruct-2507", layers: 48, hidden: 2048,
         attentionHeads: 32, kvHeads: 4, headDim: 128, intermediate: 6144, experts: 128, expertsPerToken: 8,
         moeIntermediate: 768, vocab: 151_936, maxModelLength: 40_960)
     /// From Qwen/Qwen3-32B's config.json.
-    public static let qwen3_32b = ModelSpec(
+    package static let qwen3_32b = ModelSpec(
         name: "qwen3-32b", servedName: "Qwen/Qwen3-32B", layers: 64, hidden: 5120, attentionHeads: 64, kvHeads: 8,
         headDim: 128, intermediate: 25_600, vocab: 151_936, maxModelLength: 40_960)
     /// From meta-llama/Llama-3.1-8B-Instruct's config.json.
-    public static let llama3_1_8b = ModelSpec(
+    package static let llama3_1_8b = ModelSpec(
         name: "llama-3.1-8b", servedName: "meta-llama/Llama-3.1-8B-Instruct", layers: 32, hidden: 4096,
         attentionHeads: 32, kvHeads: 8, headDim: 128, intermediate: 14_336, vocab: 128_256, maxModelLength: 131_072)
     /// From meta-llama/Llama-3.1-70B-Instruct's config.json.
-    public static let llama3_1_70b = ModelSpec(
+    package static let llama3_1_70b = ModelSpec(
         name: "llama-3.1-70b", servedName: "meta-llama/Llama-3.1-70B-Instruct", layers: 80, hidden: 8192,
         attentionHeads: 64, kvHeads: 8, headDim: 128, intermediate: 28_672, vocab: 128_256, maxModelLength: 131_072)
 
     /// From mistralai/Mixtral-8x7B-Instruct-v0.1's config.json (8 experts, 2 per token, 14336 wide).
-    public static let mixtral_8x7b = ModelSpec(
+    package static let mixtral_8x7b = ModelSpec(
         name: "mixtral-8x7b", servedName: "mistralai/Mixtral-8x7B-Instruct-v0.1", layers: 32, hidden: 4096,
         attentionHeads: 32, kvHeads: 8, headDim: 128, intermediate: 14_336, experts: 8, expertsPerToken: 2,
         moeIntermediate: 14_336, vocab: 32_000, maxModelLength: 32_768)
 
-    public static let presets: [ModelSpec] = [qwen3_30b_a3b, qwen3_32b, llama3_1_8b, llama3_1_70b, mixtral_8x7b]
+    package static let presets: [ModelSpec] = [qwen3_30b_a3b, qwen3_32b, llama3_1_8b, llama3_1_70b, mixtral_8x7b]
 
-    public static func preset(named name: String) -> ModelSpec? {
+    package static func preset(named name: String) -> ModelSpec? {
         let key = name.lowercased()
         return presets.first { $0.name == key || $0.servedName.lowercased() == key }
     }

@@ -8,25 +8,25 @@
 
 /// A calibrated latency-model preset (`tpbench calibrate` writes it; `mock --preset` and `plan --preset` read it):
 /// the hardware it was fitted on, the fitted parameter values, and the uncertainty bands its residuals give.
-public struct PresetFile: Sendable, Equatable {
-    public static let kind = "tpbench.preset/1"
+package struct PresetFile: Sendable, Equatable {
+    package static let kind = "tpbench.preset/1"
 
-    public var model: String
-    public var gpu: String
-    public var link: String
+    package var model: String
+    package var gpu: String
+    package var link: String
     /// Every free parameter's value, in its units (fitted ones and the presets' values for the rest).
-    public var values: [FreeParameter: Double]
-    public var fitted: [FreeParameter]
-    public var maxNumSeqs: Int?
-    public var maxNumBatchedTokens: Int?
+    package var values: [FreeParameter: Double]
+    package var fitted: [FreeParameter]
+    package var maxNumSeqs: Int?
+    package var maxNumBatchedTokens: Int?
     /// Relative uncertainty per figure family (ttft, tpot, e2e, throughput): leave-one-out RMS error when there was
     /// more than one run, else the fit's own.
-    public var bands: [String: Double]
+    package var bands: [String: Double]
     /// The runs it was fitted on.
-    public var runs: [String]
-    public var leaveOneOutMedianError: Double?
+    package var runs: [String]
+    package var leaveOneOutMedianError: Double?
 
-    public init(model: String, gpu: String, link: String, values: [FreeParameter: Double], fitted: [FreeParameter],
+    package init(model: String, gpu: String, link: String, values: [FreeParameter: Double], fitted: [FreeParameter],
                 maxNumSeqs: Int? = nil, maxNumBatchedTokens: Int? = nil, bands: [String: Double] = [:],
                 runs: [String] = [], leaveOneOutMedianError: Double? = nil) {
         self.model = model
@@ -43,7 +43,7 @@ public struct PresetFile: Sendable, Equatable {
 
     /// Writes the preset's values into `parameters` (model, GPU and link are the caller's choice). Link values apply
     /// only when the parameters use the link the preset was fitted on.
-    public func apply(to parameters: inout ReplicaSpec) {
+    package func apply(to parameters: inout ReplicaSpec) {
         for (parameter, value) in values {
             if parameter == .allReduceLatency || parameter == .busBandwidth, parameters.link.name != link { continue }
             parameter.set(value, in: &parameters)
@@ -52,7 +52,7 @@ public struct PresetFile: Sendable, Equatable {
         if let v = maxNumBatchedTokens { parameters.maxNumBatchedTokens = v }
     }
 
-    public func yaml() -> String {
+    package func yaml() -> String {
         /// Six significant digits, in Swift's shortest form.
         func number(_ v: Double) -> String {
             guard v != 0, v.isFinite else { return "\(v)" }

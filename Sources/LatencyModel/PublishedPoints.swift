@@ -1,31 +1,31 @@
 /// Published vLLM measurements the uncalibrated presets are checked against (`tpbench plan --published`; sources and
 /// how each was read are in docs/LATENCY-MODEL.md).
-public struct PublishedPoint: Sendable {
-    public enum Figure: String, Sendable {
+package struct PublishedPoint: Sendable {
+    package enum Figure: String, Sendable {
         /// Mean time for the whole batch (vLLM's latency benchmark).
         case batchLatencyMs = "batch latency (ms)"
         case ttftP50Ms = "TTFT p50 (ms)"
         case itlP50Ms = "ITL p50 (ms)"
     }
 
-    public var name: String
-    public var source: String
-    public var model: ModelSpec
-    public var gpu: GPUSpec
-    public var tensorParallel: Int
-    public var link: LinkSpec
-    public var requests: Int
-    public var promptTokens: Int
-    public var outputTokens: Int
-    public var load: FleetSimulation.Load
-    public var figure: Figure
-    public var measured: Double
+    package var name: String
+    package var source: String
+    package var model: ModelSpec
+    package var gpu: GPUSpec
+    package var tensorParallel: Int
+    package var link: LinkSpec
+    package var requests: Int
+    package var promptTokens: Int
+    package var outputTokens: Int
+    package var load: FleetSimulation.Load
+    package var figure: Figure
+    package var measured: Double
 
     /// Batch latency and ITL are set by decode steps; TTFT by prefill and queueing.
-    public var isDecodeDominated: Bool { figure != .ttftP50Ms }
+    package var isDecodeDominated: Bool { figure != .ttftP50Ms }
 
     /// The uncalibrated model's figure for this point.
-    public func predicted() -> Double {
+    package func predicted() -> Double {
         let p = ReplicaSpec(model: model, gpu: gpu, tensorParallel: tensorParallel, link: link)
         let outcomes = FleetSimulation(
             parameters: p, replicas: 1,
@@ -51,7 +51,7 @@ public struct PublishedPoint: Sendable {
             load: .batch, figure: .batchLatencyMs, measured: measured)
     }
 
-    public static let all: [PublishedPoint] = [
+    package static let all: [PublishedPoint] = [
         latency(.llama3_1_8b, .h100, tp: 1, measured: 997.542, note: " (H100 dashboard page)"),
         latency(.llama3_1_8b, .h200, tp: 1, measured: 833.421, note: " (H200, build 9515, quoted in vLLM PR #9768)"),
         latency(.llama3_1_8b, .a100, tp: 1, measured: 1585.43, note: " (A100 dashboard page)"),

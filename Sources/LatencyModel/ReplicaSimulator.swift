@@ -1,16 +1,16 @@
 import SeededRandom
 
 /// A request as the simulated engine sees it: how long its prompt is and how many tokens it will generate.
-public struct SimulatedRequest: Sendable, Equatable {
-    public var id: Int
-    public var promptTokens: Int
+package struct SimulatedRequest: Sendable, Equatable {
+    package var id: Int
+    package var promptTokens: Int
     /// The output length decided up front (max_tokens, EOS draw or the length of a schema-shaped answer).
-    public var outputTokens: Int
+    package var outputTokens: Int
     /// Leading prompt tokens whose KV a prefix cache already holds: admission skips computing them (never all:
     /// at least the last prompt token is computed).
-    public var cachedTokens: Int
+    package var cachedTokens: Int
 
-    public init(id: Int, promptTokens: Int, outputTokens: Int, cachedTokens: Int = 0) {
+    package init(id: Int, promptTokens: Int, outputTokens: Int, cachedTokens: Int = 0) {
         self.id = id
         self.promptTokens = max(1, promptTokens)
         self.outputTokens = max(1, outputTokens)
@@ -19,25 +19,25 @@ public struct SimulatedRequest: Sendable, Equatable {
 }
 
 /// One token sampled for one request at the end of a step.
-public struct EmittedToken: Sendable, Equatable {
-    public var requestID: Int
+package struct EmittedToken: Sendable, Equatable {
+    package var requestID: Int
     /// 0 for the first generated token.
-    public var index: Int
-    public var finished: Bool
+    package var index: Int
+    package var finished: Bool
 }
 
 /// What one step did: how long it took and which tokens came out of it.
-public struct StepOutcome: Sendable {
-    public var duration: Double
-    public var breakdown: StepTimeBreakdown
-    public var workload: StepWorkload
-    public var emitted: [EmittedToken]
-    public var preempted: [Int]
+package struct StepOutcome: Sendable {
+    package var duration: Double
+    package var breakdown: StepTimeBreakdown
+    package var workload: StepWorkload
+    package var emitted: [EmittedToken]
+    package var preempted: [Int]
     /// Requests dropped because they can never fit in the KV cache (vLLM rejects these up front).
-    public var dropped: [Int] = []
+    package var dropped: [Int] = []
     /// Requests taken from the waiting queue this step (first admission or resumption after preemption).
-    public var admitted: [Int] = []
-    public var scheduledRequests: Int
+    package var admitted: [Int] = []
+    package var scheduledRequests: Int
 }
 
 /// A step-by-step simulation of vLLM V1's scheduler with continuous batching.
@@ -47,7 +47,7 @@ public struct StepOutcome: Sendable {
 /// prefill), with at most `max_num_seqs` running. KV cache is allocated in blocks; when a running request cannot
 /// grow, the most recently admitted running request is preempted and later recomputed from scratch, as V1 does.
 /// Pure and deterministic (save optional seeded jitter): the server drives it one step at a time.
-public struct ReplicaSimulator: Sendable {
+package struct ReplicaSimulator: Sendable {
     struct RunningSequence: Sendable {
         var request: SimulatedRequest
         var computed = 0
@@ -56,18 +56,18 @@ public struct ReplicaSimulator: Sendable {
         var totalTokens: Int { request.promptTokens + generated }
     }
 
-    public let parameters: ReplicaSpec
-    public let stepModel: StepTimeModel
-    public let totalBlocks: Int
-    public private(set) var freeBlocks: Int
-    public private(set) var preemptionsTotal = 0
+    package let parameters: ReplicaSpec
+    package let stepModel: StepTimeModel
+    package let totalBlocks: Int
+    package private(set) var freeBlocks: Int
+    package private(set) var preemptionsTotal = 0
     private var running: [RunningSequence] = []
     /// Arrival order; preempted requests go back to the front, as in vLLM.
     private var waiting: [RunningSequence] = []
     private var waitingHead = 0
     private var jitter: SplitMix64
 
-    public init(parameters: ReplicaSpec, seed: UInt64 = 0) {
+    package init(parameters: ReplicaSpec, seed: UInt64 = 0) {
         self.parameters = parameters
         self.stepModel = StepTimeModel(parameters)
         self.totalBlocks = max(0, parameters.kvBlocks)
@@ -75,18 +75,18 @@ public struct ReplicaSimulator: Sendable {
         self.jitter = SplitMix64(seed: seed ^ 0x5eed_57e9)
     }
 
-    public var runningCount: Int { running.count }
-    public var waitingCount: Int { waiting.count - waitingHead }
-    public var isIdle: Bool { running.isEmpty && waitingCount == 0 }
-    public var kvCacheUsage: Double { totalBlocks == 0 ? 0 : Double(totalBlocks - freeBlocks) / Double(totalBlocks) }
+    package var runningCount: Int { running.count }
+    package var waitingCount: Int { waiting.count - waitingHead }
+    package var isIdle: Bool { running.isEmpty && waitingCount == 0 }
+    package var kvCacheUsage: Double { totalBlocks == 0 ? 0 : Double(totalBlocks - freeBlocks) / Double(totalBlocks) }
 
-    public mutating func add(_ request: SimulatedRequest) {
+    package mutating func add(_ request: SimulatedRequest) {
         waiting.append(RunningSequence(request: request))
     }
 
     /// Drops a request wherever it is (client went away), freeing its slot and blocks. Returns whether it was known.
     @discardableResult
-    public mutating func abort(requestID: Int) -> Bool {
+    package mutating func abort(requestID: Int) -> Bool {
         if let i = running.firstIndex(where: { $0.request.id == requestID }) {
             freeBlocks += running[i].blocks
             running.remove(at: i)
@@ -111,7 +111,7 @@ public struct ReplicaSimulator: Sendable {
     }
 
     /// Schedules, times and completes one step. Returns nil when there is nothing to do.
-    public mutating func step() -> StepOutcome? {
+    package mutating func step() -> StepOutcome? {
         if isIdle { return nil }
         var budget = parameters.maxNumBatchedTokens
         var scheduled: [(index: Int, tokens: Int)] = []

@@ -1,36 +1,36 @@
 /// Everything that decides how fast one simulated vLLM engine (one replica, TP GPUs) runs.
-public struct ReplicaSpec: Sendable, Equatable, Codable {
-    public var model: ModelSpec
-    public var gpu: GPUSpec
-    public var tensorParallel: Int
-    public var link: LinkSpec
+package struct ReplicaSpec: Sendable, Equatable, Codable {
+    package var model: ModelSpec
+    package var gpu: GPUSpec
+    package var tensorParallel: Int
+    package var link: LinkSpec
     /// Model FLOP utilisation reached by the big matmuls (prefill-bound steps).
-    public var mfu: Double = 0.5
+    package var mfu: Double = 0.5
     /// Memory bandwidth utilisation reached by weight and KV reads (decode-bound steps).
-    public var mbu: Double = 0.8
+    package var mbu: Double = 0.8
     /// Scheduler, sampling and Python overhead per step, in seconds.
-    public var cpuOverhead: Double = 1.5e-3
+    package var cpuOverhead: Double = 1.5e-3
     /// Extra per-step cost of coordinating TP workers (broadcast of the schedule, barrier), in seconds.
-    public var syncOverhead: Double = 1e-3
+    package var syncOverhead: Double = 1e-3
     /// CPU cost per sequence scheduled in a step (input preparation, sampling, detokenising), in seconds; 0 unless
     /// calibrated, since no published measurement isolates it.
-    public var perSequenceOverhead: Double = 0
+    package var perSequenceOverhead: Double = 0
     /// Time from a request's arrival at the server to the scheduler seeing it (HTTP, tokenising the prompt, the API
     /// server's hand-off to the engine), in seconds; adds to TTFT only. 0 unless calibrated.
-    public var requestOverhead: Double = 0
+    package var requestOverhead: Double = 0
     /// Largest batch (in tokens) vLLM captures a CUDA graph for; smaller batches run padded to the next captured
     /// size. nil = vLLM's default, min(2 · max_num_seqs, 512); 0 = eager mode, no padding.
-    public var cudaGraphMaxTokens: Int? = nil
-    public var maxNumBatchedTokens: Int
-    public var maxNumSeqs: Int
-    public var gpuMemoryUtilization: Double = 0.9
-    public var blockSize: Int = 16
+    package var cudaGraphMaxTokens: Int? = nil
+    package var maxNumBatchedTokens: Int
+    package var maxNumSeqs: Int
+    package var gpuMemoryUtilization: Double = 0.9
+    package var blockSize: Int = 16
     /// Per-GPU memory held back for activations, CUDA graphs and NCCL buffers (vLLM profiles this; ~2 GB is typical).
-    public var activationReserveBytes: Double = 2e9
+    package var activationReserveBytes: Double = 2e9
     /// Relative standard deviation of seeded multiplicative step-time jitter (0 = deterministic).
-    public var stepJitter: Double = 0
+    package var stepJitter: Double = 0
 
-    public init(model: ModelSpec, gpu: GPUSpec, tensorParallel: Int = 1, link: LinkSpec = .nvlink4) {
+    package init(model: ModelSpec, gpu: GPUSpec, tensorParallel: Int = 1, link: LinkSpec = .nvlink4) {
         self.model = model
         self.gpu = gpu
         self.tensorParallel = tensorParallel
@@ -42,7 +42,7 @@ public struct ReplicaSpec: Sendable, Equatable, Codable {
 
     /// The batch size a step of `tokens` tokens runs at: the next CUDA-graph capture size when it fits under the
     /// largest, else `tokens` (vLLM's capture sizes: 1, 2, 4, then every 8 to 248, then every 16 up to the largest).
-    public func paddedTokens(_ tokens: Int) -> Int {
+    package func paddedTokens(_ tokens: Int) -> Int {
         let largest = cudaGraphMaxTokens ?? min(2 * maxNumSeqs, 512)
         guard tokens > 0, tokens <= largest else { return tokens }
         if tokens <= 2 { return tokens }
@@ -52,22 +52,22 @@ public struct ReplicaSpec: Sendable, Equatable, Codable {
     }
 
     /// KV heads held by one GPU; heads are replicated when there are fewer than TP.
-    public var kvHeadsPerGPU: Int { max(1, (model.kvHeads + tensorParallel - 1) / tensorParallel) }
+    package var kvHeadsPerGPU: Int { max(1, (model.kvHeads + tensorParallel - 1) / tensorParallel) }
 
     /// Bytes left for KV cache on one GPU after weights and reserve.
-    public var kvCacheBytesPerGPU: Double {
+    package var kvCacheBytesPerGPU: Double {
         gpu.memoryBytes * gpuMemoryUtilization - model.weightBytes / Double(tensorParallel) - activationReserveBytes
     }
 
     /// KV blocks of `blockSize` tokens the engine can hold (0 or less means the model does not fit).
-    public var kvBlocks: Int {
+    package var kvBlocks: Int {
         let bytesPerTokenPerGPU = Double(2 * model.layers * kvHeadsPerGPU * model.headDim) * model.bytesPerParameter
         let tokens = kvCacheBytesPerGPU / bytesPerTokenPerGPU
         return tokens <= 0 ? 0 : Int(tokens) / blockSize
     }
 
     /// Checks that the configuration can run at all; returns a sentence for the user when it cannot.
-    public func validationProblem() -> String? {
+    package func validationProblem() -> String? {
         if !(1...1024).contains(tensorParallel) { return "tensor parallel size must be in 1...1024 (got \(tensorParallel))" }
         if model.attentionHeads % tensorParallel != 0 {
             return "\(model.name) has \(model.attentionHeads) attention heads, not divisible by TP=\(tensorParallel)"

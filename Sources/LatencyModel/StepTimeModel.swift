@@ -1,20 +1,20 @@
 /// What one engine step computes, summed over the sequences it schedules.
-public struct StepWorkload: Sendable, Equatable {
+package struct StepWorkload: Sendable, Equatable {
     /// New tokens pushed through the model (prefill chunks plus one per decoding sequence).
-    public var tokens: Int = 0
+    package var tokens: Int = 0
     /// Sequences whose last position is computed this step, so the LM head runs and a token is sampled.
-    public var sampledSequences: Int = 0
+    package var sampledSequences: Int = 0
     /// Σ new·(context before + new/2): query×key pairs of causal attention, for FLOPs.
-    public var attentionPairs: Double = 0
+    package var attentionPairs: Double = 0
     /// Σ (context before + new): KV entries read by attention.
-    public var kvTokensRead: Double = 0
+    package var kvTokensRead: Double = 0
     /// Sequences scheduled (each costs `perSequenceOverhead`).
-    public var sequences: Int = 0
+    package var sequences: Int = 0
 
-    public init() {}
+    package init() {}
 
     /// Adds one sequence that computes `newTokens` positions after `contextBefore` cached ones.
-    public mutating func add(newTokens: Int, contextBefore: Int, samples: Bool) {
+    package mutating func add(newTokens: Int, contextBefore: Int, samples: Bool) {
         tokens += newTokens
         sequences += 1
         if samples { sampledSequences += 1 }
@@ -23,7 +23,7 @@ public struct StepWorkload: Sendable, Equatable {
     }
 
     /// `sequences` decoding sequences at `context` tokens each.
-    public static func decode(sequences: Int, context: Int) -> StepWorkload {
+    package static func decode(sequences: Int, context: Int) -> StepWorkload {
         var w = StepWorkload()
         for _ in 0..<sequences { w.add(newTokens: 1, contextBefore: context, samples: true) }
         return w
@@ -31,34 +31,34 @@ public struct StepWorkload: Sendable, Equatable {
 }
 
 /// Where one step's time goes.
-public struct StepTimeBreakdown: Sendable, Equatable {
-    public var flops: Double
-    public var bytesRead: Double
+package struct StepTimeBreakdown: Sendable, Equatable {
+    package var flops: Double
+    package var bytesRead: Double
     /// FLOPs / (TP · F_dense · MFU).
-    public var compute: Double
+    package var compute: Double
     /// (W_read + KV_read) / TP / (B_hbm · MBU).
-    public var memory: Double
+    package var memory: Double
     /// 2 all-reduces per layer over the TP group.
-    public var communication: Double
+    package var communication: Double
     /// t_cpu + sequences · t_seq + [TP>1] · t_sync.
-    public var cpu: Double
+    package var cpu: Double
 
-    public var total: Double { max(compute, memory) + communication + cpu }
-    public var isComputeBound: Bool { compute >= memory }
+    package var total: Double { max(compute, memory) + communication + cpu }
+    package var isComputeBound: Bool { compute >= memory }
 }
 
 /// The roofline step-time formula (docs/LATENCY-MODEL.md derives each term):
 /// t = max(FLOPs(T')/(TP·F·MFU), (W_read/TP + KV_read/TP)/(B·MBU)) + [TP>1]·2·L·(α(TP) + 2(TP−1)/TP·T'·h·2B/busbw)
 ///     + t_cpu + S·t_seq + [TP>1]·t_sync
 /// where T' is the step's token count padded to the next CUDA-graph capture size and S its sequence count.
-public struct StepTimeModel: Sendable {
-    public let parameters: ReplicaSpec
+package struct StepTimeModel: Sendable {
+    package let parameters: ReplicaSpec
 
-    public init(_ parameters: ReplicaSpec) {
+    package init(_ parameters: ReplicaSpec) {
         self.parameters = parameters
     }
 
-    public func flops(_ w: StepWorkload) -> Double {
+    package func flops(_ w: StepWorkload) -> Double {
         let m = parameters.model
         let linear = 2 * Double(w.tokens) * m.activeParametersPerTokenWithoutHead
         let head = 2 * Double(w.sampledSequences) * Double(m.vocab * m.hidden)
@@ -68,7 +68,7 @@ public struct StepTimeModel: Sendable {
     }
 
     /// Weights a step reads: all of them for a dense model; for MoE the experts its tokens touch.
-    public func weightBytesRead(_ w: StepWorkload) -> Double {
+    package func weightBytesRead(_ w: StepWorkload) -> Double {
         let m = parameters.model
         let mlp =
             m.isMoE
@@ -79,7 +79,7 @@ public struct StepTimeModel: Sendable {
         return (layers + m.embeddingParameters) * m.bytesPerParameter
     }
 
-    public func breakdown(_ w: StepWorkload) -> StepTimeBreakdown {
+    package func breakdown(_ w: StepWorkload) -> StepTimeBreakdown {
         let p = parameters
         let tp = Double(p.tensorParallel)
         let f = flops(w)
@@ -101,5 +101,5 @@ public struct StepTimeModel: Sendable {
             flops: f, bytesRead: bytes, compute: compute, memory: memory, communication: communication, cpu: cpu)
     }
 
-    public func stepTime(_ w: StepWorkload) -> Double { breakdown(w).total }
+    package func stepTime(_ w: StepWorkload) -> Double { breakdown(w).total }
 }

@@ -6,61 +6,61 @@ import SeededRandom
 import Workload
 
 /// The outcome of one run against one target.
-public struct RunOutput: Sendable {
-    public var model: String
+package struct RunOutput: Sendable {
+    package var model: String
     /// Every request, including warm-up and cool-down ones (marked `excludedAs`); empty when the run was asked
     /// not to keep them (`keepRecords: false`), and then `aggregate` is the only summary in memory.
-    public var records: [RequestRecord]
+    package var records: [RequestRecord]
     /// Summary, histograms and time series gathered as requests finished.
-    public var aggregate: RunAggregate
+    package var aggregate: RunAggregate
     /// Summary over the measured requests only.
-    public var summary: TargetSummary
-    public var loopStatistics: [MultiLoopStatistics]
-    public var wallSeconds: Double
-    public var calibration: CalibrationSummary
-    public var calibrationNote: String { calibration.note }
-    public var serverModels: [String]?
+    package var summary: TargetSummary
+    package var loopStatistics: [MultiLoopStatistics]
+    package var wallSeconds: Double
+    package var calibration: CalibrationSummary
+    package var calibrationNote: String { calibration.note }
+    package var serverModels: [String]?
     /// Open-loop arrivals that were due but could not be sent before the end (concurrency ceiling).
-    public var unsentArrivals: Int
+    package var unsentArrivals: Int
     /// The run's epoch on `MonotonicClock` (records' `startMs` count from it), so server-side scrapes line up.
-    public var epochNs: UInt64 = 0
+    package var epochNs: UInt64 = 0
     /// How a multi-turn run's sessions went (nil without sessions).
-    public var sessionCounts: SessionCounts?
+    package var sessionCounts: SessionCounts?
     /// With `--realtime`: why the client's threads could not run real-time (nil: they did, or it was not asked).
-    public var realtimeProblem: String?
+    package var realtimeProblem: String?
 }
 
 /// A target that cannot be used at all (exit code 3).
-public struct TargetUnreachable: Error, Sendable, CustomStringConvertible {
-    public let url: String
-    public let reason: String
-    public var description: String {
+package struct TargetUnreachable: Error, Sendable, CustomStringConvertible {
+    package let url: String
+    package let reason: String
+    package var description: String {
         "cannot reach \(url): \(reason). Is the server running and listening there? "
             + "(try: curl \(url)/v1/models)"
     }
 }
 
 extension Timeouts {
-    public init(_ spec: TimeoutSpec) {
+    package init(_ spec: TimeoutSpec) {
         self.init(connectMs: spec.connectS * 1000, firstTokenMs: spec.firstTokenS * 1000, idleMs: spec.idleS * 1000,
                   totalMs: spec.totalS * 1000)
     }
 
     /// What a probe (`/v1/models`, token counting) may take: the run's connect timeout, and at most 30 s in all
     /// (or the run's total, if that is shorter).
-    public static func probe(_ run: Timeouts) -> Timeouts {
+    package static func probe(_ run: Timeouts) -> Timeouts {
         let total = min(run.totalMs ?? 30_000, 30_000)
         return Timeouts(connectMs: run.connectMs.map { min($0, total) } ?? 10_000, firstTokenMs: nil,
                         idleMs: total, totalMs: total)
     }
 }
 
-public enum Benchmark {
+package enum Benchmark {
     /// Probes the target, builds (and calibrates) the prompts, offers the workload's load, and summarises it.
     /// - Parameters:
     ///   - shard: the part of the workload this process offers (`--shard i/n`); request ids stay workload-wide.
     ///   - startAt: wall-clock time to start the load at (after probing and calibration), so shards start together.
-    public static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, loopCount: Int = 1,
+    package static func run(workload: WorkloadSpec, target: Target, settings: RequestSettings, loopCount: Int = 1,
                            shard: Shard = .whole, startAt: Date? = nil, keepRecords: Bool = true,
                            strictCalibration: Bool = false,
                            onCalibration: @escaping @Sendable (Int, Int) -> Void = { _, _ in },

@@ -3,12 +3,12 @@ import Foundation
 import Workload
 
 /// A concurrency the process cannot hold: each stream needs a socket, and the open-file limit caps them.
-public struct ConnectionCapacityError: Error, Sendable, CustomStringConvertible {
-    public let concurrency: Int
-    public let openFileLimit: Int
-    public let reserved: Int
+package struct ConnectionCapacityError: Error, Sendable, CustomStringConvertible {
+    package let concurrency: Int
+    package let openFileLimit: Int
+    package let reserved: Int
 
-    public var description: String {
+    package var description: String {
         "concurrency \(concurrency) needs about \(concurrency + reserved) file descriptors but the open-file limit "
             + "is \(openFileLimit) (already raised to the hard limit). Raise it (ulimit -Hn / LimitNOFILE in "
             + "systemd / nofile in /etc/security/limits.conf), lower --concurrency, or split the load over several "
@@ -53,11 +53,11 @@ struct ConnectPacer {
 extension LoadRunner {
     /// Descriptors kept for everything that is not a stream: stdio, epoll/eventfd per loop, report files, an
     /// in-process mock's listening sockets, libcurl's internals.
-    public static let reservedFileDescriptors = 64
+    package static let reservedFileDescriptors = 64
 
     /// Raises the open-file limit to the hard limit and throws when `plan`'s peak concurrency still cannot fit.
     /// An in-process mock needs a descriptor per stream too (`mockInProcess`).
-    public static func checkCapacity(plan: LoadPlan, mockInProcess: Bool = false) throws {
+    package static func checkCapacity(plan: LoadPlan, mockInProcess: Bool = false) throws {
         guard let peak = plan.peakConcurrency, peak > 0 else { return }
         guard let limit = ProcessResources.raiseOpenFileLimit() else { return }
         let needed = peak * (mockInProcess ? 2 : 1)
@@ -68,7 +68,7 @@ extension LoadRunner {
 
     /// MultiLoop threads for a load: one per ~2500 streams (one loop ingests well over 100k events/s), at most
     /// one per core, leaving a core free when the mock runs in the same process.
-    public static func defaultLoopCount(peakConcurrency: Int?, cores: Int = ProcessInfo.processInfo.activeProcessorCount,
+    package static func defaultLoopCount(peakConcurrency: Int?, cores: Int = ProcessInfo.processInfo.activeProcessorCount,
                                           mockInProcess: Bool = false) -> Int {
         let wanted = max(1, ((peakConcurrency ?? 1) + 2499) / 2500)
         let available = max(1, mockInProcess ? cores - 1 : cores)

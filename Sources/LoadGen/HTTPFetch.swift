@@ -2,9 +2,9 @@ import Curl
 import Foundation
 
 /// Probes a server through the same loop as the load, before a run.
-public enum HTTPFetch {
+package enum HTTPFetch {
     /// The ids listed by `GET {base}/v1/models`.
-    public static func modelIDs(base: String, loop: MultiLoop, headers: [String], insecure: Bool,
+    package static func modelIDs(base: String, loop: MultiLoop, headers: [String], insecure: Bool,
                                 timeouts: Timeouts) async throws -> [String] {
         let request = TransferRequest(url: base + "/v1/models", method: "GET", headers: headers,
                                       timeouts: timeouts, insecure: insecure)
@@ -29,8 +29,8 @@ public enum HTTPFetch {
 }
 
 /// A target that does not behave like an OpenAI-compatible server.
-public struct ProbeError: Error, Sendable, CustomStringConvertible {
-    public let url: String
-    public let problem: String
-    public var description: String { "\(url) \(problem)" }
+package struct ProbeError: Error, Sendable, CustomStringConvertible {
+    package let url: String
+    package let problem: String
+    package var description: String { "\(url) \(problem)" }
 }

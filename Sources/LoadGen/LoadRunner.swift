@@ -10,8 +10,8 @@ import Workload
 ///
 /// A dedicated scheduler thread decides what to send and when; loop threads run the transfers and signal it
 /// on each completion.
-public final class LoadRunner: @unchecked Sendable {
-    public let target: Target
+package final class LoadRunner: @unchecked Sendable {
+    package let target: Target
     private let plan: LoadPlan
     private let settings: RequestSettings
     private let loops: [MultiLoop]
@@ -60,7 +60,7 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     /// With `settings.realtime`: why the scheduler thread could not run real-time.
-    public var realtimeProblem: String? { state.withLockedValue { $0.realtimeProblem } }
+    package var realtimeProblem: String? { state.withLockedValue { $0.realtimeProblem } }
 
     struct OpenSession {
         var turns: Int
@@ -73,7 +73,7 @@ public final class LoadRunner: @unchecked Sendable {
         var turn: Int
     }
 
-    public init(target: Target, plan: LoadPlan, arrivals: ArrivalGenerator?, settings: RequestSettings,
+    package init(target: Target, plan: LoadPlan, arrivals: ArrivalGenerator?, settings: RequestSettings,
                 loops: [MultiLoop], warmupRequests: Int = 0, warmupS: Double = 0, cooldownS: Double = 0,
                 keepRecords: Bool = true, sessions: SessionDriver? = nil,
                 makeRequest: @escaping @Sendable (Int) -> PreparedRequest = { _ in preconditionFailure("no requests") },
@@ -94,17 +94,17 @@ public final class LoadRunner: @unchecked Sendable {
     }
 
     /// Requests in flight right now.
-    public var inFlight: Int { state.withLockedValue { $0.inFlight } }
+    package var inFlight: Int { state.withLockedValue { $0.inFlight } }
 
     /// Scheduled arrivals still queued behind the concurrency ceiling when the run ended (never sent).
-    public var unsentArrivals: Int { state.withLockedValue { $0.unsentArrivals } }
+    package var unsentArrivals: Int { state.withLockedValue { $0.unsentArrivals } }
 
     /// How the sessions of a multi-turn run went (all zero without sessions).
-    public var sessionCounts: SessionCounts { state.withLockedValue { $0.sessionCounts } }
+    package var sessionCounts: SessionCounts { state.withLockedValue { $0.sessionCounts } }
 
     /// Runs the plan to its end and returns every request's record, failures and excluded ones included (none
     /// when the runner was made with `keepRecords: false`: then `onRecord` is the only place they go).
-    public func run(epochNs: UInt64 = MonotonicClock.now()) async -> [RequestRecord] {
+    package func run(epochNs: UInt64 = MonotonicClock.now()) async -> [RequestRecord] {
         state.withLockedValue { $0.outstandingPerReplica = Array(repeating: 0, count: target.baseURLs.count) }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[RequestRecord], Never>) in
@@ -129,20 +129,20 @@ public final class LoadRunner: @unchecked Sendable {
     /// Waits (up to `timeout`) until every finished record went through `onRecord`, e.g. before exiting at once on
     /// a second Ctrl-C. Returns false on timeout.
     @discardableResult
-    public func drainRecords(timeout: DispatchTimeInterval = .seconds(2)) -> Bool {
+    package func drainRecords(timeout: DispatchTimeInterval = .seconds(2)) -> Bool {
         let drained = DispatchSemaphore(value: 0)
         recordQueue.async { drained.signal() }
         return drained.wait(timeout: .now() + timeout) == .success
     }
 
     /// Stops issuing new requests; those in flight finish normally (then `run` returns).
-    public func stopIssuing() {
+    package func stopIssuing() {
         state.withLockedValue { $0.stopIssuing = true }
         wake.signal()
     }
 
     /// Stops issuing and cancels everything in flight (recorded as `cancelled`).
-    public func cancel() {
+    package func cancel() {
         stopIssuing()
         for loop in loops { loop.cancelAll() }
     }
@@ -518,19 +518,19 @@ public final class LoadRunner: @unchecked Sendable {
 
 /// What a multi-turn run's `LoadRunner` asks of its workload. Sessions are numbered locally from 0 in the order
 /// they start; the closures map them to workload-wide numbers where shards need that.
-public struct SessionDriver: Sendable {
+package struct SessionDriver: Sendable {
     /// Turns of session s.
-    public var turns: @Sendable (Int) -> Int
+    package var turns: @Sendable (Int) -> Int
     /// Seconds between the answer to turn t - 1 and the send of turn t (t ≥ 2) of session s.
-    public var thinkS: @Sendable (_ session: Int, _ turn: Int) -> Double
+    package var thinkS: @Sendable (_ session: Int, _ turn: Int) -> Double
     /// The request of turn t (1-based) of session s, given the answers to its earlier turns.
-    public var request: @Sendable (_ session: Int, _ turn: Int, _ answers: [SessionAnswer]) -> PreparedRequest
+    package var request: @Sendable (_ session: Int, _ turn: Int, _ answers: [SessionAnswer]) -> PreparedRequest
     /// Sessions to start at most.
-    public var maxSessions: Int?
+    package var maxSessions: Int?
     /// Whether turns resend earlier answers as the server wrote them (so their text must be kept).
-    public var resendsAnswers: Bool
+    package var resendsAnswers: Bool
 
-    public init(turns: @escaping @Sendable (Int) -> Int, thinkS: @escaping @Sendable (Int, Int) -> Double,
+    package init(turns: @escaping @Sendable (Int) -> Int, thinkS: @escaping @Sendable (Int, Int) -> Double,
                 request: @escaping @Sendable (Int, Int, [SessionAnswer]) -> PreparedRequest, maxSessions: Int?,
                 resendsAnswers: Bool) {
         self.turns = turns
@@ -542,23 +542,23 @@ public struct SessionDriver: Sendable {
 }
 
 /// The answer to one turn, as the next turn's history needs it.
-public struct SessionAnswer: Sendable, Equatable {
-    public var text: String
-    public var tokens: Int
+package struct SessionAnswer: Sendable, Equatable {
+    package var text: String
+    package var tokens: Int
 
-    public init(text: String, tokens: Int) {
+    package init(text: String, tokens: Int) {
         self.text = text
         self.tokens = tokens
     }
 }
 
 /// How a multi-turn run's sessions went.
-public struct SessionCounts: Sendable, Equatable, Codable {
-    public var started = 0
+package struct SessionCounts: Sendable, Equatable, Codable {
+    package var started = 0
     /// Every turn answered.
-    public var completed = 0
+    package var completed = 0
     /// Ended early: a turn failed, or the run stopped issuing before the last turn.
-    public var cut = 0
+    package var cut = 0
 
-    public init() {}
+    package init() {}
 }

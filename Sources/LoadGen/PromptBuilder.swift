@@ -6,9 +6,9 @@ import SeededRandom
 import Workload
 
 /// `--strict`: more than 1 % of the prompts missed their length, so the load would not be the one asked for.
-public struct CalibrationMissed: Error, Sendable, CustomStringConvertible {
-    public let summary: CalibrationSummary
-    public var description: String {
+package struct CalibrationMissed: Error, Sendable, CustomStringConvertible {
+    package let summary: CalibrationSummary
+    package var description: String {
         "--strict: \(summary.missed) of \(summary.prompts) prompts (" + String(format: "%.1f", summary.missFraction * 100)
             + " %) missed their token target by more than 1 (worst \(summary.worstMiss)); no load was sent. "
             + "Check the server's tokenizer endpoint, or run without --strict to send the prompts as they are"
@@ -16,9 +16,9 @@ public struct CalibrationMissed: Error, Sendable, CustomStringConvertible {
 }
 
 /// Builds the prompt pool for a workload.
-public enum PromptBuilder {
+package enum PromptBuilder {
     /// Most distinct prompts built for a run; request i uses prompt i modulo this.
-    public static let maxPoolSize = 2000
+    package static let maxPoolSize = 2000
     /// Token-counting requests in flight at once while calibrating.
     static let calibrationConcurrency = 32
     /// Most token-counting requests for one prompt (a prompt still off after these is reported as a miss).
@@ -26,7 +26,7 @@ public enum PromptBuilder {
     /// A filtered vocabulary smaller than this is too repetitive; calibration then steps over the whole one.
     static let minSingleTokenWords = 16
 
-    public static func build(spec: WorkloadSpec, model: String, poolSize: Int, base: String, loop: MultiLoop?,
+    package static func build(spec: WorkloadSpec, model: String, poolSize: Int, base: String, loop: MultiLoop?,
                              settings: RequestSettings,
                              progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> PromptPool {
         if let dataset = spec.prompt.dataset {

@@ -6,29 +6,29 @@ import Workload
 
 /// The prompts of a run, built once before the load starts: synthetic prompts calibrated to exact token counts
 /// against the server's `/tokenize` where it has one, or dataset entries.
-public struct PromptPool: Sendable {
-    public var prompts: [PromptContent]
+package struct PromptPool: Sendable {
+    package var prompts: [PromptContent]
     /// Token count each prompt was built for (nil for dataset prompts).
-    public var requestedTokens: [Int?]
+    package var requestedTokens: [Int?]
     /// Output length each dataset entry asks for (nil: use the workload's max_tokens).
-    public var datasetMaxTokens: [Int?]
+    package var datasetMaxTokens: [Int?]
     /// How the lengths were obtained and how close they came.
-    public var calibration: CalibrationSummary
+    package var calibration: CalibrationSummary
     /// The words synthetic prompts were drawn from, when calibration kept only single-token ones (nil: the whole
     /// vocabulary). Synthetic session answers use them too, so their word count is their token count.
-    public var words: [String]? = nil
+    package var words: [String]? = nil
 
     /// For the report: "calibrated with the server's /tokenize (vllm dialect): 998 of 1000 within ±1 token …".
-    public var calibrationNote: String { calibration.note }
+    package var calibrationNote: String { calibration.note }
 
-    public var count: Int { prompts.count }
+    package var count: Int { prompts.count }
 }
 
 /// Builds synthetic prompts from a seeded stream of common short English words. Calibration keeps only the words
 /// the server's tokenizer reads as one token after a space (most of them in large BPE vocabularies, all of them in
 /// the mock's), so adding or removing a word moves the count by one.
-public enum PromptSynthesizer {
-    public static let vocabulary: [String] = """
+package enum PromptSynthesizer {
+    package static let vocabulary: [String] = """
         the of and to in is was for on that with as by at from his her they this had not are but were which one all \
         have an be or their there when who will more no if out so said what up its about into than them can only \
         other new some time could these two may then do first any my now such like our over man me even most made \
@@ -40,7 +40,7 @@ public enum PromptSynthesizer {
         """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
 
     /// The first `count` words of the word stream numbered `stream` under `seed`, drawn from `vocabulary`.
-    public static func words(seed: UInt64, stream: UInt64, count: Int, vocabulary: [String] = vocabulary) -> String {
+    package static func words(seed: UInt64, stream: UInt64, count: Int, vocabulary: [String] = vocabulary) -> String {
         var generator = SplitMix64(seed: seed &* 0x100_0000_01B3 &+ stream)
         var words: [String] = []
         words.reserveCapacity(max(0, count))

@@ -3,18 +3,18 @@ import JSONSchema
 import Workload
 
 /// One request ready to send: the JSON body and what was asked for, so the report can show requested vs actual.
-public struct PreparedRequest: Sendable {
-    public var body: [UInt8]
-    public var requestedPromptTokens: Int?
-    public var requestedMaxTokens: Int?
+package struct PreparedRequest: Sendable {
+    package var body: [UInt8]
+    package var requestedPromptTokens: Int?
+    package var requestedMaxTokens: Int?
     /// The compiled schema the response must follow, if any.
-    public var schema: JSONSchema?
+    package var schema: JSONSchema?
     /// Endpoint path, e.g. /v1/chat/completions.
-    public var path: String
+    package var path: String
     /// Requests of one key go to one replica under `--routing session` (a conversation, a trace's session).
-    public var routingKey: Int?
+    package var routingKey: Int?
 
-    public init(body: [UInt8], requestedPromptTokens: Int?, requestedMaxTokens: Int?, schema: JSONSchema? = nil,
+    package init(body: [UInt8], requestedPromptTokens: Int?, requestedMaxTokens: Int?, schema: JSONSchema? = nil,
                 path: String = "/v1/chat/completions") {
         self.body = body
         self.path = path
@@ -25,11 +25,11 @@ public struct PreparedRequest: Sendable {
 }
 
 /// What a prompt consists of before it is wrapped in a request.
-public enum PromptContent: Sendable, Equatable {
+package enum PromptContent: Sendable, Equatable {
     case text(system: String?, user: String)
     case messages([(String, String)])
 
-    public static func == (lhs: PromptContent, rhs: PromptContent) -> Bool {
+    package static func == (lhs: PromptContent, rhs: PromptContent) -> Bool {
         switch (lhs, rhs) {
         case (.text(let s1, let u1), .text(let s2, let u2)): return s1 == s2 && u1 == u2
         case (.messages(let a), .messages(let b)): return a.elementsEqual(b) { $0 == $1 }
@@ -60,9 +60,9 @@ public enum PromptContent: Sendable, Equatable {
 }
 
 /// Builds OpenAI request bodies. Runs before or beside the load, never on an loop thread's hot path.
-public enum RequestBodyBuilder {
+package enum RequestBodyBuilder {
     /// Parses `--extra-body` into a JSON object whose fields are merged into every request.
-    public static func parseExtraBody(_ text: String) throws -> JSONObject {
+    package static func parseExtraBody(_ text: String) throws -> JSONObject {
         guard let value = try? JSONValue.parse(text) else {
             throw ExtraBodyError(message: "not valid JSON: \(text.prefix(80)); quote it for the shell, e.g. "
                                  + "--extra-body '{\"ignore_eos\": true}'")
@@ -74,7 +74,7 @@ public enum RequestBodyBuilder {
     }
 
     /// The body of a chat or completions request. Streaming requests ask for usage (and per-chunk usage).
-    public static func body(api: WorkloadSpec.API, model: String, prompt: PromptContent, maxTokens: Int?,
+    package static func body(api: WorkloadSpec.API, model: String, prompt: PromptContent, maxTokens: Int?,
                             output: OutputSpec = OutputSpec(), stream: Bool = true, continuousUsage: Bool = true,
                             extra: JSONObject? = nil) -> [UInt8] {
         var object = JSONObject()
@@ -115,7 +115,7 @@ public enum RequestBodyBuilder {
 }
 
 /// A JSON object given on the command line (`--extra-body`) that is not an object, or not JSON.
-public struct ExtraBodyError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public var description: String { "--extra-body: \(message)" }
+package struct ExtraBodyError: Error, Sendable, CustomStringConvertible {
+    package let message: String
+    package var description: String { "--extra-body: \(message)" }
 }

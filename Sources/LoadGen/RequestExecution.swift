@@ -70,7 +70,7 @@ final class RequestExecution: TransferDelegate {
         ns >= origin ? Double(ns - origin) / 1e6 : -Double(origin - ns) / 1e6
     }
 
-    /// Classifies the outcome (DESIGN.md's failure classes) and builds the record.
+    /// Classifies the outcome (`FailureClass`) and builds the record.
     static func record(id: Int, target: String, replica: String, epochNs: UInt64, intendedStartNs: UInt64?,
                        startedAt: UInt64, outcome: TransferOutcome, decoded: DecodedResponse,
                        prepared: PreparedRequest, keepText: Bool, retryAfter: String? = nil) -> RequestRecord {

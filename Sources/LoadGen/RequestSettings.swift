@@ -1,29 +1,29 @@
 import Curl
 
 /// Settings shared by every request of a run.
-public struct RequestSettings: Sendable {
-    public var timeouts: Timeouts
-    public var httpVersion: TransferRequest.HTTPVersion
-    public var insecure: Bool
-    public var freshConnectionPerRequest: Bool
+package struct RequestSettings: Sendable {
+    package var timeouts: Timeouts
+    package var httpVersion: TransferRequest.HTTPVersion
+    package var insecure: Bool
+    package var freshConnectionPerRequest: Bool
     /// Header lines sent with every request (may contain the API key: never log them).
-    public var headers: [String]
+    package var headers: [String]
     /// Keep the generated text in records (`--save-outputs`); schema checks read it without keeping it.
-    public var keepOutputText: Bool
+    package var keepOutputText: Bool
     /// Largest SSE event (or JSON body) accepted before the request fails as `event-too-large`.
-    public var maxEventBytes: Int
+    package var maxEventBytes: Int
     /// Ask for usage on every chunk (vLLM's `continuous_usage_stats`) so ITL per token can be measured.
-    public var continuousUsage: Bool
-    public var routing: Routing
+    package var continuousUsage: Bool
+    package var routing: Routing
     /// New connections opened per second at most (`--connect-rate`): a 10k-stream start is paced instead of a
-    /// SYN storm (FACTS.md: 4000 simultaneous starts left some streams ~25 s late). 0 = unpaced.
-    public var connectRate: Double = 2000
+    /// SYN storm (4000 simultaneous starts on a 2-vCPU VM left some streams ~25 s late). 0 = unpaced.
+    package var connectRate: Double = 2000
     /// Where receive stamps come from (`--receive-time`): the kernel's receive time by default.
-    public var receiveTimes: ReceiveTimeSource = .kernel
+    package var receiveTimes: ReceiveTimeSource = .kernel
     /// Run the loop and scheduler threads under SCHED_FIFO (`--realtime`, `RealtimeScheduling`).
-    public var realtime = false
+    package var realtime = false
 
-    public enum Routing: String, Sendable, CaseIterable {
+    package enum Routing: String, Sendable, CaseIterable {
         /// Send to the replica with the fewest requests in flight.
         case leastOutstanding = "least-outstanding"
         case roundRobin = "round-robin"
@@ -32,7 +32,7 @@ public struct RequestSettings: Sendable {
         case session
     }
 
-    public init(timeouts: Timeouts = Timeouts(), httpVersion: TransferRequest.HTTPVersion = .http1,
+    package init(timeouts: Timeouts = Timeouts(), httpVersion: TransferRequest.HTTPVersion = .http1,
                 insecure: Bool = false, freshConnectionPerRequest: Bool = false, headers: [String] = [],
                 keepOutputText: Bool = false, maxEventBytes: Int = 16 << 20, continuousUsage: Bool = true,
                 routing: Routing = .leastOutstanding) {

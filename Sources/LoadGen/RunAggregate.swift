@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 /// What a run learns from its records as they finish, in bounded memory: the measured requests' summary, the
 /// token events of all of them, and a thinned series of send lags for the client-health check. The runner's record
 /// queue feeds it on every completion while the caller may read it, hence the lock.
-public final class RunAggregate: Sendable {
+package final class RunAggregate: Sendable {
     /// Send-lag samples kept for the trend check; past it every other one is dropped and the stride doubles.
     static let sendLagSampleLimit = 16_384
 
@@ -18,18 +18,18 @@ public final class RunAggregate: Sendable {
     }
 
     /// One open-loop request's start on the run's timeline and how late it left.
-    public struct SendLagSample: Sendable, Equatable {
-        public var startMs: Double
-        public var lagMs: Double
+    package struct SendLagSample: Sendable, Equatable {
+        package var startMs: Double
+        package var lagMs: Double
     }
 
     private let state: NIOLockedValueBox<State>
 
-    public init(target: String, slo: SLO?) {
+    package init(target: String, slo: SLO?) {
         state = NIOLockedValueBox(State(builder: SummaryBuilder(target: target, slo: slo)))
     }
 
-    public func add(_ record: RequestRecord) {
+    package func add(_ record: RequestRecord) {
         state.withLockedValue { state in
             state.tokenEvents += record.tokenEventOffsetsMs.count
             guard record.excludedAs == nil else {
@@ -50,11 +50,11 @@ public final class RunAggregate: Sendable {
     }
 
     /// The measured requests' summary builder (warm-up and cool-down requests left out).
-    public var builder: SummaryBuilder { state.withLockedValue { $0.builder } }
+    package var builder: SummaryBuilder { state.withLockedValue { $0.builder } }
     /// Token events received, excluded requests included.
-    public var tokenEvents: Int { state.withLockedValue { $0.tokenEvents } }
+    package var tokenEvents: Int { state.withLockedValue { $0.tokenEvents } }
     /// Warm-up and cool-down requests (in requests.jsonl, not in the results).
-    public var excludedRequests: Int { state.withLockedValue { $0.excluded } }
+    package var excludedRequests: Int { state.withLockedValue { $0.excluded } }
     /// Open-loop send lags by start time: all of them up to `sendLagSampleLimit`, evenly thinned beyond.
-    public var sendLags: [SendLagSample] { state.withLockedValue { $0.sendLags } }
+    package var sendLags: [SendLagSample] { state.withLockedValue { $0.sendLags } }
 }

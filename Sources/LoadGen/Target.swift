@@ -1,15 +1,15 @@
 /// A deployment under test: a name and one or more replica base URLs (e.g. `http://127.0.0.1:8000`).
-public struct Target: Sendable, Codable, Equatable {
-    public var name: String
-    public var baseURLs: [String]
+package struct Target: Sendable, Codable, Equatable {
+    package var name: String
+    package var baseURLs: [String]
 
-    public init(name: String, baseURLs: [String]) {
+    package init(name: String, baseURLs: [String]) {
         self.name = name
         self.baseURLs = baseURLs.map(Target.normalize)
     }
 
     /// Strips a trailing slash and a trailing `/v1`, so `--url http://host:8000/v1/` and `http://host:8000` agree.
-    public static func normalize(_ url: String) -> String {
+    package static func normalize(_ url: String) -> String {
         var u = url
         while u.hasSuffix("/") { u.removeLast() }
         if u.hasSuffix("/v1") { u.removeLast(3) }
@@ -18,11 +18,11 @@ public struct Target: Sendable, Codable, Equatable {
 }
 
 /// Which OpenAI endpoint to load.
-public enum APIKind: String, Sendable, Codable, CaseIterable {
+package enum APIKind: String, Sendable, Codable, CaseIterable {
     case chat
     case completions
 
-    public var path: String {
+    package var path: String {
         switch self {
         case .chat: return "/v1/chat/completions"
         case .completions: return "/v1/completions"
@@ -31,14 +31,14 @@ public enum APIKind: String, Sendable, Codable, CaseIterable {
 }
 
 /// Validation of user-supplied URLs: what is wrong and how to fix it.
-public struct TargetURLError: Error, Sendable, CustomStringConvertible {
-    public let url: String
-    public let problem: String
-    public var description: String {
+package struct TargetURLError: Error, Sendable, CustomStringConvertible {
+    package let url: String
+    package let problem: String
+    package var description: String {
         "invalid URL '\(url)': \(problem); expected something like http://127.0.0.1:8000"
     }
 
-    public static func check(_ url: String) throws {
+    package static func check(_ url: String) throws {
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
             throw TargetURLError(url: url, problem: "it must start with http:// or https://")

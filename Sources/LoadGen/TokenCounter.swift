@@ -4,7 +4,7 @@ import JSON
 import Workload
 
 /// How a server counts the tokens of a prompt: the request it takes and the answer it gives.
-public enum TokenizeDialect: String, Sendable, CaseIterable {
+package enum TokenizeDialect: String, Sendable, CaseIterable {
     /// vLLM, SGLang and `tpbench mock`: `POST /tokenize {model, messages | prompt}` → `{count, tokens}`; for chat
     /// the server applies its chat template (generation prompt included), as `/v1/chat/completions` does.
     case vllm
@@ -17,8 +17,8 @@ public enum TokenizeDialect: String, Sendable, CaseIterable {
 }
 
 /// Counts prompt tokens the way the server will, with its own tokenizer and chat template.
-public struct TokenCounter: Sendable {
-    public let dialect: TokenizeDialect
+package struct TokenCounter: Sendable {
+    package let dialect: TokenizeDialect
     let base: String
     let model: String
     let api: WorkloadSpec.API
@@ -29,13 +29,13 @@ public struct TokenCounter: Sendable {
 
     /// The server's answer could not be a count (wrong dialect, no endpoint, an error status, or nonsense such as
     /// no tokens for a non-empty prompt).
-    public struct Unusable: Error, Sendable, CustomStringConvertible {
-        public let reason: String
-        public var description: String { reason }
+    package struct Unusable: Error, Sendable, CustomStringConvertible {
+        package let reason: String
+        package var description: String { reason }
     }
 
     /// Finds the first dialect (in declaration order) the server answers sensibly, or nil with each one's reason.
-    public static func detect(base: String, model: String, api: WorkloadSpec.API, loop: MultiLoop,
+    package static func detect(base: String, model: String, api: WorkloadSpec.API, loop: MultiLoop,
                               settings: RequestSettings) async -> (TokenCounter?, [String]) {
         let probe = PromptContent.text(system: nil, user: "Count the tokens of this short sentence, please.")
         var reasons: [String] = []
@@ -55,7 +55,7 @@ public struct TokenCounter: Sendable {
     }
 
     /// The server's token count for a prompt as the workload's API would send it.
-    public func count(_ prompt: PromptContent) async throws -> Int {
+    package func count(_ prompt: PromptContent) async throws -> Int {
         let hasText: Bool
         switch prompt {
         case .text(let system, let user): hasText = !user.isEmpty || !(system ?? "").isEmpty

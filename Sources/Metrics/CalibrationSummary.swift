@@ -1,8 +1,8 @@
 import Foundation
 
 /// How a run's prompt lengths were obtained and how close they came to their targets.
-public struct CalibrationSummary: Sendable, Codable, Equatable {
-    public enum Mode: String, Sendable, Codable {
+package struct CalibrationSummary: Sendable, Codable, Equatable {
+    package enum Mode: String, Sendable, Codable {
         /// Each prompt counted by the server's tokenizer until within ±1 of its target.
         case calibrated
         /// `calibrate: false`: one token per word, never checked.
@@ -13,32 +13,32 @@ public struct CalibrationSummary: Sendable, Codable, Equatable {
         case dataset
     }
 
-    public var mode: Mode
+    package var mode: Mode
     /// The token-counting dialect the server answered in (`vllm`, `llama.cpp`, `tgi`).
-    public var dialect: String?
-    public var prompts: Int
+    package var dialect: String?
+    package var prompts: Int
     /// Prompts whose server count is more than one token from the target.
-    public var missed: Int = 0
+    package var missed: Int = 0
     /// The largest miss, signed (server count − target), 0 when none missed.
-    public var worstMiss: Int = 0
+    package var worstMiss: Int = 0
     /// Mean |server count − target| over the prompts that missed.
-    public var meanAbsMiss: Double = 0
+    package var meanAbsMiss: Double = 0
     /// Prompts whose server count equals the target.
-    public var exact: Int?
+    package var exact: Int?
     /// Token counts asked of the server, the vocabulary check included (a llama.cpp chat count is two requests:
     /// render the template, then tokenize).
-    public var calls: Int = 0
+    package var calls: Int = 0
     /// Of `calls`, those that checked the prompt vocabulary (once per run, not per prompt).
-    public var vocabularyCalls: Int?
-    public var seconds: Double = 0
+    package var vocabularyCalls: Int?
+    package var seconds: Double = 0
     /// Words of the prompt vocabulary that the server's tokenizer reads as one token after a space.
-    public var singleTokenWords: Int?
+    package var singleTokenWords: Int?
     /// Why calibration was not possible (each dialect's answer), when `mode == .unavailable`.
-    public var reason: String?
+    package var reason: String?
     /// Where the dataset came from, when `mode == .dataset`.
-    public var dataset: String?
+    package var dataset: String?
 
-    public init(mode: Mode, dialect: String? = nil, prompts: Int, reason: String? = nil, dataset: String? = nil) {
+    package init(mode: Mode, dialect: String? = nil, prompts: Int, reason: String? = nil, dataset: String? = nil) {
         self.mode = mode
         self.dialect = dialect
         self.prompts = prompts
@@ -47,10 +47,10 @@ public struct CalibrationSummary: Sendable, Codable, Equatable {
     }
 
     /// Share of prompts that missed (0–1).
-    public var missFraction: Double { prompts > 0 ? Double(missed) / Double(prompts) : 0 }
+    package var missFraction: Double { prompts > 0 ? Double(missed) / Double(prompts) : 0 }
 
     /// One sentence for the console and the report.
-    public var note: String {
+    package var note: String {
         switch mode {
         case .dataset:
             return "prompts from dataset \(dataset ?? "?") (\(prompts) entries; lengths as the dataset has them)"

@@ -1,32 +1,32 @@
 /// Summary statistics of a set of values; percentiles are exact, by linear interpolation between the two
 /// nearest ranks (the same method as numpy's default, which vLLM's benchmark uses).
-public struct Distribution: Sendable, Codable, Equatable {
-    public var count: Int
-    public var mean: Double
-    public var stddev: Double
-    public var min: Double
-    public var p50: Double
-    public var p90: Double
-    public var p95: Double
-    public var p99: Double
-    public var p999: Double
-    public var max: Double
+package struct Distribution: Sendable, Codable, Equatable {
+    package var count: Int
+    package var mean: Double
+    package var stddev: Double
+    package var min: Double
+    package var p50: Double
+    package var p90: Double
+    package var p95: Double
+    package var p99: Double
+    package var p999: Double
+    package var max: Double
     /// True when the percentiles come from an HdrHistogram (3 significant digits) because the metric had more
     /// values than are kept exactly; nil when exact.
-    public var fromHistogram: Bool?
+    package var fromHistogram: Bool?
 
     /// The percentile columns in report order, with their names.
-    public static let percentileNames = ["p50", "p90", "p95", "p99", "p99.9", "max", "mean", "stddev"]
+    package static let percentileNames = ["p50", "p90", "p95", "p99", "p99.9", "max", "mean", "stddev"]
 
-    public var percentileValues: [Double] { [p50, p90, p95, p99, p999, max, mean, stddev] }
+    package var percentileValues: [Double] { [p50, p90, p95, p99, p999, max, mean, stddev] }
 
-    public init?(_ values: [Double]) {
+    package init?(_ values: [Double]) {
         let sorted = values.filter { $0.isFinite }.sorted()
         guard !sorted.isEmpty else { return nil }
         self.init(sorted: sorted)
     }
 
-    public init(sorted: [Double]) {
+    package init(sorted: [Double]) {
         count = sorted.count
         let total = sorted.reduce(0, +)
         mean = total / Double(sorted.count)
@@ -44,7 +44,7 @@ public struct Distribution: Sendable, Codable, Equatable {
     }
 
     /// Percentile `q` (0–100) of ascending `sorted` values, linearly interpolated.
-    public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    package static func percentile(_ sorted: [Double], _ q: Double) -> Double {
         guard sorted.count > 1 else { return sorted.first ?? .nan }
         let rank = q / 100 * Double(sorted.count - 1)
         let lower = Int(rank.rounded(.down))

@@ -1,5 +1,5 @@
-/// Why a request failed (DESIGN.md's classes). Every failed request carries exactly one.
-public enum FailureClass: String, Sendable, Codable, CaseIterable, Comparable {
+/// Why a request failed (the classes of the README's failure table). Every failed request carries exactly one.
+package enum FailureClass: String, Sendable, Codable, CaseIterable, Comparable {
     case connect
     case timeoutConnect = "timeout-connect"
     case timeoutFirstToken = "timeout-first-token"
@@ -13,7 +13,7 @@ public enum FailureClass: String, Sendable, Codable, CaseIterable, Comparable {
     case truncated
     case cancelled
 
-    public static func < (lhs: FailureClass, rhs: FailureClass) -> Bool {
+    package static func < (lhs: FailureClass, rhs: FailureClass) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 }

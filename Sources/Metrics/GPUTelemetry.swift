@@ -2,20 +2,20 @@
 /// samples, per GPU, on the run's timeline, and their summary over the measured window.
 ///
 /// Lives in Metrics, beside `ServerSideMetrics`, because `RunResult` carries it and the reports render it.
-public struct GPUTelemetry: Sendable, Codable, Equatable {
+package struct GPUTelemetry: Sendable, Codable, Equatable {
     /// The deployment (target) name, as in `RunResult.targets`.
-    public var target: String
+    package var target: String
     /// `dcgm` (a DCGM exporter's Prometheus text) or `nvidia-smi`.
-    public var source: String
+    package var source: String
     /// The URLs scraped, or the nvidia-smi command line.
-    public var endpoints: [String]
-    public var gpus: [GPUSeries]
+    package var endpoints: [String]
+    package var gpus: [GPUSeries]
     /// The measured window's summary (nil when no sample fell in it).
-    public var usage: GPUUsage?
+    package var usage: GPUUsage?
     /// Why something is missing ("no DCGM series at …", "nvidia-smi exited").
-    public var notes: [String]
+    package var notes: [String]
 
-    public init(target: String, source: String, endpoints: [String], gpus: [GPUSeries], usage: GPUUsage?,
+    package init(target: String, source: String, endpoints: [String], gpus: [GPUSeries], usage: GPUUsage?,
                 notes: [String]) {
         self.target = target
         self.source = source
@@ -27,14 +27,14 @@ public struct GPUTelemetry: Sendable, Codable, Equatable {
 }
 
 /// One GPU's samples in time order.
-public struct GPUSeries: Sendable, Codable, Equatable {
+package struct GPUSeries: Sendable, Codable, Equatable {
     /// `0`, `1`, … as the exporter numbers them; `host#0` when several exporters are scraped.
-    public var id: String
+    package var id: String
     /// The device name the exporter gave (`NVIDIA H100 80GB HBM3`), if any.
-    public var model: String?
-    public var samples: [GPUSample]
+    package var model: String?
+    package var samples: [GPUSample]
 
-    public init(id: String, model: String? = nil, samples: [GPUSample] = []) {
+    package init(id: String, model: String? = nil, samples: [GPUSample] = []) {
         self.id = id
         self.model = model
         self.samples = samples
@@ -42,23 +42,23 @@ public struct GPUSeries: Sendable, Codable, Equatable {
 }
 
 /// One reading of one GPU. Every figure is optional: exporters are configured with different counter lists.
-public struct GPUSample: Sendable, Codable, Equatable {
+package struct GPUSample: Sendable, Codable, Equatable {
     /// Seconds since the run's epoch (negative: before the load started).
-    public var second: Double
+    package var second: Double
     /// Share of the sample period a kernel was running, percent (DCGM_FI_DEV_GPU_UTIL, utilization.gpu).
-    public var utilizationPct: Double?
+    package var utilizationPct: Double?
     /// Power draw, W (DCGM_FI_DEV_POWER_USAGE, power.draw).
-    public var powerW: Double?
+    package var powerW: Double?
     /// Framebuffer in use and in all, MiB (DCGM_FI_DEV_FB_USED + FB_FREE, memory.used/memory.total).
-    public var memoryUsedMiB: Double?
-    public var memoryTotalMiB: Double?
+    package var memoryUsedMiB: Double?
+    package var memoryTotalMiB: Double?
     /// Energy since the driver loaded, J (DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION is in mJ; a counter).
-    public var energyJ: Double?
+    package var energyJ: Double?
     /// Link throughput, bytes/s, sent by this GPU (DCGM_FI_PROF_PCIE_TX_BYTES, DCGM_FI_PROF_NVLINK_TX_BYTES).
-    public var pcieTxBytesPerS: Double?
-    public var nvlinkTxBytesPerS: Double?
+    package var pcieTxBytesPerS: Double?
+    package var nvlinkTxBytesPerS: Double?
 
-    public init(second: Double, utilizationPct: Double? = nil, powerW: Double? = nil, memoryUsedMiB: Double? = nil,
+    package init(second: Double, utilizationPct: Double? = nil, powerW: Double? = nil, memoryUsedMiB: Double? = nil,
                 memoryTotalMiB: Double? = nil, energyJ: Double? = nil, pcieTxBytesPerS: Double? = nil,
                 nvlinkTxBytesPerS: Double? = nil) {
         self.second = second
@@ -73,44 +73,44 @@ public struct GPUSample: Sendable, Codable, Equatable {
 }
 
 /// A deployment's GPUs over the measured window: means over samples and GPUs, totals over GPUs.
-public struct GPUUsage: Sendable, Codable, Equatable {
-    public var gpus: Int
+package struct GPUUsage: Sendable, Codable, Equatable {
+    package var gpus: Int
     /// Seconds the figures cover (the run's measured window).
-    public var seconds: Double
+    package var seconds: Double
     /// Mean utilization over every GPU and sample, percent.
-    public var utilizationPct: Double?
+    package var utilizationPct: Double?
     /// The least busy GPU's mean utilization, percent (an idle rank shows here).
-    public var minimumUtilizationPct: Double?
+    package var minimumUtilizationPct: Double?
     /// Mean power of all GPUs together, W: from the energy counter's growth where exported, else the power gauge.
-    public var powerW: Double?
+    package var powerW: Double?
     /// `powerW` × `seconds`, J.
-    public var energyJ: Double?
+    package var energyJ: Double?
     /// The fullest GPU's highest memory use, and its size, GiB.
-    public var memoryUsedGiB: Double?
-    public var memoryTotalGiB: Double?
+    package var memoryUsedGiB: Double?
+    package var memoryTotalGiB: Double?
     /// Mean link throughput sent by all GPUs together, GB/s.
-    public var pcieTxGBps: Double?
-    public var nvlinkTxGBps: Double?
+    package var pcieTxGBps: Double?
+    package var nvlinkTxGBps: Double?
 
-    public init(gpus: Int, seconds: Double) {
+    package init(gpus: Int, seconds: Double) {
         self.gpus = gpus
         self.seconds = seconds
     }
 
     /// Energy per 1000 requests (Wh) at a measured request rate.
-    public func energyWhPer1kRequests(requestsPerSecond: Double?) -> Double? {
+    package func energyWhPer1kRequests(requestsPerSecond: Double?) -> Double? {
         guard let powerW, let rps = requestsPerSecond, rps > 0 else { return nil }
         return powerW / rps * 1000 / 3600
     }
 
     /// Energy per million output tokens (kWh) at a measured token rate.
-    public func energyKWhPer1MOutputTokens(outputTokensPerSecond: Double?) -> Double? {
+    package func energyKWhPer1MOutputTokens(outputTokensPerSecond: Double?) -> Double? {
         guard let powerW, let rate = outputTokensPerSecond, rate > 0 else { return nil }
         return powerW / rate * 1e6 / 3.6e6
     }
 
     /// The mean of several runs' usage (each figure over the runs that have it); nil for none.
-    public static func mean(_ runs: [GPUUsage]) -> GPUUsage? {
+    package static func mean(_ runs: [GPUUsage]) -> GPUUsage? {
         guard let first = runs.first else { return nil }
         var out = GPUUsage(gpus: first.gpus, seconds: runs.reduce(0) { $0 + $1.seconds } / Double(runs.count))
         func average(_ key: KeyPath<GPUUsage, Double?>) -> Double? {
@@ -130,14 +130,14 @@ public struct GPUUsage: Sendable, Codable, Equatable {
 
     /// The samples that describe `[from, to]`: those inside it and the first one after it (an exporter's gauge
     /// covers the period before its sample, so the first sample after the end still tells about the window's end).
-    public static func samples(of gpu: GPUSeries, from: Double, to: Double) -> [GPUSample] {
+    package static func samples(of gpu: GPUSeries, from: Double, to: Double) -> [GPUSample] {
         var inside = gpu.samples.filter { $0.second >= from && $0.second <= to }
         if let next = gpu.samples.first(where: { $0.second > to }) { inside.append(next) }
         return inside
     }
 
     /// Summarises the samples of `[from, to]` (seconds on the run's timeline; see `samples(of:from:to:)`).
-    public static func summarize(_ gpus: [GPUSeries], from: Double, to: Double) -> GPUUsage? {
+    package static func summarize(_ gpus: [GPUSeries], from: Double, to: Double) -> GPUUsage? {
         let windows = gpus.map { samples(of: $0, from: from, to: to) }
         guard to > from, windows.contains(where: { !$0.isEmpty }) else { return nil }
         var usage = GPUUsage(gpus: gpus.count, seconds: to - from)

@@ -1,23 +1,23 @@
 /// What a deployment tpbench launched itself did (`launch:`): kept in the comparison, one per deployment.
-public struct LaunchRecord: Sendable, Codable, Equatable {
-    public var name: String
+package struct LaunchRecord: Sendable, Codable, Equatable {
+    package var name: String
     /// The first replica's command line, as a shell would need it typed.
-    public var commandLine: String
-    public var replicas: Int
+    package var commandLine: String
+    package var replicas: Int
     /// From the launch to the last replica's ready check and warm-up; nil when it never became ready.
-    public var startupSeconds: Double?
+    package var startupSeconds: Double?
     /// `GET /version` (vLLM and the mock answer it); nil where the server has none.
-    public var serverVersion: String?
+    package var serverVersion: String?
     /// The replicas' logs, relative to the comparison's folder.
-    public var logFiles: [String]
+    package var logFiles: [String]
     /// Why it did not start or stopped early (exit status, ready-check timeout); nil when it ran to the end.
-    public var failure: String?
+    package var failure: String?
     /// The last lines of the (first) replica's log.
-    public var logTail: [String] = []
+    package var logTail: [String] = []
     /// How the comparison used it: "launched once, kept for every repeat" or "relaunched for each repeat".
-    public var lifecycle: String?
+    package var lifecycle: String?
 
-    public init(name: String, commandLine: String, replicas: Int, logFiles: [String]) {
+    package init(name: String, commandLine: String, replicas: Int, logFiles: [String]) {
         self.name = name
         self.commandLine = commandLine
         self.replicas = replicas

@@ -1,66 +1,66 @@
 /// Everything measured about one request. Times are milliseconds on the run's monotonic clock, relative to the
 /// run's epoch (the moment the run started), so records from one run line up on one timeline.
-public struct RequestRecord: Sendable, Codable, Equatable {
-    public var id: Int
-    public var target: String
+package struct RequestRecord: Sendable, Codable, Equatable {
+    package var id: Int
+    package var target: String
     /// Base URL of the replica that served the request.
-    public var replica: String
+    package var replica: String
     /// When the schedule wanted the request sent (open loop); nil in a closed loop.
-    public var intendedStartMs: Double?
+    package var intendedStartMs: Double?
     /// When the request was handed to libcurl (t0).
-    public var startMs: Double
+    package var startMs: Double
     /// End of the response (or of the failure), relative to t0.
-    public var e2eMs: Double
+    package var e2eMs: Double
     /// Receive time of every token-carrying event, relative to t0. The first one is the TTFT.
-    public var tokenEventOffsetsMs: [Double]
+    package var tokenEventOffsetsMs: [Double]
     /// Tokens carried by each token event, when the server reported per-chunk usage.
-    public var tokensPerEvent: [Int]?
-    public var promptTokens: Int?
+    package var tokensPerEvent: [Int]?
+    package var promptTokens: Int?
     /// Prompt tokens the server's prefix cache held (`usage.prompt_tokens_details.cached_tokens`; nil: not reported).
-    public var cachedPromptTokens: Int?
+    package var cachedPromptTokens: Int?
     /// Output tokens: the server's `usage.completion_tokens`, else the count of token events.
-    public var outputTokens: Int
+    package var outputTokens: Int
     /// True when `outputTokens` had to be estimated from events because the server sent no usage.
-    public var outputTokensEstimated: Bool
-    public var requestedPromptTokens: Int?
-    public var requestedMaxTokens: Int?
-    public var httpStatus: Int
-    public var finishReason: String?
-    public var failure: FailureClass?
-    public var failureMessage: String?
+    package var outputTokensEstimated: Bool
+    package var requestedPromptTokens: Int?
+    package var requestedMaxTokens: Int?
+    package var httpStatus: Int
+    package var finishReason: String?
+    package var failure: FailureClass?
+    package var failureMessage: String?
     /// False when the server answered with a single JSON body (then TTFT = E2E).
-    public var streamed: Bool
-    public var connectMs: Double?
-    public var tlsMs: Double?
-    public var firstByteMs: Double?
-    public var reusedConnection: Bool?
+    package var streamed: Bool
+    package var connectMs: Double?
+    package var tlsMs: Double?
+    package var firstByteMs: Double?
+    package var reusedConnection: Bool?
     /// The HTTP version the answer came over ("1.1", "2"); nil when none started (or in older records).
-    public var httpVersion: String?
+    package var httpVersion: String?
     /// The generated text, kept only when needed (schema validation, `--save-outputs`).
-    public var outputText: String?
+    package var outputText: String?
     /// Structured-output check of a successful response against the request's JSON schema (nil: no schema).
-    public var schemaVerdict: SchemaVerdict?
+    package var schemaVerdict: SchemaVerdict?
     /// For `schema-violation`: the JSON pointer and message of the first error; for `not-json`: the parse error.
-    public var schemaError: String?
+    package var schemaError: String?
     /// "warmup" or "cooldown" when the request is outside the measured window (kept on disk, left out of results).
-    public var excludedAs: String?
+    package var excludedAs: String?
     /// Times the request was re-sent because a reused keep-alive connection died before any byte of the answer
     /// (the server had closed it); nil when it was sent once.
-    public var retries: Int?
+    package var retries: Int?
     /// The multi-turn session the request is a turn of (workload-wide number), and which turn (1-based); nil
     /// outside sessions.
-    public var session: Int?
-    public var turn: Int?
+    package var session: Int?
+    package var turn: Int?
     /// Reasoning models: when the first answer token (`content`) arrived, relative to t0 (nil: no reasoning
     /// events came first, so it is the TTFT).
-    public var firstAnswerOffsetMs: Double?
+    package var firstAnswerOffsetMs: Double?
     /// Output tokens the server reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`), or
     /// counted from the stream's reasoning events when the server reported none for a stream that reasoned.
-    public var reasoningTokens: Int?
+    package var reasoningTokens: Int?
     /// True when `reasoningTokens` was counted from the stream (the server reported 0 or nothing).
-    public var reasoningTokensCounted: Bool?
+    package var reasoningTokensCounted: Bool?
 
-    public init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
+    package init(id: Int, target: String, replica: String, intendedStartMs: Double? = nil, startMs: Double,
                 e2eMs: Double, tokenEventOffsetsMs: [Double] = [], tokensPerEvent: [Int]? = nil,
                 promptTokens: Int? = nil, outputTokens: Int = 0, outputTokensEstimated: Bool = false,
                 requestedPromptTokens: Int? = nil, requestedMaxTokens: Int? = nil, httpStatus: Int = 200,
@@ -86,28 +86,28 @@ public struct RequestRecord: Sendable, Codable, Equatable {
         self.streamed = streamed
     }
 
-    public var succeeded: Bool { failure == nil }
+    package var succeeded: Bool { failure == nil }
 
     /// Largest gap between consecutive token events.
-    public var maxEventGapMs: Double? { eventGapsMs.max() }
+    package var maxEventGapMs: Double? { eventGapsMs.max() }
 
     /// Mean gap between consecutive token events.
-    public var meanEventGapMs: Double? {
+    package var meanEventGapMs: Double? {
         let gaps = eventGapsMs
         return gaps.isEmpty ? nil : gaps.reduce(0, +) / Double(gaps.count)
     }
 
     /// Time to first token: first token-carrying event minus t0.
-    public var ttftMs: Double? { tokenEventOffsetsMs.first }
+    package var ttftMs: Double? { tokenEventOffsetsMs.first }
 
     /// Gaps between consecutive token-carrying events (`itl_event`).
-    public var eventGapsMs: [Double] {
+    package var eventGapsMs: [Double] {
         guard tokenEventOffsetsMs.count > 1 else { return [] }
         return (1..<tokenEventOffsetsMs.count).map { tokenEventOffsetsMs[$0] - tokenEventOffsetsMs[$0 - 1] }
     }
 
     /// Each event's gap split evenly over the tokens it carried (`itl_token`); nil without per-event counts.
-    public var tokenGapsMs: [Double]? {
+    package var tokenGapsMs: [Double]? {
         guard let counts = tokensPerEvent, counts.count == tokenEventOffsetsMs.count else { return nil }
         var gaps: [Double] = []
         for i in 1..<max(1, tokenEventOffsetsMs.count) {
@@ -119,20 +119,20 @@ public struct RequestRecord: Sendable, Codable, Equatable {
     }
 
     /// Time per output token after the first: (E2E − TTFT) / (output tokens − 1).
-    public var tpotMs: Double? {
+    package var tpotMs: Double? {
         guard let ttft = ttftMs, outputTokens > 1 else { return nil }
         return (e2eMs - ttft) / Double(outputTokens - 1)
     }
 
     /// Mean tokens per token-carrying event.
-    public var meanTokensPerEvent: Double? {
+    package var meanTokensPerEvent: Double? {
         guard !tokenEventOffsetsMs.isEmpty, outputTokens > 0 else { return nil }
         return Double(outputTokens) / Double(tokenEventOffsetsMs.count)
     }
 
     /// Lateness of the actual send versus the schedule (open loop).
-    public var sendLagMs: Double? { intendedStartMs.map { startMs - $0 } }
+    package var sendLagMs: Double? { intendedStartMs.map { startMs - $0 } }
 
     /// Completion time on the run's timeline.
-    public var endMs: Double { startMs + e2eMs }
+    package var endMs: Double { startMs + e2eMs }
 }

@@ -2,23 +2,23 @@ import JSON
 
 /// What a run is, written as `manifest.json` before the first request is sent, so a run killed mid-way can still
 /// be rebuilt from `manifest.json` + `requests.jsonl` (`tpbench report DIR`). Versioned: `"tpbench.manifest/1"`.
-public struct RunManifest: Sendable, Codable, Equatable {
-    public static let schemaID = "tpbench.manifest/1"
+package struct RunManifest: Sendable, Codable, Equatable {
+    package static let schemaID = "tpbench.manifest/1"
 
-    public var schema: String = RunManifest.schemaID
-    public var runID: String
+    package var schema: String = RunManifest.schemaID
+    package var runID: String
     /// UTC, ISO 8601.
-    public var startedAt: String
-    public var workloadName: String
+    package var startedAt: String
+    package var workloadName: String
     /// The workload as run (every field after defaults and command-line overrides).
-    public var workload: JSONValue
-    public var targets: [TargetDescription]
-    public var environment: ClientEnvironment
-    public var slo: SLO?
+    package var workload: JSONValue
+    package var targets: [TargetDescription]
+    package var environment: ClientEnvironment
+    package var slo: SLO?
     /// Seed of prompt synthesis and arrivals, when the run used one.
-    public var seed: UInt64?
+    package var seed: UInt64?
 
-    public init(runID: String, startedAt: String, workloadName: String, workload: JSONValue,
+    package init(runID: String, startedAt: String, workloadName: String, workload: JSONValue,
                 targets: [TargetDescription], environment: ClientEnvironment, slo: SLO? = nil, seed: UInt64? = nil) {
         self.runID = runID
         self.startedAt = startedAt
@@ -34,7 +34,7 @@ public struct RunManifest: Sendable, Codable, Equatable {
 extension RunResult {
     /// Builds a result from a manifest and the records of the run; `wallSeconds` defaults to the last completion
     /// on the run's timeline (what is known after a crash).
-    public static func build(manifest: RunManifest, records: [RequestRecord], wallSeconds: Double? = nil,
+    package static func build(manifest: RunManifest, records: [RequestRecord], wallSeconds: Double? = nil,
                              clientHealth: ClientHealth? = nil, notes: [String] = []) -> RunResult {
         let wall = wallSeconds ?? (records.map(\.endMs).max() ?? 0) / 1000
         return build(runID: manifest.runID, startedAt: manifest.startedAt, wallSeconds: wall,

@@ -2,34 +2,34 @@ import JSON
 
 /// Everything one run produced except the per-request records (those live in requests.jsonl beside it).
 /// Versioned and self-describing: `"schema": "tpbench.result/1"`.
-public struct RunResult: Sendable, Codable, Equatable {
-    public static let schemaID = "tpbench.result/1"
+package struct RunResult: Sendable, Codable, Equatable {
+    package static let schemaID = "tpbench.result/1"
 
-    public var schema: String = RunResult.schemaID
-    public var runID: String
+    package var schema: String = RunResult.schemaID
+    package var runID: String
     /// UTC, ISO 8601.
-    public var startedAt: String
-    public var wallSeconds: Double
-    public var workloadName: String
+    package var startedAt: String
+    package var wallSeconds: Double
+    package var workloadName: String
     /// The workload as run (every field after defaults and command-line overrides).
-    public var workload: JSONValue
-    public var targets: [TargetDescription]
-    public var environment: ClientEnvironment
-    public var summaries: [TargetSummary]
+    package var workload: JSONValue
+    package var targets: [TargetDescription]
+    package var environment: ClientEnvironment
+    package var summaries: [TargetSummary]
     /// Target name → metric name (ttft, itl_event, itl_token, tpot, e2e, send_lag) → histogram.
-    public var histograms: [String: [String: LatencyHistogram]]
+    package var histograms: [String: [String: LatencyHistogram]]
     /// Target name → per-second time series.
-    public var timeSeries: [String: [TimeSeriesPoint]]
-    public var clientHealth: ClientHealth?
+    package var timeSeries: [String: [TimeSeriesPoint]]
+    package var clientHealth: ClientHealth?
     /// Caveats a reader must see (estimated tokens, calibration fallbacks, client overload, interrupted run).
-    public var notes: [String]
+    package var notes: [String]
     /// What each target's servers reported on /metrics during the run (absent in results from before it existed,
     /// or with --no-server-metrics).
-    public var serverMetrics: [ServerSideMetrics]?
+    package var serverMetrics: [ServerSideMetrics]?
     /// What each target's GPUs did during the run (DCGM exporter or nvidia-smi); absent when nothing was read.
-    public var gpuTelemetry: [GPUTelemetry]?
+    package var gpuTelemetry: [GPUTelemetry]?
 
-    public init(runID: String, startedAt: String, wallSeconds: Double, workloadName: String, workload: JSONValue,
+    package init(runID: String, startedAt: String, wallSeconds: Double, workloadName: String, workload: JSONValue,
                 targets: [TargetDescription], environment: ClientEnvironment, summaries: [TargetSummary],
                 histograms: [String: [String: LatencyHistogram]], timeSeries: [String: [TimeSeriesPoint]],
                 clientHealth: ClientHealth?, notes: [String]) {
@@ -50,7 +50,7 @@ public struct RunResult: Sendable, Codable, Equatable {
     /// Builds the result's derived parts (summaries, histograms, time series) from records: one code path for
     /// live runs and for `tpbench report` re-rendering a saved requests.jsonl. Warm-up and cool-down records
     /// (`excludedAs`) are left out, as the live run leaves them out.
-    public static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
+    package static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
                              workload: JSONValue, targets: [TargetDescription], environment: ClientEnvironment,
                              records: [RequestRecord], slo: SLO?, clientHealth: ClientHealth?,
                              notes: [String]) -> RunResult {
@@ -64,7 +64,7 @@ public struct RunResult: Sendable, Codable, Equatable {
     }
 
     /// Builds the result from summaries gathered as the run went (`SummaryBuilder`), one per target, in order.
-    public static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
+    package static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
                              workload: JSONValue, targets: [TargetDescription], environment: ClientEnvironment,
                              builders: [SummaryBuilder], clientHealth: ClientHealth?, notes: [String]) -> RunResult {
         var histograms: [String: [String: LatencyHistogram]] = [:]
@@ -84,22 +84,22 @@ public struct RunResult: Sendable, Codable, Equatable {
 }
 
 /// A deployment as described by the user, plus what the server said about itself.
-public struct TargetDescription: Sendable, Codable, Equatable {
-    public var name: String
-    public var baseURLs: [String]
-    public var tensorParallel: Int?
-    public var gpus: Int?
-    public var gpu: String?
-    public var interconnect: String?
-    public var costPerGPUHour: Double?
-    public var costPerHour: Double?
-    public var labels: [String: String]
+package struct TargetDescription: Sendable, Codable, Equatable {
+    package var name: String
+    package var baseURLs: [String]
+    package var tensorParallel: Int?
+    package var gpus: Int?
+    package var gpu: String?
+    package var interconnect: String?
+    package var costPerGPUHour: Double?
+    package var costPerHour: Double?
+    package var labels: [String: String]
     /// Model ids from `GET /v1/models`.
-    public var serverModels: [String]?
+    package var serverModels: [String]?
     /// How the prompts' lengths were obtained and how many missed their target (absent in older results).
-    public var calibration: CalibrationSummary?
+    package var calibration: CalibrationSummary?
 
-    public init(name: String, baseURLs: [String], tensorParallel: Int? = nil, gpus: Int? = nil, gpu: String? = nil,
+    package init(name: String, baseURLs: [String], tensorParallel: Int? = nil, gpus: Int? = nil, gpu: String? = nil,
                 interconnect: String? = nil, costPerGPUHour: Double? = nil, costPerHour: Double? = nil,
                 labels: [String: String] = [:], serverModels: [String]? = nil) {
         self.name = name
@@ -115,7 +115,7 @@ public struct TargetDescription: Sendable, Codable, Equatable {
     }
 
     /// Cost of the whole deployment per hour, from `cost_per_hour` or `cost_per_gpu_hour × gpus`.
-    public var hourlyCost: Double? {
+    package var hourlyCost: Double? {
         if let costPerHour { return costPerHour }
         if let costPerGPUHour { return costPerGPUHour * Double(gpus ?? 1) }
         return nil
@@ -123,14 +123,14 @@ public struct TargetDescription: Sendable, Codable, Equatable {
 }
 
 /// The machine and program that measured.
-public struct ClientEnvironment: Sendable, Codable, Equatable {
-    public var host: String
-    public var cores: Int
-    public var os: String
-    public var tpbenchVersion: String
-    public var commandLine: [String]
+package struct ClientEnvironment: Sendable, Codable, Equatable {
+    package var host: String
+    package var cores: Int
+    package var os: String
+    package var tpbenchVersion: String
+    package var commandLine: [String]
 
-    public init(host: String, cores: Int, os: String, tpbenchVersion: String, commandLine: [String]) {
+    package init(host: String, cores: Int, os: String, tpbenchVersion: String, commandLine: [String]) {
         self.host = host
         self.cores = cores
         self.os = os
@@ -140,22 +140,22 @@ public struct ClientEnvironment: Sendable, Codable, Equatable {
 }
 
 /// How hard the client itself worked, so a reader can tell whether the numbers measure the server.
-public struct ClientHealth: Sendable, Codable, Equatable {
-    public struct LoopHealth: Sendable, Codable, Equatable {
-        public var index: Int
+package struct ClientHealth: Sendable, Codable, Equatable {
+    package struct LoopHealth: Sendable, Codable, Equatable {
+        package var index: Int
         /// MultiLoop thread CPU time / wall time (1.0 = one full core).
-        public var cpuShare: Double
-        public var loopLagP99Us: UInt64
-        public var loopLagMaxUs: UInt64
-        public var socketEvents: UInt64
+        package var cpuShare: Double
+        package var loopLagP99Us: UInt64
+        package var loopLagMaxUs: UInt64
+        package var socketEvents: UInt64
         /// p99 and max over the loop's buffers of how far their receive stamp may be off (under 1 µs for the
         /// kernel's receive time; see `ReceiveStamp` in Sources/Curl). Nil in older results.
-        public var timestampUncertaintyP99Us: Double?
-        public var timestampUncertaintyMaxUs: Double?
+        package var timestampUncertaintyP99Us: Double?
+        package var timestampUncertaintyMaxUs: Double?
         /// Share of the run the loop thread waited for a CPU while runnable (nil where unknown).
-        public var runQueueWaitShare: Double? = nil
+        package var runQueueWaitShare: Double? = nil
 
-        public init(index: Int, cpuShare: Double, loopLagP99Us: UInt64, loopLagMaxUs: UInt64, socketEvents: UInt64,
+        package init(index: Int, cpuShare: Double, loopLagP99Us: UInt64, loopLagMaxUs: UInt64, socketEvents: UInt64,
                     timestampUncertaintyP99Us: Double? = nil, timestampUncertaintyMaxUs: Double? = nil) {
             self.index = index
             self.cpuShare = cpuShare
@@ -167,22 +167,22 @@ public struct ClientHealth: Sendable, Codable, Equatable {
         }
     }
 
-    public var loops: [LoopHealth]
+    package var loops: [LoopHealth]
     /// Whole process CPU time / wall time.
-    public var processCPUShare: Double
-    public var maxResidentMiB: Double
+    package var processCPUShare: Double
+    package var maxResidentMiB: Double
     /// Token events parsed per second of wall time.
-    public var eventsPerSecond: Double
+    package var eventsPerSecond: Double
     /// p99 over every loop's buffers of how far a receive stamp may be off (ms); nil in older results.
-    public var timestampUncertaintyP99Ms: Double? = nil
+    package var timestampUncertaintyP99Ms: Double? = nil
     /// Share of buffers stamped with the kernel's receive time (`--receive-time kernel`); nil in older results.
-    public var kernelStampedShare: Double? = nil
+    package var kernelStampedShare: Double? = nil
     /// p99 of how long data waited in the kernel before the client's loop woke for it (ms): what stamping at
     /// wake-up would have added; nil without kernel receive times.
-    public var readWaitP99Ms: Double? = nil
-    public var warnings: [String]
+    package var readWaitP99Ms: Double? = nil
+    package var warnings: [String]
 
-    public init(loops: [LoopHealth], processCPUShare: Double, maxResidentMiB: Double, eventsPerSecond: Double,
+    package init(loops: [LoopHealth], processCPUShare: Double, maxResidentMiB: Double, eventsPerSecond: Double,
                 warnings: [String]) {
         self.loops = loops
         self.processCPUShare = processCPUShare
@@ -199,7 +199,7 @@ public struct ClientHealth: Sendable, Codable, Equatable {
     /// Results written before the client's loops had their own name called them "engines".
     private enum LegacyKeys: String, CodingKey { case engines }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let loops = try c.decodeIfPresent([LoopHealth].self, forKey: .loops) {
             self.loops = loops

@@ -1,25 +1,25 @@
 /// Per-request service-level objectives; a request that meets all that are set counts towards goodput.
-public struct SLO: Sendable, Codable, Equatable {
+package struct SLO: Sendable, Codable, Equatable {
     /// Time to first token, ms.
-    public var ttftMs: Double?
+    package var ttftMs: Double?
     /// The request's mean gap between token events (ITL per event), ms.
-    public var itlMs: Double?
+    package var itlMs: Double?
     /// The request's time per output token, ms.
-    public var tpotMs: Double?
+    package var tpotMs: Double?
     /// End-to-end latency, ms.
-    public var e2eMs: Double?
+    package var e2eMs: Double?
 
-    public init(ttftMs: Double? = nil, itlMs: Double? = nil, tpotMs: Double? = nil, e2eMs: Double? = nil) {
+    package init(ttftMs: Double? = nil, itlMs: Double? = nil, tpotMs: Double? = nil, e2eMs: Double? = nil) {
         self.ttftMs = ttftMs
         self.itlMs = itlMs
         self.tpotMs = tpotMs
         self.e2eMs = e2eMs
     }
 
-    public var isEmpty: Bool { ttftMs == nil && itlMs == nil && tpotMs == nil && e2eMs == nil }
+    package var isEmpty: Bool { ttftMs == nil && itlMs == nil && tpotMs == nil && e2eMs == nil }
 
     /// Whether a request succeeded, met every objective set, and (when checked) produced schema-valid output.
-    public func isMet(by record: RequestRecord) -> Bool {
+    package func isMet(by record: RequestRecord) -> Bool {
         guard record.succeeded else { return false }
         if let verdict = record.schemaVerdict, verdict != .valid { return false }
         if let limit = ttftMs { guard let v = record.ttftMs, v <= limit else { return false } }

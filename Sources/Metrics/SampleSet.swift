@@ -2,15 +2,15 @@
 /// numpy-compatible percentiles) until `exactLimit`; past it the percentiles come from an HdrHistogram that has
 /// seen every value (3 significant digits), while count, mean, standard deviation, minimum and maximum stay exact.
 /// So a short run reports exactly what vLLM's benchmark would, and a day-long soak runs in flat memory.
-public struct SampleSet: Sendable {
+package struct SampleSet: Sendable {
     /// Values kept exactly per metric before percentiles switch to the histogram (8 bytes each).
-    public static let defaultExactLimit = 100_000
+    package static let defaultExactLimit = 100_000
 
-    public let exactLimit: Int
+    package let exactLimit: Int
     private var values: [Double] = []
     /// Every value, in the units `LatencyHistogram` expects (milliseconds, stored as µs).
-    public private(set) var histogram = LatencyHistogram()
-    public private(set) var count = 0
+    package private(set) var histogram = LatencyHistogram()
+    package private(set) var count = 0
     // Welford's running mean and sum of squared deviations: exact enough past the limit, and order-independent
     // up to rounding.
     private var runningMean = 0.0
@@ -18,16 +18,16 @@ public struct SampleSet: Sendable {
     private var minimum = Double.infinity
     private var maximum = -Double.infinity
 
-    public init(exactLimit: Int = SampleSet.defaultExactLimit) {
+    package init(exactLimit: Int = SampleSet.defaultExactLimit) {
         self.exactLimit = max(1, exactLimit)
     }
 
-    public var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     /// True once more values arrived than are kept, so percentiles come from the histogram.
-    public var overflowed: Bool { count > exactLimit }
+    package var overflowed: Bool { count > exactLimit }
 
-    public mutating func add(_ value: Double) {
+    package mutating func add(_ value: Double) {
         guard value.isFinite else { return }
         count += 1
         if count <= exactLimit {
@@ -44,12 +44,12 @@ public struct SampleSet: Sendable {
         maximum = Swift.max(maximum, value)
     }
 
-    public mutating func add<S: Sequence>(contentsOf values: S) where S.Element == Double {
+    package mutating func add<S: Sequence>(contentsOf values: S) where S.Element == Double {
         for value in values { add(value) }
     }
 
     /// The summary: exact while every value is kept, else histogram percentiles with exact moments and extremes.
-    public var distribution: Distribution? {
+    package var distribution: Distribution? {
         guard count > 0 else { return nil }
         if !overflowed { return Distribution(sorted: values.sorted()) }
         var d = Distribution(sorted: [minimum])

@@ -1,5 +1,5 @@
 /// Outcome of checking a structured-output response against its JSON schema.
-public enum SchemaVerdict: String, Sendable, Codable, CaseIterable {
+package enum SchemaVerdict: String, Sendable, Codable, CaseIterable {
     case valid
     /// The text is not JSON (and the model was not cut off).
     case notJSON = "not-json"
@@ -10,15 +10,15 @@ public enum SchemaVerdict: String, Sendable, Codable, CaseIterable {
 }
 
 /// Schema-validity counts of one target.
-public struct SchemaSummary: Sendable, Codable, Equatable {
+package struct SchemaSummary: Sendable, Codable, Equatable {
     /// Successful responses that were checked.
-    public var checked: Int
-    public var valid: Int
-    public var notJSON: Int
-    public var truncated: Int
-    public var violations: Int
+    package var checked: Int
+    package var valid: Int
+    package var notJSON: Int
+    package var truncated: Int
+    package var violations: Int
     /// A few first errors (JSON pointer: message), for the report.
-    public var samples: [String]
+    package var samples: [String]
 
-    public var validRate: Double { checked == 0 ? 0 : Double(valid) / Double(checked) }
+    package var validRate: Double { checked == 0 ? 0 : Double(valid) / Double(checked) }
 }

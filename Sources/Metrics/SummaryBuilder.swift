@@ -3,9 +3,9 @@
 /// and `RunResult.build` feed it a saved array: one code path, so a live run and `tpbench report` agree exactly.
 /// The result does not depend on the order records arrive in (ties such as failure samples go to the lowest id;
 /// floating-point sums of the time series may differ in their last bit).
-public struct SummaryBuilder: Sendable {
-    public let target: String
-    public let slo: SLO?
+package struct SummaryBuilder: Sendable {
+    package let target: String
+    package let slo: SLO?
 
     private var requests = 0
     private var succeeded = 0
@@ -56,7 +56,7 @@ public struct SummaryBuilder: Sendable {
         var ttft: SampleSet
     }
 
-    public init(target: String, slo: SLO? = nil, exactLimit: Int = SampleSet.defaultExactLimit) {
+    package init(target: String, slo: SLO? = nil, exactLimit: Int = SampleSet.defaultExactLimit) {
         self.target = target
         self.slo = slo
         self.exactLimit = exactLimit
@@ -67,7 +67,7 @@ public struct SummaryBuilder: Sendable {
         (sendLag, ttftFromIntended, e2eFromIntended, connect) = (empty, empty, empty, empty)
     }
 
-    public mutating func add(_ record: RequestRecord) {
+    package mutating func add(_ record: RequestRecord) {
         requests += 1
         firstStartMs = min(firstStartMs, record.startMs)
         lastEndMs = max(lastEndMs, record.endMs)
@@ -145,16 +145,16 @@ public struct SummaryBuilder: Sendable {
         perTurn[turn] = entry
     }
 
-    public mutating func add<S: Sequence>(contentsOf records: S) where S.Element == RequestRecord {
+    package mutating func add<S: Sequence>(contentsOf records: S) where S.Element == RequestRecord {
         for record in records { add(record) }
     }
 
     private var itlTokenAvailable: Bool { succeeded > 0 && everyRequestHasTokenCounts }
 
-    public var summary: TargetSummary { summary(timeSeries: timeSeries) }
+    package var summary: TargetSummary { summary(timeSeries: timeSeries) }
 
     /// The summary, given this builder's `timeSeries` (which takes a pass over every bucket to compute).
-    public func summary(timeSeries points: [TimeSeriesPoint]) -> TargetSummary {
+    package func summary(timeSeries points: [TimeSeriesPoint]) -> TargetSummary {
         let duration = requests == 0 ? 0 : max(0, lastEndMs - firstStartMs) / 1000
         func rate(_ x: Double) -> Double { duration > 0 ? x / duration : 0 }
         func mean(_ pair: (sum: Int, count: Int)) -> Double? {
@@ -220,7 +220,7 @@ public struct SummaryBuilder: Sendable {
 
     /// The result's histograms: ttft, itl_event, tpot and e2e always; itl_token when available; send_lag when
     /// the run was open-loop.
-    public var histograms: [String: LatencyHistogram] {
+    package var histograms: [String: LatencyHistogram] {
         var result = ["ttft": ttft.histogram, "itl_event": itlEvent.histogram, "tpot": tpot.histogram,
                       "e2e": e2e.histogram]
         if itlTokenAvailable { result["itl_token"] = itlToken.histogram }
@@ -228,5 +228,5 @@ public struct SummaryBuilder: Sendable {
         return result
     }
 
-    public var timeSeries: [TimeSeriesPoint] { series.points }
+    package var timeSeries: [TimeSeriesPoint] { series.points }
 }

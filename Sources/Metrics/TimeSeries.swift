@@ -1,20 +1,20 @@
 /// One second of a run, as the client saw it.
-public struct TimeSeriesPoint: Sendable, Codable, Equatable {
+package struct TimeSeriesPoint: Sendable, Codable, Equatable {
     /// Start of the bucket, seconds since the run's epoch.
-    public var second: Int
+    package var second: Int
     /// Mean requests in flight over the bucket.
-    public var inFlight: Double
-    public var completions: Int
-    public var failures: Int
-    public var outputTokensPerSecond: Double
+    package var inFlight: Double
+    package var completions: Int
+    package var failures: Int
+    package var outputTokensPerSecond: Double
     /// Median TTFT of requests whose first token arrived in this bucket (nil if none).
-    public var ttftP50Ms: Double?
+    package var ttftP50Ms: Double?
 }
 
-public enum TimeSeries {
+package enum TimeSeries {
     /// Per-second buckets from the first start to the last completion. Output tokens are spread over the token
     /// events that carried them, so the curve shows when tokens actually arrived.
-    public static func compute(records: [RequestRecord]) -> [TimeSeriesPoint] {
+    package static func compute(records: [RequestRecord]) -> [TimeSeriesPoint] {
         var builder = TimeSeriesBuilder()
         for record in records { builder.add(record) }
         return builder.points
@@ -23,7 +23,7 @@ public enum TimeSeries {
 
 /// `TimeSeries` gathered one record at a time; buckets are keyed by absolute second, so records may arrive in
 /// any order.
-public struct TimeSeriesBuilder: Sendable {
+package struct TimeSeriesBuilder: Sendable {
     private struct Bucket: Sendable {
         var inFlightMs = 0.0
         var completions = 0
@@ -36,11 +36,11 @@ public struct TimeSeriesBuilder: Sendable {
     private var firstStartMs = Double.infinity
     private var lastEndMs = -Double.infinity
 
-    public init() {}
+    package init() {}
 
     private static func second(_ ms: Double) -> Int { Int((ms / 1000).rounded(.down)) }
 
-    public mutating func add(_ record: RequestRecord) {
+    package mutating func add(_ record: RequestRecord) {
         firstStartMs = min(firstStartMs, record.startMs)
         lastEndMs = max(lastEndMs, record.endMs)
         // Time in flight, split over the buckets the request spans.
@@ -70,7 +70,7 @@ public struct TimeSeriesBuilder: Sendable {
     }
 
     /// One point per second from the first start's second to the last completion's, empty seconds included.
-    public var points: [TimeSeriesPoint] {
+    package var points: [TimeSeriesPoint] {
         guard firstStartMs <= lastEndMs else { return [] }
         let origin = Self.second(firstStartMs)
         let last = max(origin, Self.second(lastEndMs))

@@ -1,13 +1,13 @@
 /// How late the mock's own emissions were against their simulated schedule, for one engine.
-public struct EmissionLateness: Sendable, CustomStringConvertible {
-    public var replica: Int
-    public var emissions: Int
-    public var p50: Double
-    public var p99: Double
-    public var p999: Double
-    public var max: Double
+package struct EmissionLateness: Sendable, CustomStringConvertible {
+    package var replica: Int
+    package var emissions: Int
+    package var p50: Double
+    package var p99: Double
+    package var p999: Double
+    package var max: Double
 
-    public var description: String {
+    package var description: String {
         func ms(_ s: Double) -> String {
             let v = (s * 1_000_000).rounded() / 1000
             return "\(v) ms"

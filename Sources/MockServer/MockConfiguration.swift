@@ -1,16 +1,16 @@
 import LatencyModel
 
 /// Everything `tpbench mock` and in-process users can set. Defaults give a Qwen3-30B-A3B on one H200.
-public struct MockConfiguration: Sendable {
+package struct MockConfiguration: Sendable {
     /// Fixed timing that ignores load: every stream gets this TTFT and ITL (each drawn from a normal
     /// distribution when a standard deviation is set).
-    public struct FixedLatency: Sendable, Equatable {
-        public var timeToFirstTokenMs: Double
-        public var interTokenLatencyMs: Double
-        public var timeToFirstTokenStdMs: Double = 0
-        public var interTokenLatencyStdMs: Double = 0
+    package struct FixedLatency: Sendable, Equatable {
+        package var timeToFirstTokenMs: Double
+        package var interTokenLatencyMs: Double
+        package var timeToFirstTokenStdMs: Double = 0
+        package var interTokenLatencyStdMs: Double = 0
 
-        public init(
+        package init(
             timeToFirstTokenMs: Double, interTokenLatencyMs: Double, timeToFirstTokenStdMs: Double = 0,
             interTokenLatencyStdMs: Double = 0
         ) {
@@ -22,68 +22,68 @@ public struct MockConfiguration: Sendable {
     }
 
     /// Seeded fault injection; every probability is per request.
-    public struct Faults: Sendable, Equatable {
+    package struct Faults: Sendable, Equatable {
         /// Share of generation requests answered with HTTP 500.
-        public var errorRate: Double = 0
+        package var errorRate: Double = 0
         /// Reject new requests while more than this many wait for admission.
-        public var rejectWhenWaitingOver: Int? = nil
+        package var rejectWhenWaitingOver: Int? = nil
         /// Status for those rejections: 429 (rate limited) or 503 (overloaded), both with Retry-After.
-        public var rejectStatus: Int = 429
+        package var rejectStatus: Int = 429
         /// Share of streams whose connection is cut at a random token.
-        public var dropRate: Double = 0
+        package var dropRate: Double = 0
         /// Share of streams that stop sending at a random token and keep the connection open.
-        public var stallRate: Double = 0
+        package var stallRate: Double = 0
         /// Delay before the response's first byte, in milliseconds (applied to `slowStartRate` of requests).
-        public var slowStartMs: Double = 0
-        public var slowStartRate: Double = 1
+        package var slowStartMs: Double = 0
+        package var slowStartRate: Double = 1
         /// The engine serves this many generation requests, then dies: /health answers 503, streams in flight
         /// end with an error event and later requests get 500.
-        public var engineDeathAfter: Int? = nil
+        package var engineDeathAfter: Int? = nil
 
-        public init() {}
+        package init() {}
     }
 
     /// How long an answer is when the client lets the model stop (no `ignore_eos`): a normal draw clamped to
     /// [min_tokens, max_tokens]; nil runs every request to max_tokens.
-    public struct OutputLength: Sendable, Equatable {
-        public var mean: Double
-        public var standardDeviation: Double
-        public init(mean: Double, standardDeviation: Double) {
+    package struct OutputLength: Sendable, Equatable {
+        package var mean: Double
+        package var standardDeviation: Double
+        package init(mean: Double, standardDeviation: Double) {
             self.mean = mean
             self.standardDeviation = standardDeviation
         }
     }
 
-    public var engine: ReplicaSpec
+    package var engine: ReplicaSpec
     /// Names `/v1/models` lists and requests may use; the first is reported in responses.
-    public var servedModelNames: [String]
-    public var fixedLatency: FixedLatency? = nil
-    public var faults = Faults()
-    public var outputLength: OutputLength? = nil
+    package var servedModelNames: [String]
+    package var fixedLatency: FixedLatency? = nil
+    package var faults = Faults()
+    package var outputLength: OutputLength? = nil
     /// Tokens carried by one streamed event (vLLM's stream interval); 1 = one chunk per token.
-    public var tokensPerEvent: Int = 1
+    package var tokensPerEvent: Int = 1
     /// Wall seconds per simulated second (0.1 runs ten times faster). Latencies a client measures scale with it.
-    public var timeScale: Double = 1
-    public var seed: UInt64 = 0
-    public var host: String = "127.0.0.1"
+    package var timeScale: Double = 1
+    package var seed: UInt64 = 0
+    package var host: String = "127.0.0.1"
     /// First port; 0 picks a free one. Replicas take consecutive ports.
-    public var port: Int = 0
-    public var replicas: Int = 1
+    package var port: Int = 0
+    package var replicas: Int = 1
     /// Automatic prefix caching (vLLM's `--enable-prefix-caching`, on by default there; off here unless asked, so
     /// the mock's timing follows the latency model alone): shared prompt prefixes skip their prefill.
-    public var prefixCaching = false
+    package var prefixCaching = false
     /// A reasoning model (`--reasoning-tokens`): a chat answer's first this many tokens stream as
     /// `delta.reasoning_content` (vLLM's reasoning parsers), the rest as `content`; usage reports them in
     /// `completion_tokens_details.reasoning_tokens`. 0: none. Capped one short of the answer, which keeps a token.
-    public var reasoningTokens = 0
+    package var reasoningTokens = 0
 
-    public init(engine: ReplicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)) {
+    package init(engine: ReplicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)) {
         self.engine = engine
         self.servedModelNames = [engine.model.servedName, engine.model.name]
     }
 
     /// A sentence saying what is wrong and how to fix it, or nil.
-    public func validationProblem() -> String? {
+    package func validationProblem() -> String? {
         if fixedLatency == nil, let problem = engine.validationProblem() { return problem }
         if let f = fixedLatency {
             for value in [f.timeToFirstTokenMs, f.interTokenLatencyMs, f.timeToFirstTokenStdMs, f.interTokenLatencyStdMs]
@@ -121,7 +121,7 @@ public struct MockConfiguration: Sendable {
 }
 
 /// A configuration that cannot run, with the sentence that says why.
-public struct MockConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct MockConfigurationError: Error, Sendable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

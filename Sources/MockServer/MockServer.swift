@@ -12,16 +12,16 @@ import NIOPosix
 /// Each replica has its own one-thread event loop that accepts its connections and runs its step loop, so
 /// emission needs no thread hops and the replica uses at most one core. Safe to start in-process next to a
 /// client: no global state, nothing blocks the caller.
-public final class MockServer: Sendable {
+package final class MockServer: Sendable {
     /// The bound ports, one per replica, consecutive.
-    public let ports: [Int]
-    public let host: String
+    package let ports: [Int]
+    package let host: String
     private let groups: [MultiThreadedEventLoopGroup]
     private let serverChannels: [Channel]
     private let engines: [ReplicaScheduler]
 
     /// `http://HOST:PORT` per replica.
-    public var baseURLs: [String] {
+    package var baseURLs: [String] {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return ports.map { "http://\(shownHost):\($0)" }
     }
@@ -39,7 +39,7 @@ public final class MockServer: Sendable {
 
     /// Binds every replica and starts serving.
     /// - Throws: `MockConfigurationError` for a configuration that cannot run or ports that cannot be bound.
-    public static func start(_ config: MockConfiguration) async throws -> MockServer {
+    package static func start(_ config: MockConfiguration) async throws -> MockServer {
         if let problem = config.validationProblem() { throw MockConfigurationError(problem) }
         var lastError: Error? = nil
         // With port 0 the first replica's port is the kernel's choice; the next ones may be taken, so retry.
@@ -111,7 +111,7 @@ public final class MockServer: Sendable {
     /// generator sharing the machine cannot delay emissions by taking the core. Needs root or CAP_SYS_NICE.
     /// The loop blocks in epoll between ticks, and Linux keeps 5 % of each core for normal threads anyway.
     /// - Returns: nil when every loop runs real-time, else why not (the loops keep their normal priority).
-    public func enableRealtimeScheduling() async -> String? {
+    package func enableRealtimeScheduling() async -> String? {
         for engine in engines {
             let error = try? await engine.eventLoop.submit { () -> Int32 in
                 var parameters = sched_param()
@@ -128,7 +128,7 @@ public final class MockServer: Sendable {
     }
 
     /// The lateness of each replica's own emissions against the simulated schedule.
-    public func emissionLateness() async -> [EmissionLateness] {
+    package func emissionLateness() async -> [EmissionLateness] {
         var result: [EmissionLateness] = []
         for engine in engines {
             let summary = try? await engine.eventLoop.submit { engine.lateness.summary(replica: engine.replica) }.get()
@@ -138,7 +138,7 @@ public final class MockServer: Sendable {
     }
 
     /// Requests each replica holds (running, waiting or stalled before their first token); for tests.
-    public func inFlightRequests() async -> [Int] {
+    package func inFlightRequests() async -> [Int] {
         var result: [Int] = []
         for engine in engines {
             result.append((try? await engine.eventLoop.submit { engine.requests.count }.get()) ?? 0)
@@ -147,7 +147,7 @@ public final class MockServer: Sendable {
     }
 
     /// Stops accepting, closes every connection and stops the replicas' threads.
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         for channel in serverChannels { try? await channel.close() }
         for group in groups { try await group.shutdownGracefully() }
     }

@@ -9,15 +9,15 @@
 /// Ids: 0–255 are single characters; words made of the synthetic syllables the mock generates map to their
 /// index (ids decode back to the same text); other words hash into the same range (decoding them gives a
 /// synthetic word: lossy, as documented). The top of the vocabulary holds the chat template's special tokens.
-public struct MockTokenizer: Sendable {
-    public let vocabularySize: Int
+package struct MockTokenizer: Sendable {
+    package let vocabularySize: Int
     static let maxWordPiece = 8
     private static let consonants = Array("bdfghklmnprstvwz".unicodeScalars)
     private static let vowels = Array("aeio".unicodeScalars)
     /// Words of one and two syllables: what generated text is made of.
     static let commonWordCount = 64 + 64 * 64
 
-    public init(vocabularySize: Int = 151_936) {
+    package init(vocabularySize: Int = 151_936) {
         self.vocabularySize = max(vocabularySize, 4096)
     }
 
@@ -28,7 +28,7 @@ public struct MockTokenizer: Sendable {
     var wordSlots: Int { (vocabularySize - 256 - 8) / 2 }
 
     /// The synthetic word with index `k`: syllables of consonant + vowel, written base 64.
-    public static func word(_ k: Int) -> String {
+    package static func word(_ k: Int) -> String {
         var syllables: [Int] = []
         var rest = k
         if rest < 64 {
@@ -70,7 +70,7 @@ public struct MockTokenizer: Sendable {
     }
 
     /// The token pieces of `text`, concatenating back to `text`.
-    public func pieces(_ text: String) -> [Substring] {
+    package func pieces(_ text: String) -> [Substring] {
         var result: [Substring] = []
         let scalars = text.unicodeScalars
         var i = scalars.startIndex
@@ -102,9 +102,9 @@ public struct MockTokenizer: Sendable {
         return result
     }
 
-    public func count(_ text: String) -> Int { pieces(text).count }
+    package func count(_ text: String) -> Int { pieces(text).count }
 
-    public func ids(_ text: String) -> [Int] { pieces(text).map(id(of:)) }
+    package func ids(_ text: String) -> [Int] { pieces(text).map(id(of:)) }
 
     func id(of piece: Substring) -> Int {
         let scalars = piece.unicodeScalars
@@ -127,7 +127,7 @@ public struct MockTokenizer: Sendable {
     }
 
     /// Text for ids; words outside the synthetic vocabulary come back as synthetic words.
-    public func text(_ ids: [Int]) -> String {
+    package func text(_ ids: [Int]) -> String {
         var out = ""
         for id in ids {
             switch id {
@@ -146,10 +146,10 @@ public struct MockTokenizer: Sendable {
     }
 
     /// A chat message: role and text content.
-    public struct ChatMessage: Sendable {
-        public var role: String
-        public var content: String
-        public init(role: String, content: String) {
+    package struct ChatMessage: Sendable {
+        package var role: String
+        package var content: String
+        package init(role: String, content: String) {
             self.role = role
             self.content = content
         }
@@ -159,7 +159,7 @@ public struct MockTokenizer: Sendable {
     /// `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then `<|im_start|>assistant\n`.
     /// The role is one token and the specials are one token each, so a prompt costs
     /// 3 + Σ (5 + tokens(content)).
-    public func chatTemplateIDs(_ messages: [ChatMessage]) -> [Int] {
+    package func chatTemplateIDs(_ messages: [ChatMessage]) -> [Int] {
         var ids: [Int] = []
         for message in messages {
             ids.append(imStartID)
@@ -175,7 +175,7 @@ public struct MockTokenizer: Sendable {
         return ids
     }
 
-    public func chatPromptTokens(_ messages: [ChatMessage]) -> Int {
+    package func chatPromptTokens(_ messages: [ChatMessage]) -> Int {
         3 + messages.reduce(0) { $0 + 5 + count($1.content) }
     }
 }

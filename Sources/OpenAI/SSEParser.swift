@@ -10,13 +10,13 @@ import Darwin
 /// It works on bytes and keeps one reusable line buffer and one data buffer, so parsing allocates nothing per
 /// event once the buffers have grown. Each completed event is reported with the receive time of the buffer whose
 /// bytes completed it.
-public struct SSEParser: Sendable {
-    public enum Failure: Error, Equatable, Sendable {
+package struct SSEParser: Sendable {
+    package enum Failure: Error, Equatable, Sendable {
         /// An event's data grew beyond `maxEventBytes` before it ended.
         case eventTooLarge(limit: Int)
     }
 
-    public let maxEventBytes: Int
+    package let maxEventBytes: Int
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
@@ -25,7 +25,7 @@ public struct SSEParser: Sendable {
 
     /// The buffers start empty: they only hold lines split across network buffers and multi-line events, which the
     /// no-copy path leaves rare, and memory per stream counts at 10,000 streams.
-    public init(maxEventBytes: Int = 16 << 20) {
+    package init(maxEventBytes: Int = 16 << 20) {
         self.maxEventBytes = maxEventBytes
     }
 
@@ -37,7 +37,7 @@ public struct SSEParser: Sendable {
     /// Lines that lie whole in `bytes` are parsed where they are; only a line split across buffers is copied. The
     /// common streaming case, a one-line `data:` event and its blank line in one buffer, reaches `onEvent`
     /// straight from `bytes` without being copied at all.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer,
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer,
                               onEvent: (UnsafeRawBufferPointer) throws -> Void) throws {
         var index = 0
         let count = bytes.count
@@ -112,7 +112,7 @@ public struct SSEParser: Sendable {
     }
 
     /// Called at end of stream: per the spec an unterminated event is discarded; returns whether one was pending.
-    public mutating func finish() -> Bool {
+    package mutating func finish() -> Bool {
         let pending = hasData || !line.isEmpty
         line.removeAll(keepingCapacity: true)
         data.removeAll(keepingCapacity: true)

@@ -1,39 +1,39 @@
 /// The fields of one streamed chunk (or one non-streamed response) that measurement needs.
-public struct StreamChunk: Sendable, Equatable {
+package struct StreamChunk: Sendable, Equatable {
     /// Generated answer text carried by this chunk (`delta.content` for chat, `text` for completions).
-    public var content = ""
+    package var content = ""
     /// Reasoning text (`delta.reasoning_content` or `delta.reasoning`), which counts as generated tokens too.
-    public var reasoning = ""
-    public var finishReason: String?
-    public var promptTokens: Int?
-    public var completionTokens: Int?
+    package var reasoning = ""
+    package var finishReason: String?
+    package var promptTokens: Int?
+    package var completionTokens: Int?
     /// `usage.prompt_tokens_details.cached_tokens`: prompt tokens the server's prefix cache held.
-    public var cachedTokens: Int?
+    package var cachedTokens: Int?
     /// `usage.completion_tokens_details.reasoning_tokens`: output tokens that were reasoning.
-    public var reasoningTokens: Int?
+    package var reasoningTokens: Int?
     /// An in-band error (`{"error": {...}}` or `{"object": "error", ...}`).
-    public var errorMessage: String?
+    package var errorMessage: String?
     /// A `choices[].index` other than 0, in an answer to a request for one choice.
-    public var otherChoiceIndex: Int?
+    package var otherChoiceIndex: Int?
     /// Set when decoding without text: a generated-text field was non-empty (its text was not kept).
-    public var sawTokenText = false
+    package var sawTokenText = false
     /// Set when decoding without text: an answer field (`content`, `text`) was non-empty.
-    public var sawAnswerText = false
+    package var sawAnswerText = false
     /// Whether `content`/`reasoning` are filled; without text the scan only notes that text was there.
     private var keepText = true
 
-    public init() {}
+    package init() {}
 
     /// Whether the chunk carries at least one generated token (role-only and usage-only chunks do not).
-    public var carriesTokens: Bool { sawTokenText || !content.isEmpty || !reasoning.isEmpty }
+    package var carriesTokens: Bool { sawTokenText || !content.isEmpty || !reasoning.isEmpty }
 
     /// Whether the chunk carries answer text (not only reasoning).
-    public var carriesAnswer: Bool { sawAnswerText || !content.isEmpty }
+    package var carriesAnswer: Bool { sawAnswerText || !content.isEmpty }
 
     /// Decodes a chunk of `/v1/chat/completions` or `/v1/completions` (streamed or whole) from JSON bytes.
     /// - Parameter keepText: false skips unescaping and copying generated text (the per-event hot path when
     ///   neither outputs nor a schema check need it); `carriesTokens` is the same either way.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, keepText: Bool = true) throws -> StreamChunk {
+    package static func decode(_ bytes: UnsafeRawBufferPointer, keepText: Bool = true) throws -> StreamChunk {
         var chunk = StreamChunk()
         chunk.keepText = keepText
         var scanner = JSONScanner(bytes)
@@ -162,7 +162,7 @@ public struct StreamChunk: Sendable, Equatable {
 }
 
 /// Extracts a human-readable message from an HTTP error body (OpenAI, vLLM, TGI and FastAPI shapes).
-public func errorMessage(fromBody body: [UInt8]) -> String? {
+package func errorMessage(fromBody body: [UInt8]) -> String? {
     let text = String(decoding: body.prefix(2048), as: UTF8.self).trimmingCharacters()
     if text.isEmpty { return nil }
     let parsed: String? = body.withUnsafeBytes { raw in

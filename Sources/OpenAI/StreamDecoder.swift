@@ -3,13 +3,13 @@
 /// Feed it the status, then body buffers with their receive times, then call `finish()`. Streaming (SSE)
 /// responses are decoded event by event as they arrive; a JSON body (non-streaming request) is decoded whole
 /// at the end, and its only token event is the end of the body (TTFT = E2E).
-public struct StreamDecoder: Sendable {
-    public enum Failure: Error, Equatable, Sendable {
+package struct StreamDecoder: Sendable {
+    package enum Failure: Error, Equatable, Sendable {
         case eventTooLarge(limit: Int)
         case malformedEvent(String)
     }
 
-    public private(set) var result = DecodedResponse()
+    package private(set) var result = DecodedResponse()
     private var parser: SSEParser
     private var mode: Mode = .undetermined
     private var body: [UInt8] = []
@@ -34,13 +34,13 @@ public struct StreamDecoder: Sendable {
     private let maxTextBytes: Int
 
     /// Completion tokens a response may report without a max_tokens: 1,048,576 (8 MiB of event times).
-    public static let absoluteTokenLimit = 1 << 20
+    package static let absoluteTokenLimit = 1 << 20
     /// Prompt tokens a response may report: 2^30 (no model has a context near it).
-    public static let promptTokenLimit = 1 << 30
+    package static let promptTokenLimit = 1 << 30
     /// Allowance over max_tokens for servers that count a stop token or the like: 16 tokens plus 10%.
-    public static func tokenSlack(for maxTokens: Int) -> Int { 16 + maxTokens / 10 }
+    package static func tokenSlack(for maxTokens: Int) -> Int { 16 + maxTokens / 10 }
 
-    public init(maxEventBytes: Int = 16 << 20, keepText: Bool = true, maxTokens: Int? = nil) {
+    package init(maxEventBytes: Int = 16 << 20, keepText: Bool = true, maxTokens: Int? = nil) {
         self.keepText = keepText
         if let maxTokens, maxTokens >= 0 {
             tokenLimit = min(Self.absoluteTokenLimit, maxTokens + Self.tokenSlack(for: maxTokens))
@@ -55,12 +55,12 @@ public struct StreamDecoder: Sendable {
     }
 
     /// Whether a token-carrying event has arrived.
-    public var hasFirstToken: Bool { !result.tokenEventTimes.isEmpty }
+    package var hasFirstToken: Bool { !result.tokenEventTimes.isEmpty }
 
     /// Records the status line; decides how to read the body.
     /// - Parameter declaredLength: the Content-Length; a JSON body declared beyond the bound fails at its first
     ///   byte instead of after the bound's worth of them.
-    public mutating func begin(status: Int, contentType: String?, declaredLength: Int64? = nil) {
+    package mutating func begin(status: Int, contentType: String?, declaredLength: Int64? = nil) {
         result.httpStatus = status
         let type = contentType?.lowercased() ?? ""
         self.contentType = type
@@ -77,7 +77,7 @@ public struct StreamDecoder: Sendable {
     }
 
     /// Consumes a body buffer. Throws to stop the transfer (the failure is also kept in `result`).
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) throws {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) throws {
         lastReceivedAt = receivedAt
         switch mode {
         case .undetermined, .sse:
@@ -110,7 +110,7 @@ public struct StreamDecoder: Sendable {
     }
 
     /// Ends the response and returns what was decoded.
-    public mutating func finish() -> DecodedResponse {
+    package mutating func finish() -> DecodedResponse {
         switch mode {
         case .undetermined, .sse:
             if parser.finish() && result.failure == nil && !result.sawDone {
@@ -236,52 +236,52 @@ public struct StreamDecoder: Sendable {
 }
 
 /// Everything decoded from one response.
-public struct DecodedResponse: Sendable, Equatable {
-    public var httpStatus = 0
+package struct DecodedResponse: Sendable, Equatable {
+    package var httpStatus = 0
     /// False when the server answered with one JSON document instead of an event stream.
-    public var streamed = true
+    package var streamed = true
     /// Receive time (monotonic ns) of every event that carried at least one token.
-    public var tokenEventTimes = EventTimes()
+    package var tokenEventTimes = EventTimes()
     /// Tokens carried by each token event, when the server reported usage per chunk (`continuous_usage_stats`).
-    public var tokensPerEvent: [Int32] = []
-    public var tokensPerEventComplete = true
+    package var tokensPerEvent: [Int32] = []
+    package var tokensPerEventComplete = true
     /// All SSE events, including role-only, usage-only and `[DONE]`.
-    public var eventCount = 0
+    package var eventCount = 0
     /// Receive time of the last SSE event (usually `[DONE]`): a streamed answer's end, for E2E.
-    public var lastEventTime: UInt64?
-    public var text = ""
-    public var finishReason: String?
-    public var promptTokens: Int?
-    public var completionTokens: Int?
+    package var lastEventTime: UInt64?
+    package var text = ""
+    package var finishReason: String?
+    package var promptTokens: Int?
+    package var completionTokens: Int?
     /// Prompt tokens served from the server's prefix cache (`usage.prompt_tokens_details.cached_tokens`).
-    public var cachedPromptTokens: Int?
+    package var cachedPromptTokens: Int?
     /// Output tokens the server reported as reasoning (`usage.completion_tokens_details.reasoning_tokens`).
-    public var reasoningTokens: Int?
+    package var reasoningTokens: Int?
     /// Index in `tokenEventTimes` of the first event with answer text (`content`), after any reasoning-only events
     /// (an index, so that its time is the event's own, to the same resolution).
-    public var firstAnswerEvent: Int?
+    package var firstAnswerEvent: Int?
     /// Token events that carried reasoning only (`reasoning_content`/`reasoning`).
-    public var reasoningEvents = 0
+    package var reasoningEvents = 0
     /// The tokens those events carried: exact with usage on every chunk (continuous_usage_stats), else one per
     /// event (vLLM streams a token a chunk).
-    public var reasoningEventTokens = 0
+    package var reasoningEventTokens = 0
     /// Bytes of reasoning text received (kept out of `text`, counted against the text bound).
-    public var reasoningBytes = 0
-    public var sawDone = false
+    package var reasoningBytes = 0
+    package var sawDone = false
     /// An in-band error event's message.
-    public var errorEvent: String?
+    package var errorEvent: String?
     /// The message of an HTTP error response's body.
-    public var httpErrorMessage: String?
-    public var failure: StreamDecoder.Failure?
+    package var httpErrorMessage: String?
+    package var failure: StreamDecoder.Failure?
     /// The stream ended in the middle of an event.
-    public var unterminatedEvent = false
+    package var unterminatedEvent = false
 
-    public init() {}
+    package init() {}
 
     /// Per-event token counts, if every token event had one.
     /// Tokens counted after the last token event (empty deltas at the end of the stream) are added to that
     /// event, so the counts add up to the server's completion_tokens.
-    public var exactTokensPerEvent: [Int32]? {
+    package var exactTokensPerEvent: [Int32]? {
         guard tokensPerEventComplete && tokensPerEvent.count == tokenEventTimes.count && !tokensPerEvent.isEmpty
         else { return nil }
         var counts = tokensPerEvent

@@ -3,19 +3,19 @@ import Metrics
 
 /// `requests.csv` and `summary.csv`. Times are written in ms with three decimals (µs, the clock resolution the
 /// histograms keep); a missing value is an empty cell, never "nan".
-public enum CSVTables {
-    public static let requestColumns = [
+package enum CSVTables {
+    package static let requestColumns = [
         "id", "target", "replica", "intended_start_ms", "start_ms", "ttft_ms", "e2e_ms", "prompt_tokens",
         "output_tokens", "mean_itl_ms", "max_itl_ms", "tokens_per_event", "status", "failure_class", "http_status",
         "schema_verdict", "cached_prompt_tokens", "session", "turn", "first_answer_ms", "reasoning_tokens",
     ]
 
-    public static let summaryColumns = [
+    package static let summaryColumns = [
         "target", "metric", "unit", "count", "p50", "p90", "p95", "p99", "p99_9", "max", "mean", "stddev",
     ]
 
     /// One row per request, in id order.
-    public static func requests(_ records: [RequestRecord]) -> String {
+    package static func requests(_ records: [RequestRecord]) -> String {
         var out = row(requestColumns)
         for r in records.sorted(by: { ($0.target, $0.id) < ($1.target, $1.id) }) { out += requestRow(r) }
         return out
@@ -35,7 +35,7 @@ public enum CSVTables {
 
     /// Requests a `requests.csv` written from a request log sorts by id; a longer log is converted in file
     /// (completion) order, one record in memory at a time.
-    public static let requestsSortLimit = 200_000
+    package static let requestsSortLimit = 200_000
 
     /// `requests.csv` from a run's `requests.jsonl` without holding the records: rows in id order up to
     /// `sortLimit` requests, in completion order beyond (so a day-long soak still ends in flat memory).
@@ -56,7 +56,7 @@ public enum CSVTables {
 
     /// The distributions of a target summary with their metric names and units, in report order. `summary.csv`,
     /// report.md and comparisons all list metrics from here.
-    public static func metrics(of s: TargetSummary) -> [(metric: String, unit: String, distribution: Distribution?)] {
+    package static func metrics(of s: TargetSummary) -> [(metric: String, unit: String, distribution: Distribution?)] {
         var rows: [(String, String, Distribution?)] = [
             ("ttft", "ms", s.ttftMs), ("itl_event", "ms", s.itlEventMs), ("itl_token", "ms", s.itlTokenMs),
             ("tpot", "ms", s.tpotMs), ("e2e", "ms", s.e2eMs), ("tokens_per_event", "tokens", s.tokensPerEvent),
@@ -72,7 +72,7 @@ public enum CSVTables {
     }
 
     /// One row per target × metric; an unavailable metric keeps its row with count 0 and empty cells.
-    public static func summary(_ result: RunResult) -> String {
+    package static func summary(_ result: RunResult) -> String {
         var out = row(summaryColumns)
         for s in result.summaries {
             for (metric, unit, d) in metrics(of: s) {

@@ -2,15 +2,15 @@ import Foundation
 
 /// A deployment's interconnect verdict from its NCCL log (`compare --nccl-log NAME=FILE`), already in words:
 /// Report does not depend on the doctor, it only shows what the doctor said.
-public struct InterconnectNote: Sendable, Codable, Equatable {
+package struct InterconnectNote: Sendable, Codable, Equatable {
     /// The log file read.
-    public var source: String
+    package var source: String
     /// One sentence for the verdict list.
-    public var verdict: String
+    package var verdict: String
     /// The doctor's Markdown report.
-    public var details: String
+    package var details: String
 
-    public init(source: String, verdict: String, details: String) {
+    package init(source: String, verdict: String, details: String) {
         self.source = source
         self.verdict = verdict
         self.details = details
@@ -19,7 +19,7 @@ public struct InterconnectNote: Sendable, Codable, Equatable {
 
 extension Comparison {
     /// Adds interconnect verdicts: one sentence each in the verdict list, details in their own section.
-    public mutating func addInterconnect(_ notes: [String: InterconnectNote]) {
+    package mutating func addInterconnect(_ notes: [String: InterconnectNote]) {
         guard !notes.isEmpty else { return }
         interconnect = (interconnect ?? [:]).merging(notes) { $1 }
         let names = Set(deployments.map(\.name))

@@ -2,15 +2,15 @@ import Foundation
 import Metrics
 
 /// One deployment's runs of the same workload (one result per repeat).
-public struct DeploymentRuns: Sendable {
-    public var description: TargetDescription
-    public var summaries: [TargetSummary]
+package struct DeploymentRuns: Sendable {
+    package var description: TargetDescription
+    package var summaries: [TargetSummary]
     /// Histograms merged over the repeats (exact HdrHistogram addition).
-    public var histograms: [String: LatencyHistogram]
+    package var histograms: [String: LatencyHistogram]
     /// GPU telemetry per repeat, aligned with `summaries` (nil where none was read).
-    public var gpuUsage: [GPUUsage?]
+    package var gpuUsage: [GPUUsage?]
 
-    public init(description: TargetDescription, summaries: [TargetSummary], histograms: [String: LatencyHistogram],
+    package init(description: TargetDescription, summaries: [TargetSummary], histograms: [String: LatencyHistogram],
                 gpuUsage: [GPUUsage?] = []) {
         self.description = description
         self.summaries = summaries
@@ -26,70 +26,70 @@ public struct DeploymentRuns: Sendable {
 
 /// A side-by-side comparison of deployments under one workload, with ratios against a baseline, cost, a replica
 /// projection for a common GPU budget, and a plain-language verdict. A pure function of the runs.
-public struct Comparison: Sendable, Codable, Equatable {
-    public static let schemaID = "tpbench.comparison/1"
+package struct Comparison: Sendable, Codable, Equatable {
+    package static let schemaID = "tpbench.comparison/1"
 
-    public struct Metric: Sendable, Codable, Equatable {
-        public var key: String
-        public var label: String
-        public var unit: String
-        public var lowerIsBetter: Bool
+    package struct Metric: Sendable, Codable, Equatable {
+        package var key: String
+        package var label: String
+        package var unit: String
+        package var lowerIsBetter: Bool
     }
 
-    public struct Cell: Sendable, Codable, Equatable {
+    package struct Cell: Sendable, Codable, Equatable {
         /// Mean over repeats.
-        public var value: Double?
+        package var value: Double?
         /// Half-width of the 95% confidence interval (with ≥ 3 repeats).
-        public var ci95: Double?
+        package var ci95: Double?
         /// value / baseline value.
-        public var ratio: Double?
+        package var ratio: Double?
         /// "2.8x worse", "35% lower", "about the same" (nil for the baseline).
-        public var phrase: String?
+        package var phrase: String?
         /// Whether the difference from the baseline is significant (Welch's t-test, 5%), with ≥ 3 repeats.
-        public var significant: Bool?
+        package var significant: Bool?
         /// A prediction's relative uncertainty (0.05 = ±5 %), from the calibration's residuals (`tpbench plan --preset`).
-        public var band: Double?
+        package var band: Double?
     }
 
-    public struct Projection: Sendable, Codable, Equatable {
-        public var replicas: Int
-        public var gpus: Int
-        public var requestsPerSecond: Double
-        public var outputTokensPerSecond: Double
-        public var costPer1kRequests: Double?
+    package struct Projection: Sendable, Codable, Equatable {
+        package var replicas: Int
+        package var gpus: Int
+        package var requestsPerSecond: Double
+        package var outputTokensPerSecond: Double
+        package var costPer1kRequests: Double?
     }
 
-    public struct Deployment: Sendable, Codable, Equatable {
-        public var name: String
-        public var description: TargetDescription
-        public var repeats: Int
+    package struct Deployment: Sendable, Codable, Equatable {
+        package var name: String
+        package var description: TargetDescription
+        package var repeats: Int
         /// Metric key → cell.
-        public var cells: [String: Cell]
-        public var requestsPerSecondPerGPU: Double?
-        public var outputTokensPerSecondPerGPU: Double?
-        public var costPer1kRequests: Double?
-        public var costPer1MOutputTokens: Double?
-        public var projection: Projection?
+        package var cells: [String: Cell]
+        package var requestsPerSecondPerGPU: Double?
+        package var outputTokensPerSecondPerGPU: Double?
+        package var costPer1kRequests: Double?
+        package var costPer1MOutputTokens: Double?
+        package var projection: Projection?
         /// GPU telemetry averaged over the repeats that had it.
-        public var gpu: GPUUsage?
+        package var gpu: GPUUsage?
     }
 
-    public var schema = Comparison.schemaID
-    public var workloadName: String
-    public var baseline: String
-    public var metrics: [Metric]
-    public var deployments: [Deployment]
+    package var schema = Comparison.schemaID
+    package var workloadName: String
+    package var baseline: String
+    package var metrics: [Metric]
+    package var deployments: [Deployment]
     /// GPUs each deployment is projected to (the largest GPU count among them).
-    public var gpuBudget: Int?
-    public var verdict: [String]
+    package var gpuBudget: Int?
+    package var verdict: [String]
     /// Deployment name → interconnect verdict from its NCCL log (`compare --nccl-log`); absent without logs.
-    public var interconnect: [String: InterconnectNote]?
+    package var interconnect: [String: InterconnectNote]?
     /// The deployments tpbench launched itself (`launch:`), in file order, failed ones included; nil when none was.
-    public var launches: [LaunchRecord]?
+    package var launches: [LaunchRecord]?
     /// Set when the figures are a model's prediction (`tpbench plan`), not a measurement: says what predicted them.
-    public var prediction: String?
+    package var prediction: String?
 
-    public static let standardMetrics: [Metric] = [
+    package static let standardMetrics: [Metric] = [
         Metric(key: "ttft_p50_ms", label: "TTFT p50", unit: "ms", lowerIsBetter: true),
         Metric(key: "ttft_p95_ms", label: "TTFT p95", unit: "ms", lowerIsBetter: true),
         Metric(key: "ttft_p99_ms", label: "TTFT p99", unit: "ms", lowerIsBetter: true),
@@ -145,7 +145,7 @@ public struct Comparison: Sendable, Codable, Equatable {
     }
 
     /// Builds the comparison. `baseline` defaults to the first deployment.
-    public static func build(workloadName: String, runs: [DeploymentRuns], baseline: String? = nil) -> Comparison {
+    package static func build(workloadName: String, runs: [DeploymentRuns], baseline: String? = nil) -> Comparison {
         let baseName = baseline ?? runs.first?.description.name ?? ""
         let base = runs.first { $0.description.name == baseName } ?? runs.first
         let budget = runs.compactMap { $0.description.gpus ?? $0.description.tensorParallel }.max()

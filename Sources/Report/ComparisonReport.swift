@@ -2,12 +2,12 @@ import Foundation
 import Metrics
 
 /// Writes a comparison's files: compare.md, compare.csv, compare.json and charts/compare-*.svg.
-public enum ComparisonReport {
-    public static let markdownFile = "compare.md"
-    public static let csvFile = "compare.csv"
-    public static let jsonFile = "compare.json"
+package enum ComparisonReport {
+    package static let markdownFile = "compare.md"
+    package static let csvFile = "compare.csv"
+    package static let jsonFile = "compare.json"
 
-    public static func write(_ comparison: Comparison, runs: [DeploymentRuns], runLinks: [String: String] = [:],
+    package static func write(_ comparison: Comparison, runs: [DeploymentRuns], runLinks: [String: String] = [:],
                              to directory: URL) throws {
         let charts = directory.appendingPathComponent(ReportWriter.chartsDirectory, isDirectory: true)
         try FileManager.default.createDirectory(at: charts, withIntermediateDirectories: true)
@@ -63,7 +63,7 @@ public enum ComparisonReport {
     }
 
     /// The headline table (also printed by `tpbench compare` and `tpbench demo`).
-    public static func headlineTable(_ c: Comparison) -> String {
+    package static func headlineTable(_ c: Comparison) -> String {
         var table = MarkdownTable(["metric"] + c.deployments.map(\.name))
         let keys = ["ttft_p50_ms", "itl_event_p50_ms", "tpot_p50_ms", "e2e_p50_ms", "requests_per_s",
                     "output_tokens_per_s", "goodput_rps", "failure_pct", "gpu_util_pct", "energy_per_1k_requests_wh"]

@@ -2,9 +2,9 @@ import Foundation
 import Metrics
 
 /// `report.md`: a pure function of the run result.
-public enum MarkdownReport {
+package enum MarkdownReport {
     /// Renders the report; `chartFiles` are paths relative to the report (e.g. `charts/ttft-cdf.svg`) with titles.
-    public static func render(result: RunResult, charts: [(path: String, title: String)]) -> String {
+    package static func render(result: RunResult, charts: [(path: String, title: String)]) -> String {
         var out = headline(result)
         out += summarySection(result)
         out += tokensSection(result)

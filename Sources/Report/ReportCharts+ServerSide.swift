@@ -4,7 +4,7 @@ import Metrics
 extension ReportCharts {
     /// The server-side charts of a run (none when nothing was scraped): requests running/waiting beside the
     /// client's requests in flight, KV-cache usage, and preemptions, all on the run's timeline.
-    public static func serverSideCharts(for result: RunResult) -> [Chart] {
+    package static func serverSideCharts(for result: RunResult) -> [Chart] {
         let servers = (result.serverMetrics ?? []).filter { $0.family != nil && !$0.samples.isEmpty }
         guard !servers.isEmpty else { return [] }
         let several = servers.count > 1

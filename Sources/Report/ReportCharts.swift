@@ -3,27 +3,27 @@ import Metrics
 
 /// The report's charts, built only from a `RunResult`'s histograms and time series, so the same functions draw
 /// a comparison of several runs or deployments (`latencyCDF` over many histograms, `throughputVsLatency`).
-public enum ReportCharts {
+package enum ReportCharts {
     /// One chart file of a report.
-    public struct Chart: Sendable {
+    package struct Chart: Sendable {
         /// File name under `charts/`, e.g. `ttft-cdf.svg`.
-        public var fileName: String
-        public var chart: SVGChart
+        package var fileName: String
+        package var chart: SVGChart
     }
 
     /// A named histogram (a target, a deployment, a run).
-    public struct NamedHistogram: Sendable {
-        public var name: String
-        public var histogram: LatencyHistogram
+    package struct NamedHistogram: Sendable {
+        package var name: String
+        package var histogram: LatencyHistogram
 
-        public init(name: String, histogram: LatencyHistogram) {
+        package init(name: String, histogram: LatencyHistogram) {
             self.name = name
             self.histogram = histogram
         }
     }
 
     /// The charts of one run's report, in the order the report shows them.
-    public static func charts(for result: RunResult) -> [Chart] {
+    package static func charts(for result: RunResult) -> [Chart] {
         let names = result.summaries.map(\.target)
         func histograms(_ metric: String) -> [NamedHistogram] {
             names.compactMap { name in
@@ -52,7 +52,7 @@ public enum ReportCharts {
     }
 
     /// Cumulative share of values at or below each latency, one step line per histogram.
-    public static func latencyCDF(title: String, xLabel: String, histograms: [NamedHistogram]) -> SVGChart {
+    package static func latencyCDF(title: String, xLabel: String, histograms: [NamedHistogram]) -> SVGChart {
         let series = histograms.map { named -> ChartSeries in
             let pairs = named.histogram.pairs
             let total = Double(pairs.reduce(0) { $0 + $1[1] })
@@ -71,7 +71,7 @@ public enum ReportCharts {
 
     /// Share of values per bin, one step outline per histogram. Bins span 0 to the largest p99.9, so one outlier
     /// cannot squash the shape; larger values are counted in the last bin and the subtitle says so.
-    public static func distribution(title: String, xLabel: String, histograms: [NamedHistogram],
+    package static func distribution(title: String, xLabel: String, histograms: [NamedHistogram],
                                     bins: Int = 50) -> SVGChart {
         let upper = histograms.map { $0.histogram.percentileMs(99.9) }.filter(\.isFinite).max() ?? 0
         let width = upper > 0 ? upper / Double(bins) : 1
@@ -99,7 +99,7 @@ public enum ReportCharts {
     }
 
     /// A per-second quantity over the run, one line per named series; seconds count from the earliest bucket.
-    public static func overTime(title: String, yLabel: String, series: [(name: String, points: [TimeSeriesPoint])],
+    package static func overTime(title: String, yLabel: String, series: [(name: String, points: [TimeSeriesPoint])],
                                 value: (TimeSeriesPoint) -> Double?) -> SVGChart {
         let origin = series.flatMap { $0.points.map(\.second) }.min() ?? 0
         let lines = series.map { named in
@@ -111,7 +111,7 @@ public enum ReportCharts {
     }
 
     /// One labelled marker per deployment or load level: throughput on x, a latency on y.
-    public static func throughputVsLatency(title: String, xLabel: String, yLabel: String,
+    package static func throughputVsLatency(title: String, xLabel: String, yLabel: String,
                                            points: [(name: String, throughput: Double, latencyMs: Double)])
         -> SVGChart {
         let series = points.map {

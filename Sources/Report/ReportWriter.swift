@@ -8,17 +8,17 @@ import Metrics
 
 /// Writes a run's report files into a directory: result.json, requests.csv, summary.csv, report.md and
 /// charts/*.svg. Every file is a pure function of the result and the records.
-public enum ReportWriter {
-    public static let resultFile = "result.json"
-    public static let manifestFile = "manifest.json"
-    public static let requestsCSVFile = "requests.csv"
-    public static let summaryCSVFile = "summary.csv"
-    public static let markdownFile = "report.md"
-    public static let chartsDirectory = "charts"
+package enum ReportWriter {
+    package static let resultFile = "result.json"
+    package static let manifestFile = "manifest.json"
+    package static let requestsCSVFile = "requests.csv"
+    package static let summaryCSVFile = "summary.csv"
+    package static let markdownFile = "report.md"
+    package static let chartsDirectory = "charts"
 
     /// Writes every report file, creating `directory` (and `charts/`) when needed; existing files are replaced.
     /// - Throws: `ReportError` naming the file that could not be written.
-    public static func write(result: RunResult, records: [RequestRecord], to directory: URL) throws {
+    package static func write(result: RunResult, records: [RequestRecord], to directory: URL) throws {
         try write(result: result, to: directory) { url in
             try write(Data(CSVTables.requests(records).utf8), to: url)
         }
@@ -26,7 +26,7 @@ public enum ReportWriter {
 
     /// Writes every report file, taking `requests.csv` from the run's request log one record at a time, so a run
     /// of any length is reported without its records in memory.
-    public static func write(result: RunResult, requestLog: URL, to directory: URL) throws {
+    package static func write(result: RunResult, requestLog: URL, to directory: URL) throws {
         try write(result: result, to: directory) { url in
             try writeStreaming(to: url) { append in try CSVTables.requests(fromLog: requestLog, append: append) }
         }
@@ -73,7 +73,7 @@ public enum ReportWriter {
     }
 
     /// Writes `manifest.json` at the start of a run, creating the directory, so a crashed run can be rebuilt.
-    public static func writeManifest(_ manifest: RunManifest, to directory: URL) throws {
+    package static func writeManifest(_ manifest: RunManifest, to directory: URL) throws {
         try createDirectory(directory)
         let url = directory.appendingPathComponent(manifestFile)
         try write(try encodeJSON(manifest, path: url.path), to: url)
@@ -81,7 +81,7 @@ public enum ReportWriter {
 
     /// The default run directory: `<reports>/<UTC timestamp>-<workload name>`, e.g.
     /// `Reports/20250101T120000Z-seed-structured-output`; unsafe characters in the name become `-`.
-    public static func defaultDirectory(reportsRoot: URL, startedAt: Date, workloadName: String) -> URL {
+    package static func defaultDirectory(reportsRoot: URL, startedAt: Date, workloadName: String) -> URL {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

@@ -12,14 +12,15 @@ import NIOConcurrencyHelpers
 /// The append-only `requests.jsonl` of a run: one `RequestRecord` per line, written and flushed as each request
 /// finishes, so a crash or SIGKILL loses nothing already measured.
 ///
-/// MultiLoop threads call `append` concurrently; encoding happens on the caller's thread and only the write and
-/// flush hold the lock, so a record costs one short critical section.
-public final class RequestLog: Sendable {
+/// LoadRunner's record queue calls `append` as each record is finished (off the loop threads, which never wait
+/// for the disk); `append` is safe from any thread: encoding happens on the caller's thread and only the write and
+/// flush hold the lock.
+package final class RequestLog: Sendable {
     /// The file name inside a run directory.
-    public static let fileName = "requests.jsonl"
+    package static let fileName = "requests.jsonl"
 
-    public let url: URL
-    // A lock rather than an actor: callers are curl multi loop threads that must not await.
+    package let url: URL
+    // A lock rather than an actor: the record queue calls it from synchronous code that must not await.
     private let file: NIOLockedValueBox<FileState>
 
     // The FILE pointer is only ever used under the lock.
@@ -31,7 +32,7 @@ public final class RequestLog: Sendable {
     /// report, result and CSVs, and its log must hold that run's records only (appended, they were merged into
     /// the new run's requests.csv and any later `tpbench report` of it).
     /// - Throws: `ReportError` when the file cannot be opened (missing directory, permissions).
-    public init(url: URL) throws {
+    package init(url: URL) throws {
         guard let stream = fopen(url.path, "w") else {
             throw ReportError(what: "cannot create the request log", path: url.path,
                               reason: String(cString: strerror(errno)),
@@ -51,7 +52,7 @@ public final class RequestLog: Sendable {
     /// Appends one record as one line and flushes it to the kernel (which keeps it if the process dies; an fsync
     /// per request would only add power-loss safety at a large cost).
     /// - Throws: `ReportError` on a short write or failed flush (disk full, I/O error) or after `close()`.
-    public func append(_ record: RequestRecord) throws {
+    package func append(_ record: RequestRecord) throws {
         var line = try Self.encode(record)
         line.append(0x0A)
         let failure: String? = file.withLockedValue { state in
@@ -71,7 +72,7 @@ public final class RequestLog: Sendable {
     }
 
     /// Flushes and closes the file; later appends throw.
-    public func close() throws {
+    package func close() throws {
         let failed: Bool = file.withLockedValue { state in
             guard let stream = state.stream else { return false }
             state.stream = nil
@@ -94,17 +95,17 @@ public final class RequestLog: Sendable {
 }
 
 /// Records read back from a `requests.jsonl`.
-public struct RequestLogContents: Sendable {
-    public var records: [RequestRecord]
+package struct RequestLogContents: Sendable {
+    package var records: [RequestRecord]
     /// Lines that could not be decoded: only a truncated last line (the writer was killed mid-write) is skipped.
-    public var skippedLines: Int
+    package var skippedLines: Int
 }
 
 extension RequestLog {
     /// Reads a request log, tolerating an incomplete last line.
     /// - Throws: `ReportError` when the file is missing or unreadable, or a line other than the last is not a
     ///   request record (then the file is not a tpbench request log, or was edited).
-    public static func read(from url: URL) throws -> RequestLogContents {
+    package static func read(from url: URL) throws -> RequestLogContents {
         var records: [RequestRecord] = []
         let skipped = try forEachRecord(in: url) { records.append($0) }
         return RequestLogContents(records: records, skippedLines: skipped)
@@ -124,7 +125,7 @@ extension RequestLog {
     /// - Returns: the number of lines skipped (0 or 1).
     /// - Throws: as `read(from:)`, or what `body` throws.
     @discardableResult
-    public static func forEachRecord(in url: URL, _ body: (RequestRecord) throws -> Void) throws -> Int {
+    package static func forEachRecord(in url: URL, _ body: (RequestRecord) throws -> Void) throws -> Int {
         let stream = try openForReading(url)
         defer { fclose(stream) }
         let decoder = JSONDecoder()
@@ -171,7 +172,7 @@ extension RequestLog {
     }
 
     /// Newline-terminated lines in a request log (an upper bound on its records), counted without decoding.
-    public static func lineCount(in url: URL) throws -> Int {
+    package static func lineCount(in url: URL) throws -> Int {
         let stream = try openForReading(url)
         defer { fclose(stream) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -197,18 +198,18 @@ extension RequestLog {
 }
 
 /// A report input or output problem: what failed, where, why, and how to fix it.
-public struct ReportError: Error, Sendable, CustomStringConvertible {
-    public var what: String
-    public var path: String
-    public var reason: String
-    public var fix: String
+package struct ReportError: Error, Sendable, CustomStringConvertible {
+    package var what: String
+    package var path: String
+    package var reason: String
+    package var fix: String
 
-    public init(what: String, path: String, reason: String, fix: String) {
+    package init(what: String, path: String, reason: String, fix: String) {
         self.what = what
         self.path = path
         self.reason = reason
         self.fix = fix
     }
 
-    public var description: String { "\(what): \(path): \(reason) (\(fix))" }
+    package var description: String { "\(what): \(path): \(reason) (\(fix))" }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// One named series of a chart.
-public struct ChartSeries: Sendable, Equatable {
-    public enum Style: Sendable, Equatable {
+package struct ChartSeries: Sendable, Equatable {
+    package enum Style: Sendable, Equatable {
         /// Straight segments between points.
         case line
         /// Horizontal then vertical segments (CDFs and binned distributions).
@@ -11,13 +11,13 @@ public struct ChartSeries: Sendable, Equatable {
         case scatter
     }
 
-    public var name: String
-    public var points: [ChartPoint]
-    public var style: Style
+    package var name: String
+    package var points: [ChartPoint]
+    package var style: Style
     /// Text drawn beside each point of a scatter series (same count as `points`, or empty).
-    public var pointLabels: [String]
+    package var pointLabels: [String]
 
-    public init(name: String, points: [ChartPoint], style: Style = .line, pointLabels: [String] = []) {
+    package init(name: String, points: [ChartPoint], style: Style = .line, pointLabels: [String] = []) {
         self.name = name
         self.points = points.filter { $0.x.isFinite && $0.y.isFinite }
         self.style = style
@@ -25,11 +25,11 @@ public struct ChartSeries: Sendable, Equatable {
     }
 }
 
-public struct ChartPoint: Sendable, Equatable {
-    public var x: Double
-    public var y: Double
+package struct ChartPoint: Sendable, Equatable {
+    package var x: Double
+    package var y: Double
 
-    public init(x: Double, y: Double) {
+    package init(x: Double, y: Double) {
         self.x = x
         self.y = y
     }
@@ -38,35 +38,35 @@ public struct ChartPoint: Sendable, Equatable {
 /// A small hand-written SVG line/step/scatter chart: title, axes with "nice" ticks, axis labels with units, a
 /// legend and a fixed palette. Hand-written because no Swift charting library is available offline, and plain SVG
 /// renders in browsers, GitHub and IDE previews alike.
-public struct SVGChart: Sendable {
-    public var title: String
+package struct SVGChart: Sendable {
+    package var title: String
     /// A smaller second line under the title for caveats (binning, clipping).
-    public var subtitle: String?
+    package var subtitle: String?
     /// Axis labels carry the unit, e.g. "TTFT (ms)".
-    public var xLabel: String
-    public var yLabel: String
-    public var series: [ChartSeries]
+    package var xLabel: String
+    package var yLabel: String
+    package var series: [ChartSeries]
     /// Fixed axis ranges; nil = from the data (starting at 0 when all values are positive).
-    public var xRange: ClosedRange<Double>?
-    public var yRange: ClosedRange<Double>?
+    package var xRange: ClosedRange<Double>?
+    package var yRange: ClosedRange<Double>?
     /// Formats tick values, e.g. as percentages for a CDF.
-    public var yTickFormat: TickFormat
-    public var width: Int
-    public var height: Int
+    package var yTickFormat: TickFormat
+    package var width: Int
+    package var height: Int
     /// Shown in the middle of the plot when there is nothing to draw, so an empty chart says why.
-    public var emptyMessage: String
+    package var emptyMessage: String
 
-    public enum TickFormat: Sendable {
+    package enum TickFormat: Sendable {
         case number
         /// Values 0…1 shown as 0%…100%.
         case percent
     }
 
     /// Colour-blind-safe palette (Okabe–Ito), in series order.
-    public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+    package static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
                                  "#000000"]
 
-    public init(title: String, xLabel: String, yLabel: String, series: [ChartSeries],
+    package init(title: String, xLabel: String, yLabel: String, series: [ChartSeries],
                 xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil,
                 yTickFormat: TickFormat = .number, width: Int = 800, height: Int = 450,
                 emptyMessage: String = "no data", subtitle: String? = nil) {
@@ -86,7 +86,7 @@ public struct SVGChart: Sendable {
     private var legendRows: Int { series.count > 1 ? (series.count + 2) / 3 : 0 }
 
     /// The chart as a standalone SVG document.
-    public func render() -> String {
+    package func render() -> String {
         let left = 78.0, right = 24.0, top = subtitle == nil ? 44.0 : 58.0
         let bottom = 58.0 + Double(legendRows) * 20
         let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
@@ -173,12 +173,12 @@ public struct SVGChart: Sendable {
 }
 
 /// Axis ticks at 1, 2 or 5 × 10^k covering a range with about `target` intervals.
-public struct NiceScale: Sendable {
-    public let lower: Double
-    public let upper: Double
-    public let step: Double
+package struct NiceScale: Sendable {
+    package let lower: Double
+    package let upper: Double
+    package let step: Double
 
-    public init(range: ClosedRange<Double>, target: Int = 6) {
+    package init(range: ClosedRange<Double>, target: Int = 6) {
         // A single value still gets an axis around it.
         let range = range.upperBound > range.lowerBound ? range : range.lowerBound...(range.lowerBound + 1)
         let raw = (range.upperBound - range.lowerBound) / Double(target)
@@ -190,13 +190,13 @@ public struct NiceScale: Sendable {
         upper = (range.upperBound / step).rounded(.up) * step
     }
 
-    public var ticks: [Double] {
+    package var ticks: [Double] {
         let count = Int(((upper - lower) / step).rounded())
         return (0...count).map { lower + Double($0) * step }
     }
 
     /// A tick label with as many decimals as the step needs (0.25 → "0.25", 200 → "200", 15000 → "15k").
-    public static func format(_ value: Double, step: Double) -> String {
+    package static func format(_ value: Double, step: Double) -> String {
         if abs(value) >= 10_000 && step >= 1000 { return format(value / 1000, step: step / 1000) + "k" }
         let decimals = step >= 1 ? 0 : Int((-log10(step)).rounded(.up))
         let text = String(format: "%.\(decimals)f", value)

@@ -4,23 +4,23 @@ import Metrics
 /// A run read back from disk for `tpbench report`: from a run directory, a `result.json` or a bare
 /// `requests.jsonl`. When records are available the result is rebuilt from them (so a newer tpbench recomputes
 /// every figure); metadata comes from result.json, else manifest.json (a run that crashed), else is unknown.
-public struct SavedRun: Sendable {
-    public var result: RunResult
-    public var records: [RequestRecord]
+package struct SavedRun: Sendable {
+    package var result: RunResult
+    package var records: [RequestRecord]
     /// Truncated lines skipped at the end of requests.jsonl.
-    public var skippedLines: Int
+    package var skippedLines: Int
     /// Where the report files go by default: the run directory, or the directory holding the file.
-    public var directory: URL
+    package var directory: URL
     /// The histograms as the run's result.json holds them (what the run itself measured), when there is one;
     /// `result` is rebuilt from the records, so comparing the two checks that the log and the result agree.
-    public var savedHistograms: [String: [String: LatencyHistogram]]?
+    package var savedHistograms: [String: [String: LatencyHistogram]]?
 
     static let usage = "pass a run directory (requests.jsonl with manifest.json or result.json), a result.json, "
         + "or a requests.jsonl"
 
     /// Loads whatever `path` holds.
     /// - Throws: `ReportError` when the path is missing, holds none of the files, or a file is not tpbench's.
-    public static func load(path: URL) throws -> SavedRun {
+    package static func load(path: URL) throws -> SavedRun {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
             throw ReportError(what: "no such file or directory", path: path.path, reason: "it does not exist",

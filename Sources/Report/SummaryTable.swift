@@ -2,8 +2,8 @@ import Foundation
 import Metrics
 
 /// Renders a target summary as the fixed-width table `tpbench run` prints.
-public enum SummaryTable {
-    public static func render(_ s: TargetSummary) -> String {
+package enum SummaryTable {
+    package static func render(_ s: TargetSummary) -> String {
         var lines: [String] = []
         lines.append("target \(s.target): \(s.requests) requests, \(s.succeeded) ok, \(s.failed) failed"
                      + " in \(format(s.durationS, digits: 2)) s")
@@ -71,7 +71,7 @@ public enum SummaryTable {
     }
 
     /// Left-aligned first column, right-aligned numbers.
-    public static func table(header: [String], rows: [[String]]) -> [String] {
+    package static func table(header: [String], rows: [[String]]) -> [String] {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
@@ -86,7 +86,7 @@ public enum SummaryTable {
         return out
     }
 
-    public static func format(_ value: Double, digits: Int) -> String {
+    package static func format(_ value: Double, digits: Int) -> String {
         guard value.isFinite else { return "n/a" }
         return String(format: "%.\(digits)f", value)
     }

@@ -3,23 +3,23 @@ import Metrics
 
 /// A throughput–latency sweep: each deployment at increasing concurrency (or rate), with its knee and the
 /// crossovers between deployments. A pure function of the per-level summaries.
-public struct Sweep: Sendable, Codable, Equatable {
-    public static let schemaID = "tpbench.sweep/1"
+package struct Sweep: Sendable, Codable, Equatable {
+    package static let schemaID = "tpbench.sweep/1"
 
-    public enum Dimension: String, Sendable, Codable { case concurrency, rate }
+    package enum Dimension: String, Sendable, Codable { case concurrency, rate }
 
-    public struct Point: Sendable, Codable, Equatable {
-        public var level: Double
-        public var requestsPerSecond: Double
-        public var outputTokensPerSecond: Double
-        public var ttftP50Ms: Double?
-        public var ttftP95Ms: Double?
-        public var itlP50Ms: Double?
-        public var e2eP95Ms: Double?
-        public var failureRate: Double
-        public var report: String?
+    package struct Point: Sendable, Codable, Equatable {
+        package var level: Double
+        package var requestsPerSecond: Double
+        package var outputTokensPerSecond: Double
+        package var ttftP50Ms: Double?
+        package var ttftP95Ms: Double?
+        package var itlP50Ms: Double?
+        package var e2eP95Ms: Double?
+        package var failureRate: Double
+        package var report: String?
 
-        public init(level: Double, summary: TargetSummary, report: String? = nil) {
+        package init(level: Double, summary: TargetSummary, report: String? = nil) {
             self.level = level
             requestsPerSecond = summary.requestsPerSecond
             outputTokensPerSecond = summary.outputTokensPerSecond
@@ -32,33 +32,33 @@ public struct Sweep: Sendable, Codable, Equatable {
         }
     }
 
-    public struct Curve: Sendable, Codable, Equatable {
-        public var deployment: String
-        public var points: [Point]
+    package struct Curve: Sendable, Codable, Equatable {
+        package var deployment: String
+        package var points: [Point]
         /// Why the sweep stopped before the last level, if it did.
-        public var stoppedEarly: String?
+        package var stoppedEarly: String?
         /// The level with the most throughput whose TTFT p95 meets the SLO.
-        public var knee: Point?
+        package var knee: Point?
     }
 
-    public struct Crossover: Sendable, Codable, Equatable {
-        public var leader: String
-        public var overtaken: String
+    package struct Crossover: Sendable, Codable, Equatable {
+        package var leader: String
+        package var overtaken: String
         /// First level at which `leader` delivers more output throughput than `overtaken`, having delivered less
         /// (or equal) at the previous common level.
-        public var level: Double
+        package var level: Double
     }
 
-    public var schema = Sweep.schemaID
-    public var workloadName: String
-    public var dimension: Dimension
-    public var ttftP95SLOMs: Double?
-    public var curves: [Curve]
-    public var crossovers: [Crossover]
+    package var schema = Sweep.schemaID
+    package var workloadName: String
+    package var dimension: Dimension
+    package var ttftP95SLOMs: Double?
+    package var curves: [Curve]
+    package var crossovers: [Crossover]
     /// Plain statements, including "no crossover in the range" when there is none.
-    public var findings: [String]
+    package var findings: [String]
 
-    public static func build(workloadName: String, dimension: Dimension, ttftP95SLOMs: Double?,
+    package static func build(workloadName: String, dimension: Dimension, ttftP95SLOMs: Double?,
                              curves input: [(deployment: String, points: [Point], stoppedEarly: String?)]) -> Sweep {
         let curves = input.map { entry in
             Curve(deployment: entry.deployment, points: entry.points, stoppedEarly: entry.stoppedEarly,
@@ -131,14 +131,14 @@ public struct Sweep: Sendable, Codable, Equatable {
         return "within noise of each other"
     }
 
-    public static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
     }
 }
 
 /// Writes sweep.md, sweep.csv, sweep.json and charts/sweep-throughput-vs-ttft.svg.
-public enum SweepReport {
-    public static func write(_ sweep: Sweep, to directory: URL) throws {
+package enum SweepReport {
+    package static func write(_ sweep: Sweep, to directory: URL) throws {
         let charts = directory.appendingPathComponent(ReportWriter.chartsDirectory, isDirectory: true)
         try FileManager.default.createDirectory(at: charts, withIntermediateDirectories: true)
         let chart = SVGChart(
@@ -165,7 +165,7 @@ public enum SweepReport {
         return String(format: "%.\(digits)f", value)
     }
 
-    public static func markdown(_ sweep: Sweep) -> String {
+    package static func markdown(_ sweep: Sweep) -> String {
         var out = "# Sweep: \(sweep.workloadName) by \(sweep.dimension.rawValue)\n\n"
         if let slo = sweep.ttftP95SLOMs { out += "Knee: the level with the most throughput whose TTFT p95 ≤ \(cell(slo, digits: 0)) ms.\n\n" }
         out += "## Findings\n\n" + sweep.findings.map { "- \($0)" }.joined(separator: "\n") + "\n\n"

@@ -7,11 +7,11 @@ import Metrics
 /// DCGM_FI_DEV_POWER_USAGE (W), DCGM_FI_DEV_FB_USED / FB_FREE (MiB), DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (mJ since
 /// the driver loaded), DCGM_FI_PROF_PCIE_TX_BYTES and DCGM_FI_PROF_NVLINK_TX_BYTES (bytes/s over the sample period).
 /// Where GPU_UTIL is not exported, DCGM_FI_PROF_GR_ENGINE_ACTIVE (a 0–1 ratio) stands in for it.
-public enum DCGMReading {
-    public struct GPU: Sendable, Equatable {
-        public var id: String
-        public var model: String?
-        public var sample: GPUSample
+package enum DCGMReading {
+    package struct GPU: Sendable, Equatable {
+        package var id: String
+        package var model: String?
+        package var sample: GPUSample
     }
 
     static let names: Set<String> = [
@@ -22,7 +22,7 @@ public enum DCGMReading {
 
     /// The GPUs of one scrape, in the exporter's order. A GPU is named by its `gpu` label (else `device`, else `UUID`);
     /// MIG instances of one GPU add up where that makes sense (link bytes) and the device's own figures win otherwise.
-    public static func read(_ exposition: PrometheusExposition) -> [GPU] {
+    package static func read(_ exposition: PrometheusExposition) -> [GPU] {
         var order: [String] = []
         var gpus: [String: GPU] = [:]
         var totals: [String: (used: Double?, free: Double?, reserved: Double?)] = [:]
@@ -60,9 +60,9 @@ public enum DCGMReading {
 }
 
 /// Reads DCGM exporter scrapes into a `GPUTelemetry` on the run's timeline.
-public final class DCGMCollector: ScrapeCollector {
-    public let target: String
-    public let endpoints: [String]
+package final class DCGMCollector: ScrapeCollector {
+    package let target: String
+    package let endpoints: [String]
     private var order: [String] = []
     private var series: [String: GPUSeries] = [:]
     private var pending: [(id: String, sample: GPUSample)] = []
@@ -71,16 +71,16 @@ public final class DCGMCollector: ScrapeCollector {
     private var failures: [Int: Int] = [:]
     private var notes: [String] = []
 
-    public init(target: String, endpoints: [String]) {
+    package init(target: String, endpoints: [String]) {
         self.target = target
         self.endpoints = endpoints
     }
 
-    public func loopFailed(_ error: any Error) {
+    package func loopFailed(_ error: any Error) {
         notes.append("GPU metrics were not scraped: could not start a curl multi loop (\(error))")
     }
 
-    public func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool {
+    package func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool {
         let answer = prometheusBody(result)
         var problem = answer.problem
         if let body = answer.body {
@@ -115,17 +115,17 @@ public final class DCGMCollector: ScrapeCollector {
         return true
     }
 
-    public func endRound(ns: UInt64) {
+    package func endRound(ns: UInt64) {
         for (id, sample) in pending { timed.append((ns, id, sample)) }
         pending = []
     }
 
-    public func cancelled() -> GPUTelemetry {
+    package func cancelled() -> GPUTelemetry {
         GPUTelemetry(target: target, source: "dcgm", endpoints: endpoints, gpus: [], usage: nil,
                      notes: ["GPU metrics scraping was cancelled"])
     }
 
-    public func build(epochNs: UInt64) -> GPUTelemetry {
+    package func build(epochNs: UInt64) -> GPUTelemetry {
         var all = series
         for entry in timed {
             var sample = entry.sample
@@ -138,10 +138,10 @@ public final class DCGMCollector: ScrapeCollector {
 }
 
 /// GPU telemetry: the scraper that reads DCGM exporters.
-public typealias GPUMetricsScraper = Scraper<DCGMCollector>
+package typealias GPUMetricsScraper = Scraper<DCGMCollector>
 
 extension Scraper where Collector == DCGMCollector {
-    public convenience init(target: String, gpuEndpoints: [String], headers: [String] = [], insecure: Bool = false,
+    package convenience init(target: String, gpuEndpoints: [String], headers: [String] = [], insecure: Bool = false,
                             intervalSeconds: Double = 1) {
         self.init(collector: DCGMCollector(target: target, endpoints: gpuEndpoints), endpoints: gpuEndpoints,
                   headers: headers, insecure: insecure, intervalSeconds: intervalSeconds)
@@ -149,15 +149,15 @@ extension Scraper where Collector == DCGMCollector {
 }
 
 /// Whether and where to read the GPUs during a run (`--gpu-metrics-url`, `--no-gpu-metrics`, `--nvidia-smi`).
-public struct GPUTelemetrySettings: Sendable, Equatable {
-    public var enabled: Bool
+package struct GPUTelemetrySettings: Sendable, Equatable {
+    package var enabled: Bool
     /// DCGM exporter URLs given on the command line (`URL` for every deployment, `NAME=URL` for one).
-    public var urls: [String]
+    package var urls: [String]
     /// nvidia-smi to run for launched deployments when no exporter is named; nil: `nvidia-smi` on PATH, if any.
-    public var nvidiaSMI: String?
-    public var intervalSeconds: Double
+    package var nvidiaSMI: String?
+    package var intervalSeconds: Double
 
-    public init(enabled: Bool = true, urls: [String] = [], nvidiaSMI: String? = nil, intervalSeconds: Double = 1) {
+    package init(enabled: Bool = true, urls: [String] = [], nvidiaSMI: String? = nil, intervalSeconds: Double = 1) {
         self.enabled = enabled
         self.urls = urls
         self.nvidiaSMI = nvidiaSMI
@@ -165,7 +165,7 @@ public struct GPUTelemetrySettings: Sendable, Equatable {
     }
 
     /// The exporters for a deployment: the command line's (named first, then shared), else the deployments file's.
-    public func endpoints(deployment: String, configured: [String]) -> [String] {
+    package func endpoints(deployment: String, configured: [String]) -> [String] {
         let overrides = urls.map(ServerMetricsSettings.split)
         let named = overrides.filter { $0.name != nil && $0.name == deployment }.map(\.url)
         if !named.isEmpty { return named }

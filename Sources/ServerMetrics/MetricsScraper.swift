@@ -4,13 +4,13 @@ import Metrics
 import NIOConcurrencyHelpers
 
 /// Whether and where to scrape server metrics during a run (`--metrics-url`, `--no-server-metrics`).
-public struct ServerMetricsSettings: Sendable, Equatable {
-    public var enabled: Bool
+package struct ServerMetricsSettings: Sendable, Equatable {
+    package var enabled: Bool
     /// Explicit /metrics URLs; empty = `<base URL>/metrics` for each replica.
-    public var urls: [String]
-    public var intervalSeconds: Double
+    package var urls: [String]
+    package var intervalSeconds: Double
 
-    public init(enabled: Bool = true, urls: [String] = [], intervalSeconds: Double = 1) {
+    package init(enabled: Bool = true, urls: [String] = [], intervalSeconds: Double = 1) {
         self.enabled = enabled
         self.urls = urls
         self.intervalSeconds = intervalSeconds
@@ -19,7 +19,7 @@ public struct ServerMetricsSettings: Sendable, Equatable {
     /// The URLs to scrape for a deployment's replicas: the overrides (`URL` for every deployment, or
     /// `NAME=URL` for one, as `compare` needs), else `/metrics` beside each base URL (a trailing `/v1` is
     /// dropped, since vLLM, SGLang, TGI and llama.cpp all serve /metrics at the root).
-    public func endpoints(for baseURLs: [String], deployment: String? = nil) -> [String] {
+    package func endpoints(for baseURLs: [String], deployment: String? = nil) -> [String] {
         let overrides = urls.map(Self.split)
         let named = overrides.filter { $0.name != nil && $0.name == deployment }.map(\.url)
         if !named.isEmpty { return named }
@@ -34,7 +34,7 @@ public struct ServerMetricsSettings: Sendable, Equatable {
     }
 
     /// `NAME=http://…` → (NAME, URL); a plain URL has no name.
-    public static func split(_ entry: String) -> (name: String?, url: String) {
+    package static func split(_ entry: String) -> (name: String?, url: String) {
         guard let equals = entry.firstIndex(of: "="), !entry[..<equals].contains("/") else { return (nil, entry) }
         return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
     }
@@ -42,7 +42,7 @@ public struct ServerMetricsSettings: Sendable, Equatable {
 
 /// What a `Scraper` does with the answers: each endpoint's body of a round, the round's time, and the result.
 /// Called on the scraper's thread only (and `build` after it ended), so a collector needs no locks.
-public protocol ScrapeCollector: AnyObject, SendableMetatype {
+package protocol ScrapeCollector: AnyObject, SendableMetatype {
     associatedtype Output: Sendable
     /// One endpoint's answer in a round (nil: none came). Return false to stop scraping that endpoint.
     func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool
@@ -57,14 +57,14 @@ public protocol ScrapeCollector: AnyObject, SendableMetatype {
 }
 
 /// Server metrics: the scraper that reads vLLM/SGLang/TGI/llama.cpp /metrics.
-public typealias MetricsScraper = Scraper<ServerMetricsCollector>
+package typealias MetricsScraper = Scraper<ServerMetricsCollector>
 
 /// Polls each endpoint every interval on its own thread and curl multi loop (so scraping never shares a loop with the
 /// load's timestamps), handing every answer to its collector.
 ///
 /// A plain thread rather than a task: it blocks between scrapes, and the run's async work must not wait on it.
-public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
-    public let endpoints: [String]
+package final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
+    package let endpoints: [String]
     private let collector: Collector
     private let headers: [String]
     private let insecure: Bool
@@ -81,7 +81,7 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
     private var loop: MultiLoop?
     private var abandoned: Set<Int> = []
 
-    public init(collector: Collector, endpoints: [String], headers: [String] = [], insecure: Bool = false,
+    package init(collector: Collector, endpoints: [String], headers: [String] = [], insecure: Bool = false,
                 intervalSeconds: Double = 1) {
         self.collector = collector
         self.endpoints = endpoints
@@ -92,7 +92,7 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
 
     /// Scrapes once and returns when that scrape is done (it is the baseline for counter deltas, so it must
     /// precede the load), then keeps scraping every interval until `finish` or `cancel`.
-    public func start() async {
+    package func start() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
             guard !threadStarted, !stopping else {
@@ -111,7 +111,7 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
 
     /// Stops polling after one last scrape and returns what was seen, on the timeline of `epochNs` (the run's
     /// epoch from `MonotonicClock`).
-    public func finish(epochNs: UInt64) async -> Collector.Output {
+    package func finish(epochNs: UInt64) async -> Collector.Output {
         await withCheckedContinuation { continuation in
             condition.lock()
             guard threadStarted, !stopping else {
@@ -130,7 +130,7 @@ public final class Scraper<Collector: ScrapeCollector>: @unchecked Sendable {
     }
 
     /// Stops polling without a result (the run failed).
-    public func cancel() {
+    package func cancel() {
         condition.lock()
         stopping = true
         condition.signal()
@@ -216,24 +216,24 @@ func prometheusBody(_ result: Result<FetchedResponse, any Error>?) -> (body: Str
 }
 
 /// Reads vLLM/SGLang/TGI/llama.cpp /metrics into a `ServerSideMetrics` on the run's timeline.
-public final class ServerMetricsCollector: ScrapeCollector {
-    public let target: String
-    public let endpoints: [String]
+package final class ServerMetricsCollector: ScrapeCollector {
+    package let target: String
+    package let endpoints: [String]
     private var rounds: [(ns: UInt64, snapshot: ServerSnapshot)] = []
     private var latest: [Int: ServerSnapshot] = [:]
     private var failures: [Int: Int] = [:]
     private var notes: [String] = []
 
-    public init(target: String, endpoints: [String]) {
+    package init(target: String, endpoints: [String]) {
         self.target = target
         self.endpoints = endpoints
     }
 
-    public func loopFailed(_ error: any Error) {
+    package func loopFailed(_ error: any Error) {
         notes.append("server metrics were not scraped: could not start a curl multi loop (\(error))")
     }
 
-    public func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool {
+    package func record(index: Int, url: String, result: Result<FetchedResponse, any Error>?) -> Bool {
         let firstTry = latest[index] == nil && failures[index] == nil
         let answer = prometheusBody(result)
         var problem = answer.problem
@@ -264,18 +264,18 @@ public final class ServerMetricsCollector: ScrapeCollector {
 
     /// Records one combined sample (failed replicas keep their previous scrape, so a blip does not look like
     /// counters going backwards).
-    public func endRound(ns: UInt64) {
+    package func endRound(ns: UInt64) {
         guard !latest.isEmpty else { return }
         rounds.append((ns, ServerSnapshot.combine(endpoints.indices.compactMap { latest[$0] })))
     }
 
-    public func cancelled() -> ServerSideMetrics {
+    package func cancelled() -> ServerSideMetrics {
         ServerSideMetrics(target: target, endpoints: endpoints, family: nil, samples: [], window: nil,
                           notes: ["server metrics scraping was cancelled"])
     }
 
     /// The scrapes on the run's timeline, and histogram deltas from the epoch's baseline to the last scrape.
-    public func build(epochNs: UInt64) -> ServerSideMetrics {
+    package func build(epochNs: UInt64) -> ServerSideMetrics {
         let family = rounds.last?.snapshot.family?.rawValue
         let samples = rounds.map { round in
             let s = round.snapshot
@@ -295,7 +295,7 @@ public final class ServerMetricsCollector: ScrapeCollector {
 }
 
 extension Scraper where Collector == ServerMetricsCollector {
-    public convenience init(target: String, endpoints: [String], headers: [String] = [], insecure: Bool = false,
+    package convenience init(target: String, endpoints: [String], headers: [String] = [], insecure: Bool = false,
                             intervalSeconds: Double = 1) {
         self.init(collector: ServerMetricsCollector(target: target, endpoints: endpoints), endpoints: endpoints,
                   headers: headers, insecure: insecure, intervalSeconds: intervalSeconds)
@@ -303,9 +303,9 @@ extension Scraper where Collector == ServerMetricsCollector {
 }
 
 /// Window arithmetic, separate from the scraper so tests can check it with hand-made snapshots.
-public enum ServerMetricsWindow {
+package enum ServerMetricsWindow {
     /// Histogram and prefix-cache counter growth between two snapshots (a reset counter counts from zero).
-    public static func delta(from baseline: ServerSnapshot, to last: ServerSnapshot) -> ServerLatencyWindow {
+    package static func delta(from baseline: ServerSnapshot, to last: ServerSnapshot) -> ServerLatencyWindow {
         func change(_ kind: ServerLatencyKind) -> HistogramDelta? {
             guard let end = last.latency[kind] else { return nil }
             let start = baseline.latency[kind] ?? HistogramDelta(count: 0, sumSeconds: 0)

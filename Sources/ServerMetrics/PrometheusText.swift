@@ -2,19 +2,19 @@
 ///
 /// Written here rather than taken from swift-prometheus: that package depends on swift-metrics, whose `Metrics`
 /// target collides with ours, and it has no parser anyway.
-public enum PrometheusMetricType: String, Sendable, Equatable {
+package enum PrometheusMetricType: String, Sendable, Equatable {
     case counter, gauge, histogram, summary, untyped, info, stateset, gaugehistogram, unknown
 }
 
 /// One line of a scrape: `name{label="value",...} value [timestamp]`.
-public struct PrometheusSample: Sendable, Equatable {
-    public var name: String
-    public var labels: [String: String]
-    public var value: Double
+package struct PrometheusSample: Sendable, Equatable {
+    package var name: String
+    package var labels: [String: String]
+    package var value: Double
     /// Milliseconds since the Unix epoch, when the exporter gave one.
-    public var timestampMs: Int64?
+    package var timestampMs: Int64?
 
-    public init(name: String, labels: [String: String] = [:], value: Double, timestampMs: Int64? = nil) {
+    package init(name: String, labels: [String: String] = [:], value: Double, timestampMs: Int64? = nil) {
         self.name = name
         self.labels = labels
         self.value = value
@@ -23,40 +23,40 @@ public struct PrometheusSample: Sendable, Equatable {
 }
 
 /// A line the parser skipped; a scrape with a few bad lines still yields the good ones.
-public struct PrometheusParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var line: Int
-    public var text: String
-    public var problem: String
+package struct PrometheusParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var line: Int
+    package var text: String
+    package var problem: String
 
-    public var description: String {
+    package var description: String {
         "metrics line \(line): \(problem) in \"\(text.prefix(120))\"; the line was skipped "
             + "(is this Prometheus text format 0.0.4? check the server's /metrics output)"
     }
 }
 
 /// A histogram summed over every label set except `le` (replicas, models, engines).
-public struct PrometheusHistogram: Sendable, Equatable {
-    public struct Bucket: Sendable, Equatable {
-        public var upperBound: Double
-        public var cumulativeCount: Double
+package struct PrometheusHistogram: Sendable, Equatable {
+    package struct Bucket: Sendable, Equatable {
+        package var upperBound: Double
+        package var cumulativeCount: Double
     }
 
-    public var buckets: [Bucket]
-    public var sum: Double
-    public var count: Double
+    package var buckets: [Bucket]
+    package var sum: Double
+    package var count: Double
 }
 
 /// A parsed scrape.
-public struct PrometheusExposition: Sendable {
-    public private(set) var samples: [PrometheusSample] = []
-    public private(set) var types: [String: PrometheusMetricType] = [:]
-    public private(set) var help: [String: String] = [:]
+package struct PrometheusExposition: Sendable {
+    package private(set) var samples: [PrometheusSample] = []
+    package private(set) var types: [String: PrometheusMetricType] = [:]
+    package private(set) var help: [String: String] = [:]
     /// Lines that could not be parsed (skipped).
-    public private(set) var problems: [PrometheusParseError] = []
+    package private(set) var problems: [PrometheusParseError] = []
     private var byName: [String: [Int]] = [:]
 
     /// Parses a whole scrape; never throws: bad lines land in `problems`.
-    public init(parsing text: String) {
+    package init(parsing text: String) {
         var lineNumber = 0
         // `isNewline`, not "\n": in Swift "\r\n" is one Character, and some exporters write CRLF.
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
@@ -80,25 +80,25 @@ public struct PrometheusExposition: Sendable {
     }
 
     /// Every sample of one series name (all label sets).
-    public func samples(named name: String) -> [PrometheusSample] {
+    package func samples(named name: String) -> [PrometheusSample] {
         (byName[name] ?? []).map { samples[$0] }
     }
 
-    public func contains(_ name: String) -> Bool { byName[name] != nil }
+    package func contains(_ name: String) -> Bool { byName[name] != nil }
 
     /// Sum over label sets (replicas of a counter, engines of a gauge); nil when absent.
-    public func total(_ name: String) -> Double? {
+    package func total(_ name: String) -> Double? {
         let values = samples(named: name).map(\.value).filter(\.isFinite)
         return values.isEmpty ? nil : values.reduce(0, +)
     }
 
     /// Largest value over label sets; nil when absent.
-    public func maximum(_ name: String) -> Double? {
+    package func maximum(_ name: String) -> Double? {
         samples(named: name).map(\.value).filter(\.isFinite).max()
     }
 
     /// `name_bucket`/`name_sum`/`name_count` combined, summed over label sets other than `le`.
-    public func histogram(_ name: String) -> PrometheusHistogram? {
+    package func histogram(_ name: String) -> PrometheusHistogram? {
         guard let count = total(name + "_count") else { return nil }
         var cumulative: [Double: Double] = [:]
         for sample in samples(named: name + "_bucket") {

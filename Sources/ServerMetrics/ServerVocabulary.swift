@@ -1,7 +1,7 @@
 import Metrics
 
 /// The serving stacks whose /metrics names tpbench knows.
-public enum ServerFamily: String, Sendable, CaseIterable {
+package enum ServerFamily: String, Sendable, CaseIterable {
     case vllm, sglang, tgi, llamacpp
 
     /// Series-name prefix that identifies the family.
@@ -15,7 +15,7 @@ public enum ServerFamily: String, Sendable, CaseIterable {
     }
 
     /// The family with the most series in a scrape (a proxy in front can add its own; the engine dominates).
-    public static func detect(_ exposition: PrometheusExposition) -> ServerFamily? {
+    package static func detect(_ exposition: PrometheusExposition) -> ServerFamily? {
         var counts: [ServerFamily: Int] = [:]
         for sample in exposition.samples {
             for family in allCases where sample.name.hasPrefix(family.prefix) { counts[family, default: 0] += 1 }
@@ -24,7 +24,7 @@ public enum ServerFamily: String, Sendable, CaseIterable {
     }
 
     /// The family's names for each concept; the first name present in a scrape wins (newer names first).
-    public var vocabulary: ServerVocabulary {
+    package var vocabulary: ServerVocabulary {
         switch self {
         case .vllm:
             return ServerVocabulary(
@@ -74,39 +74,39 @@ public enum ServerFamily: String, Sendable, CaseIterable {
 }
 
 /// Server-side latency histograms in tpbench's vocabulary.
-public enum ServerLatencyKind: String, Sendable, CaseIterable {
+package enum ServerLatencyKind: String, Sendable, CaseIterable {
     case timeToFirstToken, queue, prefill, decode, interToken, endToEnd
 }
 
 /// One family's series names per normalised concept.
-public struct ServerVocabulary: Sendable {
-    public var running: [String]
-    public var waiting: [String]
-    public var kvCacheUsage: [String]
-    public var preemptions: [String]
-    public var prefixCacheHits: [String]
-    public var prefixCacheQueries: [String]
-    public var prefixCacheHitRate: [String]
-    public var latency: [ServerLatencyKind: [String]]
+package struct ServerVocabulary: Sendable {
+    package var running: [String]
+    package var waiting: [String]
+    package var kvCacheUsage: [String]
+    package var preemptions: [String]
+    package var prefixCacheHits: [String]
+    package var prefixCacheQueries: [String]
+    package var prefixCacheHitRate: [String]
+    package var latency: [ServerLatencyKind: [String]]
 }
 
 /// One scrape in tpbench's vocabulary: gauges and counters as read, histograms as cumulative count and sum.
-public struct ServerSnapshot: Sendable, Equatable {
-    public var family: ServerFamily?
-    public var running: Double?
-    public var waiting: Double?
-    public var kvCacheUsage: Double?
-    public var preemptions: Double?
-    public var prefixCacheHits: Double?
-    public var prefixCacheQueries: Double?
-    public var prefixCacheHitRate: Double?
-    public var latency: [ServerLatencyKind: HistogramDelta] = [:]
+package struct ServerSnapshot: Sendable, Equatable {
+    package var family: ServerFamily?
+    package var running: Double?
+    package var waiting: Double?
+    package var kvCacheUsage: Double?
+    package var preemptions: Double?
+    package var prefixCacheHits: Double?
+    package var prefixCacheQueries: Double?
+    package var prefixCacheHitRate: Double?
+    package var latency: [ServerLatencyKind: HistogramDelta] = [:]
 
-    public init(family: ServerFamily? = nil) { self.family = family }
+    package init(family: ServerFamily? = nil) { self.family = family }
 
     /// Reads a scrape with its family's vocabulary (detected when not given). Several label sets of one name
     /// (models, data-parallel engines) are summed, except KV usage, where the fullest one counts.
-    public init(_ exposition: PrometheusExposition, family: ServerFamily? = nil) {
+    package init(_ exposition: PrometheusExposition, family: ServerFamily? = nil) {
         self.init(family: family ?? ServerFamily.detect(exposition))
         guard let vocabulary = self.family?.vocabulary else { return }
         func first(_ names: [String], _ read: (String) -> Double?) -> Double? {

@@ -2,29 +2,29 @@ import Foundation
 
 /// The workloads and deployment files shipped under Workloads/, compiled into the binary (`BuiltInFiles`), so
 /// `tpbench demo` runs from any directory and `tpbench workloads write` gives a copy to edit.
-public enum BuiltInWorkloads {
+package enum BuiltInWorkloads {
     /// One shipped file.
-    public struct Entry: Sendable {
+    package struct Entry: Sendable {
         /// Path relative to Workloads/, e.g. "seed-structured-output.yaml" or "schemas/extraction-record.json".
-        public let path: String
-        public let text: String
+        package let path: String
+        package let text: String
         /// The first comment line of a YAML file (what it answers), empty otherwise.
-        public var summary: String {
+        package var summary: String {
             guard let line = text.split(separator: "\n").first, line.hasPrefix("#") else { return "" }
             return line.dropFirst().trimmingCharacters(in: .whitespaces)
         }
         /// A workload or deployments file (top level, YAML), not a schema or dataset it refers to.
-        public var isTopLevel: Bool { !path.contains("/") && path.hasSuffix(".yaml") }
+        package var isTopLevel: Bool { !path.contains("/") && path.hasSuffix(".yaml") }
         /// The name it is asked for by: the file name without ".yaml".
-        public var name: String { path.hasSuffix(".yaml") ? String(path.dropLast(5)) : path }
+        package var name: String { path.hasSuffix(".yaml") ? String(path.dropLast(5)) : path }
     }
 
-    public static let all: [Entry] = BuiltInFiles.files.map { Entry(path: $0.path, text: $0.text) }
+    package static let all: [Entry] = BuiltInFiles.files.map { Entry(path: $0.path, text: $0.text) }
 
     /// The workload and deployment files (not their schemas and datasets).
-    public static var topLevel: [Entry] { all.filter(\.isTopLevel) }
+    package static var topLevel: [Entry] { all.filter(\.isTopLevel) }
 
-    public static func entry(named name: String) -> Entry? {
+    package static func entry(named name: String) -> Entry? {
         topLevel.first { $0.name == name || $0.path == name }
     }
 
@@ -32,7 +32,7 @@ public enum BuiltInWorkloads {
     /// paths, so the workload's references still resolve). Existing files are left alone unless `overwrite`.
     /// - Returns: the paths written.
     @discardableResult
-    public static func write(_ name: String, to directory: URL, overwrite: Bool = false) throws -> [String] {
+    package static func write(_ name: String, to directory: URL, overwrite: Bool = false) throws -> [String] {
         guard let entry = entry(named: name) else { throw unknown(name) }
         let supporting = all.filter { !$0.isTopLevel }
         var written: [String] = []
@@ -58,7 +58,7 @@ public enum BuiltInWorkloads {
 
     /// Loads built-in workload `name`: its files are written to a private temporary directory (schemas and datasets
     /// are read by path) and loaded from there.
-    public static func load(_ name: String) throws -> WorkloadSpec {
+    package static func load(_ name: String) throws -> WorkloadSpec {
         guard let entry = entry(named: name) else { throw unknown(name) }
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tpbench-builtin-\(getuid())-\(getpid())")

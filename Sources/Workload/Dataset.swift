@@ -2,13 +2,13 @@ import Foundation
 import JSON
 
 /// One prompt from a dataset: either plain text or chat messages, with an optional output length.
-public struct DatasetEntry: Sendable, Equatable {
-    public enum Content: Sendable, Equatable {
+package struct DatasetEntry: Sendable, Equatable {
+    package enum Content: Sendable, Equatable {
         case text(String)
         /// (role, content) pairs.
         case messages([(String, String)])
 
-        public static func == (lhs: Content, rhs: Content) -> Bool {
+        package static func == (lhs: Content, rhs: Content) -> Bool {
             switch (lhs, rhs) {
             case (.text(let a), .text(let b)): return a == b
             case (.messages(let a), .messages(let b)): return a.elementsEqual(b) { $0 == $1 }
@@ -17,23 +17,23 @@ public struct DatasetEntry: Sendable, Equatable {
         }
     }
 
-    public var content: Content
-    public var maxTokens: Int?
+    package var content: Content
+    package var maxTokens: Int?
 }
 
 /// A dataset file that cannot be used, with the line or entry at fault.
-public struct DatasetError: Error, Sendable, CustomStringConvertible {
-    public var file: String
-    public var location: String
-    public var message: String
-    public var description: String { "dataset \(file) \(location): \(message)" }
+package struct DatasetError: Error, Sendable, CustomStringConvertible {
+    package var file: String
+    package var location: String
+    package var message: String
+    package var description: String { "dataset \(file) \(location): \(message)" }
 }
 
-public enum Dataset {
+package enum Dataset {
     /// Loads a JSONL file (`{"prompt": ...}` or `{"messages": [...]}`, optional `max_tokens`/`output_tokens`) or a
     /// ShareGPT JSON array (`conversations` with `from`/`value`; the first human turn is the prompt and the first
     /// model turn's length, in words, is a proxy for the output length, as vLLM's benchmark does).
-    public static func load(path: String) throws -> [DatasetEntry] {
+    package static func load(path: String) throws -> [DatasetEntry] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DatasetError(file: path, location: "", message: "cannot be read; check the path and permissions")
         }

@@ -2,27 +2,27 @@ import Foundation
 import Yams
 
 /// A deployment to benchmark: a name, its replicas' base URLs, and what it costs and runs on.
-public struct DeploymentSpec: Sendable, Equatable {
-    public var name: String
-    public var urls: [String]
-    public var tensorParallel: Int?
-    public var gpus: Int?
-    public var gpu: String?
-    public var interconnect: String?
-    public var costPerGPUHour: Double?
-    public var costPerHour: Double?
-    public var labels: [String: String]
+package struct DeploymentSpec: Sendable, Equatable {
+    package var name: String
+    package var urls: [String]
+    package var tensorParallel: Int?
+    package var gpus: Int?
+    package var gpu: String?
+    package var interconnect: String?
+    package var costPerGPUHour: Double?
+    package var costPerHour: Double?
+    package var labels: [String: String]
     /// How tpbench starts and stops this deployment itself (`launch:`); nil for a deployment already running.
-    public var launch: LaunchSpec?
+    package var launch: LaunchSpec?
     /// Copies launched (each on its own port and GPUs), routed to by tpbench's balancer.
-    public var replicas: Int = 1
+    package var replicas: Int = 1
     /// The GPUs the launched copies share out in order (replica i gets the i-th equal slice as CUDA_VISIBLE_DEVICES).
-    public var gpuIDs: [Int]?
+    package var gpuIDs: [Int]?
     /// DCGM exporter URLs to scrape for this deployment's GPUs (`gpu_metrics_url`; `{port}`/`{replica}` expand per
     /// launched replica, so a mock's own /gpu-metrics works too).
-    public var gpuMetricsURLs: [String] = []
+    package var gpuMetricsURLs: [String] = []
 
-    public init(name: String, urls: [String], tensorParallel: Int? = nil, gpus: Int? = nil, gpu: String? = nil,
+    package init(name: String, urls: [String], tensorParallel: Int? = nil, gpus: Int? = nil, gpu: String? = nil,
                 interconnect: String? = nil, costPerGPUHour: Double? = nil, costPerHour: Double? = nil,
                 labels: [String: String] = [:]) {
         self.name = name
@@ -37,7 +37,7 @@ public struct DeploymentSpec: Sendable, Equatable {
     }
 
     /// Parses `NAME=URL[,URL...]` from `--target`.
-    public static func parseTarget(_ text: String) throws -> DeploymentSpec {
+    package static func parseTarget(_ text: String) throws -> DeploymentSpec {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw WorkloadError(file: "--target", issues: [WorkloadIssue(
@@ -54,28 +54,28 @@ public struct DeploymentSpec: Sendable, Equatable {
 ///
 /// `{port}`, `{replica}`, `{gpus}` (the replica's CUDA_VISIBLE_DEVICES) and `{name}` in the command and environment are
 /// replaced per replica. Replica i listens on `port + i`, on 127.0.0.1.
-public struct LaunchSpec: Sendable, Equatable, Codable {
-    public var command: [String]
-    public var environment: [String: String] = [:]
-    public var directory: String?
-    public var port: Int
+package struct LaunchSpec: Sendable, Equatable, Codable {
+    package var command: [String]
+    package var environment: [String: String] = [:]
+    package var directory: String?
+    package var port: Int
     /// GET this path until it answers `readyStatus` (vLLM, SGLang, TGI and the mock serve /health).
-    public var readyPath: String = "/health"
-    public var readyStatus: Int = 200
-    public var readyTimeoutS: Double = 600
+    package var readyPath: String = "/health"
+    package var readyStatus: Int = 200
+    package var readyTimeoutS: Double = 600
     /// Send one short completion once ready, so the first measured request does not pay for compilation or caches.
-    public var warmup: Bool = true
+    package var warmup: Bool = true
     /// The signal that asks the server to stop, and how long it gets before its process group is SIGKILLed.
-    public var stopSignal: String = "SIGTERM"
-    public var graceS: Double = 30
+    package var stopSignal: String = "SIGTERM"
+    package var graceS: Double = 30
 
-    public init(command: [String], port: Int) {
+    package init(command: [String], port: Int) {
         self.command = command
         self.port = port
     }
 
     /// Signal numbers by name (Linux).
-    public static let signals: [String: Int32] = ["SIGTERM": 15, "SIGINT": 2, "SIGQUIT": 3, "SIGHUP": 1, "SIGKILL": 9,
+    package static let signals: [String: Int32] = ["SIGTERM": 15, "SIGINT": 2, "SIGQUIT": 3, "SIGHUP": 1, "SIGKILL": 9,
                                                   "SIGUSR1": 10, "SIGUSR2": 12]
 }
 
@@ -90,12 +90,12 @@ public struct LaunchSpec: Sendable, Equatable, Codable {
 ///     interconnect: none
 ///     cost_per_gpu_hour: 3.5
 /// ```
-public enum DeploymentLoader {
+package enum DeploymentLoader {
     static let keys = ["name", "urls", "url", "tensor_parallel", "gpus", "gpu", "interconnect", "cost_per_gpu_hour",
                        "cost_per_hour", "labels", "launch", "replicas", "gpu_ids", "gpu_metrics_url"]
     static let launchKeys = ["command", "env", "cwd", "port", "ready", "warmup", "stop"]
 
-    public static func load(path: String) throws -> [DeploymentSpec] {
+    package static func load(path: String) throws -> [DeploymentSpec] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw WorkloadError(file: path, issues: [WorkloadIssue(path: "", line: nil,
                                                                    message: "cannot read the file; check the path")])
@@ -103,7 +103,7 @@ public enum DeploymentLoader {
         return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String = "<inline>") throws -> [DeploymentSpec] {
+    package static func parse(_ text: String, file: String = "<inline>") throws -> [DeploymentSpec] {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             throw WorkloadError(file: file, issues: [WorkloadIssue(path: "", line: nil, message: "not valid YAML: \(error)")])

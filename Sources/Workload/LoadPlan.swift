@@ -2,30 +2,30 @@ import Foundation
 import SeededRandom
 
 /// The load shape resolved into phases on a timeline (seconds from the start of the run).
-public struct LoadPlan: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+package struct LoadPlan: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// Open loop: arrivals whose rate goes linearly from `from` to `to` req/s over the phase.
         case open(from: Double, to: Double)
         /// Closed loop: keep this many requests in flight.
         case closed(Int)
     }
 
-    public struct Phase: Sendable, Equatable {
-        public var start: Double
+    package struct Phase: Sendable, Equatable {
+        package var start: Double
         /// nil: until the request limit is reached.
-        public var end: Double?
-        public var kind: Kind
+        package var end: Double?
+        package var kind: Kind
     }
 
-    public var phases: [Phase]
+    package var phases: [Phase]
     /// Upper bound on requests in flight during open phases (requests wait, never dropped).
-    public var concurrencyCeiling: Int?
-    public var maxRequests: Int?
+    package var concurrencyCeiling: Int?
+    package var maxRequests: Int?
     /// Stop issuing after this time (seconds).
-    public var durationS: Double?
+    package var durationS: Double?
 
     /// Resolves a workload's load section.
-    public init(_ load: LoadSpec) {
+    package init(_ load: LoadSpec) {
         concurrencyCeiling = nil
         maxRequests = load.requests
         durationS = load.durationS
@@ -53,7 +53,7 @@ public struct LoadPlan: Sendable, Equatable {
 
     /// The plan of a whole workload: a trace's replay (one open phase over its arrivals, at most `requests` of
     /// them, `concurrency` as a ceiling), or the load section's shape.
-    public init(_ workload: WorkloadSpec) {
+    package init(_ workload: WorkloadSpec) {
         guard let trace = workload.trace else {
             self.init(workload.load)
             return
@@ -65,7 +65,7 @@ public struct LoadPlan: Sendable, Equatable {
                   concurrencyCeiling: workload.load.concurrency, maxRequests: count, durationS: workload.load.durationS)
     }
 
-    public init(phases: [Phase], concurrencyCeiling: Int?, maxRequests: Int?, durationS: Double?) {
+    package init(phases: [Phase], concurrencyCeiling: Int?, maxRequests: Int?, durationS: Double?) {
         self.phases = phases
         self.concurrencyCeiling = concurrencyCeiling
         self.maxRequests = maxRequests
@@ -73,17 +73,17 @@ public struct LoadPlan: Sendable, Equatable {
     }
 
     /// The phase active at time `t`, if any.
-    public func phase(at t: Double) -> Phase? {
+    package func phase(at t: Double) -> Phase? {
         phases.last { $0.start <= t && ($0.end.map { t < $0 } ?? true) }
     }
 
     /// True when every phase is closed-loop (then no arrival schedule is needed).
-    public var isClosedOnly: Bool {
+    package var isClosedOnly: Bool {
         phases.allSatisfy { if case .closed = $0.kind { return true } else { return false } }
     }
 
     /// Largest number of requests the plan keeps in flight at once, if bounded.
-    public var peakConcurrency: Int? {
+    package var peakConcurrency: Int? {
         var peak = concurrencyCeiling ?? 0
         for phase in phases {
             if case .closed(let n) = phase.kind { peak = max(peak, n) } else if concurrencyCeiling == nil { return nil }
@@ -94,9 +94,9 @@ public struct LoadPlan: Sendable, Equatable {
 
 /// Seeded arrival times for the open phases of a plan: a unit-rate renewal process (constant, Poisson or gamma
 /// gaps) mapped through the cumulative rate Λ(t), so varying rates (ramps, stages) keep the gap distribution's shape.
-public struct ArrivalGenerator: Sendable {
-    public let arrival: LoadSpec.Arrival
-    public let burstiness: Double
+package struct ArrivalGenerator: Sendable {
+    package let arrival: LoadSpec.Arrival
+    package let burstiness: Double
     private var generator: SplitMix64
     private var unitTime = 0.0
     private var started = false
@@ -115,7 +115,7 @@ public struct ArrivalGenerator: Sendable {
         var unitStart: Double  // Λ at the start of the segment
     }
 
-    public init(plan: LoadPlan, arrival: LoadSpec.Arrival, burstiness: Double, seed: UInt64,
+    package init(plan: LoadPlan, arrival: LoadSpec.Arrival, burstiness: Double, seed: UInt64,
                 shard: Shard = .whole) {
         self.shard = shard
         self.times = nil
@@ -134,7 +134,7 @@ public struct ArrivalGenerator: Sendable {
     }
 
     /// A trace's schedule: request i is due at `times[i]` seconds.
-    public init(times: [Double], shard: Shard = .whole) {
+    package init(times: [Double], shard: Shard = .whole) {
         self.shard = shard
         self.times = times
         arrival = .constant
@@ -144,7 +144,7 @@ public struct ArrivalGenerator: Sendable {
     }
 
     /// The schedule of a workload's open phases: its trace's times, or seeded draws of its arrival process.
-    public init(workload: WorkloadSpec, plan: LoadPlan, shard: Shard = .whole) {
+    package init(workload: WorkloadSpec, plan: LoadPlan, shard: Shard = .whole) {
         if let trace = workload.trace {
             self.init(times: trace.rows.prefix(plan.maxRequests ?? .max).map(\.timeS), shard: shard)
         } else {
@@ -155,7 +155,7 @@ public struct ArrivalGenerator: Sendable {
 
     /// The next intended start time (seconds) of this generator's shard, or nil when the open phases are over.
     /// Every shard draws the whole schedule and keeps its own arrivals, so the shards' union is the schedule.
-    public mutating func next() -> Double? {
+    package mutating func next() -> Double? {
         while let t = nextOfAll() {
             defer { globalCount += 1 }
             if globalCount % shard.count == shard.index { return t }

@@ -3,11 +3,11 @@ import LatencyModel
 import Yams
 
 /// Reads a `tpbench.preset/1` file (what `tpbench calibrate` writes), reporting every problem with its line.
-public enum PresetFileLoader {
+package enum PresetFileLoader {
     static let topKeys = ["kind", "model", "gpu", "link", "parameters", "fitted", "scheduler", "bands",
                           "leave_one_out_median_error", "runs"]
 
-    public static func load(path: String) throws -> PresetFile {
+    package static func load(path: String) throws -> PresetFile {
         let text: String
         do {
             text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
@@ -19,7 +19,7 @@ public enum PresetFileLoader {
         return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String = "<inline>") throws -> PresetFile {
+    package static func parse(_ text: String, file: String = "<inline>") throws -> PresetFile {
         func failure(_ message: String) -> WorkloadError {
             WorkloadError(file: file, issues: [WorkloadIssue(path: "", line: nil, message: message)], kind: "preset")
         }

@@ -2,29 +2,29 @@
 /// `count`. Closed loops split their concurrency and request count (remainders go to the first shards); open
 /// loops keep every `count`-th arrival of the one seeded schedule, so the shards' union is exactly the schedule a
 /// single process would offer. Request `k` of a shard is request `k × count + index` of the whole workload.
-public struct Shard: Sendable, Equatable, CustomStringConvertible, Codable {
-    public var index: Int
-    public var count: Int
+package struct Shard: Sendable, Equatable, CustomStringConvertible, Codable {
+    package var index: Int
+    package var count: Int
 
-    public init(index: Int, count: Int) {
+    package init(index: Int, count: Int) {
         self.index = index
         self.count = count
     }
 
-    public static let whole = Shard(index: 0, count: 1)
+    package static let whole = Shard(index: 0, count: 1)
 
-    public var description: String { "\(index + 1)/\(count)" }
+    package var description: String { "\(index + 1)/\(count)" }
 
-    public struct ParseError: Error, Sendable, CustomStringConvertible {
-        public let text: String
-        public var description: String {
+    package struct ParseError: Error, Sendable, CustomStringConvertible {
+        package let text: String
+        package var description: String {
             "--shard '\(text)': expected I/N with 1 ≤ I ≤ N, e.g. --shard 2/4 (shards are numbered from 1; "
                 + "in a Kubernetes Indexed Job use $((JOB_COMPLETION_INDEX + 1))/N)"
         }
     }
 
     /// Parses "I/N" with I counted from 1.
-    public static func parse(_ text: String) throws -> Shard {
+    package static func parse(_ text: String) throws -> Shard {
         let parts = text.split(separator: "/").map { Int(String($0.filter { !$0.isWhitespace })) }
         guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, (1...n).contains(i) else {
             throw ParseError(text: text)
@@ -33,17 +33,17 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible, Codable {
     }
 
     /// This shard's part of `total` items dealt round-robin (item k goes to shard k mod count).
-    public func share(of total: Int) -> Int {
+    package func share(of total: Int) -> Int {
         total / count + (index < total % count ? 1 : 0)
     }
 
     /// The workload-wide number of this shard's `local`-th item.
-    public func globalIndex(_ local: Int) -> Int { local * count + index }
+    package func globalIndex(_ local: Int) -> Int { local * count + index }
 }
 
 extension LoadPlan {
     /// The part of the plan one shard offers.
-    public func sharded(_ shard: Shard) -> LoadPlan {
+    package func sharded(_ shard: Shard) -> LoadPlan {
         guard shard.count > 1 else { return self }
         var plan = self
         plan.phases = phases.map { phase in

@@ -3,8 +3,8 @@ import JSON
 
 /// A workload's `trace:` section: a file of timestamped requests to replay on their own clock instead of a
 /// synthetic load shape.
-public struct TraceSpec: Sendable, Equatable {
-    public enum Format: String, Sendable, CaseIterable {
+package struct TraceSpec: Sendable, Equatable {
+    package enum Format: String, Sendable, CaseIterable {
         /// JSONL with `timestamp` (ms), `input_length`, `output_length`, optional `hash_ids` (prefix blocks) and
         /// `session_id`: the Mooncake (FAST'25) trace format AIPerf and Dynamo replay.
         case mooncake
@@ -16,31 +16,31 @@ public struct TraceSpec: Sendable, Equatable {
     }
 
     /// The resolved path of the trace file.
-    public var file: String
-    public var format: Format
+    package var file: String
+    package var format: Format
     /// Multiplies the trace's time: 0.5 replays it twice as fast, 2 half as fast.
-    public var timeScale: Double = 1
+    package var timeScale: Double = 1
     /// Seconds of the trace (from its first request) skipped before the replay starts.
-    public var startS: Double = 0
+    package var startS: Double = 0
     /// Seconds of the trace replayed after `startS` (nil: to the end).
-    public var windowS: Double?
+    package var windowS: Double?
     /// Tokens per `hash_ids` block (Mooncake's 512).
-    public var blockTokens: Int = 512
+    package var blockTokens: Int = 512
     /// The rows inside the window, in time order, their times already offset and scaled (seconds from the start
     /// of the replay).
-    public var rows: [TraceRow] = []
+    package var rows: [TraceRow] = []
 
-    public init(file: String, format: Format) {
+    package init(file: String, format: Format) {
         self.file = file
         self.format = format
     }
 
     /// When the last request of the replay is due (seconds).
-    public var lastArrivalS: Double { rows.last?.timeS ?? 0 }
+    package var lastArrivalS: Double { rows.last?.timeS ?? 0 }
 
     /// The share of the replay's prompt tokens that lie in `hash_ids` blocks an earlier request already sent:
     /// the hit rate of an unbounded prefix cache that caches whole blocks, which the mock's cache must reproduce.
-    public var repeatedBlockShare: Double {
+    package var repeatedBlockShare: Double {
         var seen: Set<Int> = []
         var repeated = 0
         var total = 0
@@ -60,16 +60,16 @@ public struct TraceSpec: Sendable, Equatable {
 }
 
 /// One request of a trace.
-public struct TraceRow: Sendable, Equatable {
+package struct TraceRow: Sendable, Equatable {
     /// Intended start, seconds from the start of the replay (offset and scaled).
-    public var timeS: Double
-    public var promptTokens: Int
-    public var outputTokens: Int
+    package var timeS: Double
+    package var promptTokens: Int
+    package var outputTokens: Int
     /// Ids of the prompt's `blockTokens`-token blocks, in order; requests sharing leading ids share that prefix.
-    public var hashIDs: [Int]
-    public var session: String?
+    package var hashIDs: [Int]
+    package var session: String?
 
-    public init(timeS: Double, promptTokens: Int, outputTokens: Int, hashIDs: [Int] = [], session: String? = nil) {
+    package init(timeS: Double, promptTokens: Int, outputTokens: Int, hashIDs: [Int] = [], session: String? = nil) {
         self.timeS = timeS
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
@@ -79,27 +79,27 @@ public struct TraceRow: Sendable, Equatable {
 }
 
 /// A trace file that cannot be replayed, with the line at fault and how to fix it.
-public struct TraceError: Error, Sendable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var message: String
-    public var description: String { "trace \(file)\(line.map { " line \($0)" } ?? ""): \(message)" }
+package struct TraceError: Error, Sendable, CustomStringConvertible {
+    package var file: String
+    package var line: Int?
+    package var message: String
+    package var description: String { "trace \(file)\(line.map { " line \($0)" } ?? ""): \(message)" }
 }
 
-public enum TraceLoader {
+package enum TraceLoader {
     /// Most rows one replay may hold (each is a prompt built and kept in memory before the load starts).
-    public static let maxRows = 200_000
+    package static let maxRows = 200_000
 
     /// The format of a file from its name: `.csv` is CSV; JSONL files are Mooncake when their first row has
     /// `input_length`, plain JSONL otherwise.
-    public static func detectFormat(path: String, data: Data) -> TraceSpec.Format {
+    package static func detectFormat(path: String, data: Data) -> TraceSpec.Format {
         if path.lowercased().hasSuffix(".csv") { return .csv }
         let firstLine = data.split(separator: UInt8(ascii: "\n")).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
         return firstLine.contains("\"input_length\"") ? .mooncake : .jsonl
     }
 
     /// A replay of `file` (format detected from it unless given), its rows loaded and checked.
-    public static func spec(file: String, format: TraceSpec.Format? = nil, timeScale: Double = 1, startS: Double = 0,
+    package static func spec(file: String, format: TraceSpec.Format? = nil, timeScale: Double = 1, startS: Double = 0,
                             windowS: Double? = nil, blockTokens: Int = 512) throws -> TraceSpec {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw TraceError(file: file, line: nil, message: "not found or not readable; check the path")

@@ -1,41 +1,41 @@
 /// One problem found in a workload file: where (field path and line) and what to do about it.
-public struct WorkloadIssue: Sendable, Equatable, CustomStringConvertible {
-    public var path: String
-    public var line: Int?
-    public var message: String
+package struct WorkloadIssue: Sendable, Equatable, CustomStringConvertible {
+    package var path: String
+    package var line: Int?
+    package var message: String
 
-    public init(path: String, line: Int?, message: String) {
+    package init(path: String, line: Int?, message: String) {
         self.path = path
         self.line = line
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         "\(path.isEmpty ? "(top level)" : path): \(message)" + (line.map { " (line \($0))" } ?? "")
     }
 }
 
 /// A workload that cannot be run; lists every problem, not just the first.
-public struct WorkloadError: Error, Sendable, CustomStringConvertible {
-    public var file: String
-    public var issues: [WorkloadIssue]
+package struct WorkloadError: Error, Sendable, CustomStringConvertible {
+    package var file: String
+    package var issues: [WorkloadIssue]
     /// What the file is ("workload", "preset", ...), for the first line of the message.
-    public var kind: String
+    package var kind: String
 
-    public init(file: String, issues: [WorkloadIssue], kind: String = "workload") {
+    package init(file: String, issues: [WorkloadIssue], kind: String = "workload") {
         self.file = file
         self.issues = issues
         self.kind = kind
     }
 
-    public var description: String {
+    package var description: String {
         let list = issues.map { "  - \($0)" }.joined(separator: "\n")
         return "\(kind) \(file) has \(issues.count) problem\(issues.count == 1 ? "" : "s"):\n\(list)"
     }
 }
 
 /// Edit distance, for "did you mean" suggestions on unknown keys and names.
-public func editDistance(_ a: String, _ b: String) -> Int {
+package func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
@@ -52,7 +52,7 @@ public func editDistance(_ a: String, _ b: String) -> Int {
 }
 
 /// The closest allowed name to `key`, if it is close enough to be a likely typo.
-public func suggestion(for key: String, among allowed: [String]) -> String? {
+package func suggestion(for key: String, among allowed: [String]) -> String? {
     let best = allowed.map { ($0, editDistance(key.lowercased(), $0)) }.min { $0.1 < $1.1 }
     guard let best, best.1 <= max(2, key.count / 3) else { return nil }
     return best.0

@@ -5,11 +5,11 @@ import Yams
 
 /// Loads and validates a workload file (YAML, or JSON as a subset of it). Nothing is sent until the whole file
 /// is valid: every problem is collected with its field path and line.
-public enum WorkloadLoader {
+package enum WorkloadLoader {
     static let topKeys = ["name", "api", "model", "prompt", "output", "load", "slo", "seed", "timeouts", "extra_body",
                           "trace", "sessions"]
 
-    public static func load(path: String) throws -> WorkloadSpec {
+    package static func load(path: String) throws -> WorkloadSpec {
         let url = URL(fileURLWithPath: path)
         let text: String
         do {
@@ -21,7 +21,7 @@ public enum WorkloadLoader {
         return try parse(text, file: path, baseDirectory: url.deletingLastPathComponent())
     }
 
-    public static func parse(_ text: String, file: String = "<inline>", baseDirectory: URL) throws -> WorkloadSpec {
+    package static func parse(_ text: String, file: String = "<inline>", baseDirectory: URL) throws -> WorkloadSpec {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

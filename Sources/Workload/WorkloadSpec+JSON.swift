@@ -27,7 +27,7 @@ extension Spread {
 
 extension WorkloadSpec {
     /// The workload as run, in the workload file's own vocabulary (saved in result.json and manifest.json).
-    public var json: JSONValue {
+    package var json: JSONValue {
         func optional(_ value: Double?) -> JSONValue { value.map { .number($0) } ?? .null }
         func optional(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
         var prompt = JSONObject([("tokens", self.prompt.tokens.json),

@@ -3,35 +3,35 @@ import SeededRandom
 
 /// A reproducible benchmark workload: what to send, how fast, and what counts as good.
 /// Loaded from YAML or JSON (`WorkloadLoader`), overridden by command-line flags, and saved with every result.
-public struct WorkloadSpec: Sendable, Equatable {
-    public enum API: String, Sendable, CaseIterable { case chat, completions }
+package struct WorkloadSpec: Sendable, Equatable {
+    package enum API: String, Sendable, CaseIterable { case chat, completions }
 
-    public var name: String = "adhoc"
-    public var api: API = .chat
+    package var name: String = "adhoc"
+    package var api: API = .chat
     /// nil: the first model the server lists.
-    public var model: String?
-    public var prompt = PromptSpec()
-    public var output = OutputSpec()
-    public var load = LoadSpec()
-    public var slo = SLOSpec()
-    public var seed: UInt64 = 42
-    public var timeouts = TimeoutSpec()
+    package var model: String?
+    package var prompt = PromptSpec()
+    package var output = OutputSpec()
+    package var load = LoadSpec()
+    package var slo = SLOSpec()
+    package var seed: UInt64 = 42
+    package var timeouts = TimeoutSpec()
     /// Fields merged into every request body (e.g. vLLM sampling extras).
-    public var extraBody: JSONObject?
+    package var extraBody: JSONObject?
     /// A trace to replay: its rows are the requests (times, prompt and output lengths, shared prefix blocks).
-    public var trace: TraceSpec?
+    package var trace: TraceSpec?
     /// Multi-turn conversations: each request is a turn of a session that resends the history so far.
-    public var sessions: SessionSpec?
+    package var sessions: SessionSpec?
 
-    public init() {}
+    package init() {}
 }
 
 /// Multi-turn conversations (`sessions:`). A session's turn t sends the system prompt, every earlier turn's user
 /// message and answer, and a new user message of `prompt.tokens`; the next turn waits for the answer and a think
 /// time. Closed loop: `load.concurrency` users, each running sessions back to back; open loop: sessions start at
 /// `load.rate`. `load.requests` still counts requests (turns).
-public struct SessionSpec: Sendable, Equatable {
-    public enum History: String, Sendable, CaseIterable {
+package struct SessionSpec: Sendable, Equatable {
+    package enum History: String, Sendable, CaseIterable {
         /// Earlier answers are resent as the server wrote them (its prefix cache can reuse them).
         case responses
         /// Earlier answers are replaced by seeded words of the same token count (a content-blind replay).
@@ -39,14 +39,14 @@ public struct SessionSpec: Sendable, Equatable {
     }
 
     /// Turns per session, drawn per session.
-    public var turns: TokenCount = .fixed(3)
+    package var turns: TokenCount = .fixed(3)
     /// Seconds between an answer's end and the next turn's send, drawn per turn.
-    public var thinkTime: Spread = .fixed(0)
-    public var history: History = .responses
+    package var thinkTime: Spread = .fixed(0)
+    package var history: History = .responses
     /// Sessions to start at most (nil: until requests or duration end the run).
-    public var count: Int?
+    package var count: Int?
 
-    public init(turns: TokenCount = .fixed(3), thinkTime: Spread = .fixed(0), history: History = .responses,
+    package init(turns: TokenCount = .fixed(3), thinkTime: Spread = .fixed(0), history: History = .responses,
                 count: Int? = nil) {
         self.turns = turns
         self.thinkTime = thinkTime
@@ -55,13 +55,13 @@ public struct SessionSpec: Sendable, Equatable {
     }
 
     /// The turns of session `session` (seeded: the same session has the same turns in every run and shard).
-    public func turns(ofSession session: Int, seed: UInt64) -> Int {
+    package func turns(ofSession session: Int, seed: UInt64) -> Int {
         var generator = SplitMix64(seed: seed &+ 0x5E55_1011 &+ UInt64(session) &* 0x9E37_79B9)
         return max(1, turns.sample(using: &generator))
     }
 
     /// The think time before turn `turn` (2...) of session `session`, in seconds.
-    public func thinkTimeS(session: Int, turn: Int, seed: UInt64) -> Double {
+    package func thinkTimeS(session: Int, turn: Int, seed: UInt64) -> Double {
         var generator = SplitMix64(seed: seed &+ 0x7_1A4C &+ UInt64(session) &* 0x100_0000_01B3 &+ UInt64(turn))
         return max(0, thinkTime.sample(using: &generator))
     }
@@ -75,12 +75,12 @@ private func standardNormal<G: RandomNumberGenerator>(using generator: inout G) 
 }
 
 /// A non-negative real quantity (seconds) drawn per use: fixed, normal (clamped to [min, max]) or uniform.
-public enum Spread: Sendable, Equatable {
+package enum Spread: Sendable, Equatable {
     case fixed(Double)
     case normal(mean: Double, stddev: Double, min: Double, max: Double)
     case uniform(Double, Double)
 
-    public var mean: Double {
+    package var mean: Double {
         switch self {
         case .fixed(let v): return v
         case .normal(let mean, _, _, _): return mean
@@ -88,7 +88,7 @@ public enum Spread: Sendable, Equatable {
         }
     }
 
-    public func sample<G: RandomNumberGenerator>(using generator: inout G) -> Double {
+    package func sample<G: RandomNumberGenerator>(using generator: inout G) -> Double {
         switch self {
         case .fixed(let v):
             return v
@@ -101,13 +101,13 @@ public enum Spread: Sendable, Equatable {
 }
 
 /// A count drawn per request: fixed, normal (clamped), or uniform.
-public enum TokenCount: Sendable, Equatable {
+package enum TokenCount: Sendable, Equatable {
     case fixed(Int)
     case normal(mean: Double, stddev: Double, min: Int, max: Int)
     case uniform(Int, Int)
 
     /// The nominal value (for display and calibration estimates).
-    public var nominal: Int {
+    package var nominal: Int {
         switch self {
         case .fixed(let n): return n
         case .normal(let mean, _, _, _): return Int(mean.rounded())
@@ -116,7 +116,7 @@ public enum TokenCount: Sendable, Equatable {
     }
 
     /// The largest value a draw can take.
-    public var upperBound: Int {
+    package var upperBound: Int {
         switch self {
         case .fixed(let n): return n
         case .normal(_, _, _, let hi): return hi
@@ -124,7 +124,7 @@ public enum TokenCount: Sendable, Equatable {
         }
     }
 
-    public func sample<G: RandomNumberGenerator>(using generator: inout G) -> Int {
+    package func sample<G: RandomNumberGenerator>(using generator: inout G) -> Int {
         switch self {
         case .fixed(let n):
             return n
@@ -137,57 +137,57 @@ public enum TokenCount: Sendable, Equatable {
     }
 }
 
-public struct PromptSpec: Sendable, Equatable {
-    public init() {}
+package struct PromptSpec: Sendable, Equatable {
+    package init() {}
 
     /// Synthetic prompt length in tokens (ignored with a dataset).
-    public var tokens: TokenCount = .fixed(256)
+    package var tokens: TokenCount = .fixed(256)
     /// A system message (chat) or preamble (completions).
-    public var system: String?
+    package var system: String?
     /// Tokens of a prefix shared by every request, to exercise prefix caching.
-    public var prefixTokens: Int = 0
+    package var prefixTokens: Int = 0
     /// A JSONL file of {"prompt"|"messages", ["max_tokens"]} or a ShareGPT JSON file.
-    public var dataset: String?
+    package var dataset: String?
     /// Calibrate synthetic prompts against the server's /tokenize (default on; falls back to an estimate).
-    public var calibrate = true
+    package var calibrate = true
 }
 
-public struct OutputSpec: Sendable, Equatable {
-    public init() {}
+package struct OutputSpec: Sendable, Equatable {
+    package init() {}
 
-    public var maxTokens: TokenCount = .fixed(128)
-    public var minTokens: Int?
-    public var ignoreEOS: Bool?
+    package var maxTokens: TokenCount = .fixed(128)
+    package var minTokens: Int?
+    package var ignoreEOS: Bool?
     /// The JSON schema requested through `response_format: {type: json_schema}`.
-    public var jsonSchema: JSONValue?
+    package var jsonSchema: JSONValue?
     /// Where the schema came from (a path), for the report.
-    public var jsonSchemaSource: String?
-    public var temperature: Double?
+    package var jsonSchemaSource: String?
+    package var temperature: Double?
 }
 
-public struct LoadSpec: Sendable, Equatable {
-    public init() {}
+package struct LoadSpec: Sendable, Equatable {
+    package init() {}
 
-    public enum Arrival: String, Sendable, CaseIterable { case constant, poisson, gamma }
+    package enum Arrival: String, Sendable, CaseIterable { case constant, poisson, gamma }
 
-    public struct Ramp: Sendable, Equatable {
-        public var from: Double
-        public var to: Double
-        public var durationS: Double
+    package struct Ramp: Sendable, Equatable {
+        package var from: Double
+        package var to: Double
+        package var durationS: Double
 
-        public init(from: Double, to: Double, durationS: Double) {
+        package init(from: Double, to: Double, durationS: Double) {
             self.from = from
             self.to = to
             self.durationS = durationS
         }
     }
 
-    public struct Stage: Sendable, Equatable {
-        public var rate: Double?
-        public var concurrency: Int?
-        public var durationS: Double
+    package struct Stage: Sendable, Equatable {
+        package var rate: Double?
+        package var concurrency: Int?
+        package var durationS: Double
 
-        public init(rate: Double? = nil, concurrency: Int? = nil, durationS: Double) {
+        package init(rate: Double? = nil, concurrency: Int? = nil, durationS: Double) {
             self.rate = rate
             self.concurrency = concurrency
             self.durationS = durationS
@@ -195,47 +195,47 @@ public struct LoadSpec: Sendable, Equatable {
     }
 
     /// Closed loop: this many in flight. With `rate`, a ceiling on requests in flight.
-    public var concurrency: Int?
+    package var concurrency: Int?
     /// Open loop: requests per second.
-    public var rate: Double?
-    public var arrival: Arrival = .poisson
+    package var rate: Double?
+    package var arrival: Arrival = .poisson
     /// Gamma shape: 1 is Poisson, below 1 burstier (CV = 1/sqrt(burstiness)).
-    public var burstiness: Double = 1
-    public var rampUp: Ramp?
-    public var stages: [Stage] = []
+    package var burstiness: Double = 1
+    package var rampUp: Ramp?
+    package var stages: [Stage] = []
     /// Stop after this many requests (warm-up included).
-    public var requests: Int?
+    package var requests: Int?
     /// Stop issuing after this many seconds.
-    public var durationS: Double?
-    public var warmupRequests: Int = 0
-    public var warmupS: Double = 0
+    package var durationS: Double?
+    package var warmupRequests: Int = 0
+    package var warmupS: Double = 0
     /// Seconds at the end of a duration-bounded run whose requests are excluded from results.
-    public var cooldownS: Double = 0
+    package var cooldownS: Double = 0
 
-    public var isClosedLoop: Bool { rate == nil && rampUp == nil && stages.isEmpty }
+    package var isClosedLoop: Bool { rate == nil && rampUp == nil && stages.isEmpty }
 }
 
-public struct SLOSpec: Sendable, Equatable {
-    public init() {}
+package struct SLOSpec: Sendable, Equatable {
+    package init() {}
 
-    public var ttftMs: Double?
-    public var itlMs: Double?
-    public var tpotMs: Double?
-    public var e2eMs: Double?
+    package var ttftMs: Double?
+    package var itlMs: Double?
+    package var tpotMs: Double?
+    package var e2eMs: Double?
 }
 
-public struct TimeoutSpec: Sendable, Equatable {
-    public init(connectS: Double = 10, firstTokenS: Double = 300, idleS: Double = 60, totalS: Double = 1800) {
+package struct TimeoutSpec: Sendable, Equatable {
+    package init(connectS: Double = 10, firstTokenS: Double = 300, idleS: Double = 60, totalS: Double = 1800) {
         self.connectS = connectS
         self.firstTokenS = firstTokenS
         self.idleS = idleS
         self.totalS = totalS
     }
 
-    public var connectS: Double = 10
-    public var firstTokenS: Double = 300
-    public var idleS: Double = 60
-    public var totalS: Double = 1800
+    package var connectS: Double = 10
+    package var firstTokenS: Double = 300
+    package var idleS: Double = 60
+    package var totalS: Double = 1800
 }
 
 import Foundation

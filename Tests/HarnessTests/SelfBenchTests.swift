@@ -1,3 +1,4 @@
+import Curl
 import Foundation
 @testable import Harness
 import MockServer
@@ -13,7 +14,7 @@ struct SelfBenchTests {
             var afterNewline = false
             return pieces.reduce(0) { total, piece in
                 total + Array(piece).withUnsafeBytes {
-                    SelfBenchFloor.countBlankLines($0, afterNewline: &afterNewline)
+                    FloorReader.countBlankLines($0, afterNewline: &afterNewline)
                 }
             }
         }
@@ -32,8 +33,8 @@ struct SelfBenchTests {
         let port = try #require(URLComponents(string: mock.baseURLs[0])?.port)
         let body = #"{"model":"\#(configuration.servedModelNames[0])","messages":[{"role":"user","content":"hi"}],"#
             + #""max_tokens":30,"stream":true,"stream_options":{"include_usage":true}}"#
-        let result = try await SelfBenchFloor.run(
-            port: UInt16(port), request: SelfBenchFloor.httpRequest(path: "/v1/chat/completions", body: Array(body.utf8)),
+        let result = try await FloorReader.run(
+            port: UInt16(port), request: FloorReader.httpRequest(path: "/v1/chat/completions", body: Array(body.utf8)),
             streams: 50, connectRate: 5000, deadlineSeconds: 30)
         try await mock.shutdown()
         #expect(result.completedStreams == 50)

@@ -45,6 +45,39 @@ import Testing
     }
 }
 
+/// The simulator's figures the README quotes (the table under "A step takes"), pinned to ±2 % so a model change
+/// shows here, not only in the ranges above. Deterministic: no jitter, no randomness.
+@Suite struct ReadmeSimulatorFigures {
+    struct Row: CustomTestStringConvertible, Sendable {
+        var name: String
+        var tp: Int
+        var link: LinkSpec
+        var load: LoadSimulation.Load
+        var ttftMs: Double, itlMs: Double, tokensPerSecond: Double
+        var testDescription: String { name }
+    }
+
+    static let rows: [Row] = [
+        Row(name: "TP=1 burst", tp: 1, link: .nvlink4, load: .burst(count: 100),
+            ttftMs: 690, itlMs: 20.4, tokensPerSecond: 4404),
+        Row(name: "TP=4 pcie-degraded burst", tp: 4, link: .pcieDegraded, load: .burst(count: 100),
+            ttftMs: 1342, itlMs: 66.2, tokensPerSecond: 1412),
+        Row(name: "TP=4 nvlink4 burst", tp: 4, link: .nvlink4, load: .burst(count: 100),
+            ttftMs: 288, itlMs: 8.4, tokensPerSecond: 10714),
+        Row(name: "TP=1 closed loop", tp: 1, link: .nvlink4, load: .closedLoop(concurrency: 100, total: 300),
+            ttftMs: 98, itlMs: 20.4, tokensPerSecond: 4453),
+    ]
+
+    @Test(arguments: rows) func figureIsPinned(_ row: Row) {
+        let r = BurstSimulationTests.run(tp: row.tp, link: row.link, load: row.load)
+        let measured = (r.ttftP50 * 1000, r.itlP50 * 1000, r.outputTokensPerSecond)
+        print("\(row.name): TTFT p50 \(measured.0) ms, ITL p50 \(measured.1) ms, \(measured.2) tok/s")
+        #expect(abs(measured.0 / row.ttftMs - 1) <= 0.02, "TTFT p50 \(measured.0) ms, README \(row.ttftMs)")
+        #expect(abs(measured.1 / row.itlMs - 1) <= 0.02, "ITL p50 \(measured.1) ms, README \(row.itlMs)")
+        #expect(abs(measured.2 / row.tokensPerSecond - 1) <= 0.02, "\(measured.2) tok/s, README \(row.tokensPerSecond)")
+    }
+}
+
 @Suite struct ReplicaSimulatorTests {
     static let small = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)
 

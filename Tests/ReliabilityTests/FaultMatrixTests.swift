@@ -185,7 +185,7 @@ struct FaultMatrixTests {
     }
 
     @Test func cleanCloseAfterFinishReasonWithoutDoneSucceeds() async throws {
-        // DESIGN.md: E2E ends at [DONE] "or clean close"; a finish_reason proves the answer is complete.
+        // The README's metric table: E2E ends at [DONE] "or the last event before a clean close"; a finish_reason proves the answer is complete.
         let server = try await serve([R.head()] + R.tokens(3) + [.close])
         defer { Task { await server.shutdown() } }
         let run = try await FaultRun.run(url: server.baseURL)

@@ -24,12 +24,12 @@ struct TransportEdgeTests {
     }
 
     @Test func epollRegistrationRecoversFromAReusedDescriptor() throws {
-        let epoll = tp_epoll_create()
-        defer { close(epoll) }
-        var watcher = SocketWatcher(epollFD: epoll)
+        let epoll = try Epoll()
+        defer { close(epoll.descriptor) }
+        var watcher = SocketWatcher(epoll: epoll)
         var pair: [Int32] = [0, 0]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
-        #expect(watcher.watch(pair[0], events: tp_epoll_in()) == 0)
+        #expect(watcher.watch(pair[0], events: .readable) == 0)
         // The socket closes and its number is reused before libcurl says REMOVE: the kernel dropped the
         // registration, the watcher still has it, so MOD gets ENOENT and must become an ADD.
         let number = pair[0]
@@ -40,21 +40,21 @@ struct TransportEdgeTests {
         defer { close(again[0]); close(again[1]) }
         let reused = again[0] == number ? again[0] : again[1]
         #expect(reused == number, "descriptor \(number) was not reused (got \(again))")
-        #expect(watcher.watch(reused, events: tp_epoll_in()) == 0)
+        #expect(watcher.watch(reused, events: .readable) == 0)
         // Readiness on the new socket is seen: it really is watched.
         let peer = reused == again[0] ? again[1] : again[0]
         #expect(write(peer, "x", 1) == 1)
         var events = [tp_epoll_event](repeating: tp_epoll_event(), count: 4)
-        let ready = events.withUnsafeMutableBufferPointer { tp_epoll_wait(epoll, $0.baseAddress, 4, 1000) }
+        let ready = epoll.wait(into: &events, timeoutMs: 1000)
         #expect(ready == 1 && events[0].data == UInt64(UInt32(bitPattern: reused)))
         // The reverse: registered in the kernel but not in the set (a lost removal): ADD gets EEXIST, becomes MOD.
-        var fresh = SocketWatcher(epollFD: epoll)
-        #expect(fresh.watch(reused, events: tp_epoll_in() | tp_epoll_out()) == 0)
+        var fresh = SocketWatcher(epoll: epoll)
+        #expect(fresh.watch(reused, events: [.readable, .writable]) == 0)
         #expect(fresh.registered.contains(reused))
         // Anything else is reported (the loop then fails that transfer with a class): a regular file is EPERM.
         let file = open(CommandLine.arguments[0], O_RDONLY)  // a regular file: epoll refuses it with EPERM
         defer { close(file) }
-        #expect(fresh.watch(file, events: tp_epoll_in()) == EPERM)
+        #expect(fresh.watch(file, events: .readable) == EPERM)
         #expect(!fresh.registered.contains(file))
         #expect(SocketWatcher.describe(socket: file, errno: EPERM).contains("errno \(EPERM)"))
     }

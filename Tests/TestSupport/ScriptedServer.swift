@@ -3,20 +3,20 @@ import NIOHTTP1
 import NIOPosix
 
 /// How the scripted server streams a response: a known schedule the tests compare measurements against.
-public struct StreamScript: Sendable {
-    public var ttftMs: Double
-    public var itlMs: Double
+package struct StreamScript: Sendable {
+    package var ttftMs: Double
+    package var itlMs: Double
     /// Output tokens per request.
-    public var tokens: Int
+    package var tokens: Int
     /// Tokens carried by each event (multi-token chunks, as with speculative decoding or stream intervals).
-    public var tokensPerEvent: Int
+    package var tokensPerEvent: Int
     /// Send the final usage chunk (`stream_options.include_usage`).
-    public var usage: Bool
+    package var usage: Bool
     /// Put cumulative usage on every chunk (vLLM's `continuous_usage_stats`).
-    public var usagePerChunk: Bool
-    public var promptTokens: Int
+    package var usagePerChunk: Bool
+    package var promptTokens: Int
 
-    public init(ttftMs: Double = 300, itlMs: Double = 20, tokens: Int = 100, tokensPerEvent: Int = 1,
+    package init(ttftMs: Double = 300, itlMs: Double = 20, tokens: Int = 100, tokensPerEvent: Int = 1,
                 usage: Bool = true, usagePerChunk: Bool = false, promptTokens: Int = 10) {
         self.ttftMs = ttftMs
         self.itlMs = itlMs
@@ -31,7 +31,7 @@ public struct StreamScript: Sendable {
 }
 
 /// What the server does with each completion request; one behaviour per server instance.
-public enum ScriptedBehavior: Sendable {
+package enum ScriptedBehavior: Sendable {
     /// A correct stream following the script: role chunk at once, token events on schedule, usage, [DONE].
     case stream(StreamScript)
     /// A single JSON response (a non-streaming request) after `ttftMs`.
@@ -53,13 +53,13 @@ public enum ScriptedBehavior: Sendable {
 }
 
 /// A tiny OpenAI-shaped HTTP/1.1 server on 127.0.0.1 with an exactly known schedule, for client tests.
-public final class ScriptedServer: Sendable {
-    public let port: Int
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+package final class ScriptedServer: Sendable {
+    package let port: Int
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
 
-    public static func start(_ behavior: ScriptedBehavior, model: String = "test-model") async throws -> ScriptedServer {
+    package static func start(_ behavior: ScriptedBehavior, model: String = "test-model") async throws -> ScriptedServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -82,7 +82,7 @@ public final class ScriptedServer: Sendable {
         self.channel = channel
     }
 
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         try? await channel.close()
         try await group.shutdownGracefully()
     }

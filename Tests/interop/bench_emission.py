@@ -42,7 +42,7 @@ async def main():
     counts = []
     cpu0, t0 = cpu_seconds(PID), time.monotonic()
     tasks = []
-    for i in range(STREAMS):  # pace connection set-up (FACTS.md: thousands at once stall)
+    for i in range(STREAMS):  # pace connection set-up (thousands of connects at once stall some for seconds)
         tasks.append(asyncio.create_task(stream(counts)))
         if i % 50 == 49:
             await asyncio.sleep(0.02)

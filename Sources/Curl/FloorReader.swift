@@ -1,7 +1,7 @@
 import CCurl
 import Foundation
 
-/// The floor under selfbench's CPU figures: the same streams from the same mock, read by the least a client can do.
+/// The floor under selfbench (`Harness.SelfBench`)'s CPU figures: the same streams from the same mock, read by the least a client can do.
 ///
 /// One thread connects plain sockets (paced like the client), sends each request, then waits in epoll and `recv`s
 /// each readable socket, counting SSE events by their blank lines: no libcurl, no HTTP parsing, no JSON, no
@@ -9,22 +9,23 @@ import Foundation
 /// each read sends, whose delivery runs the server side's TCP receive in the reader's thread), which no client
 /// built on sockets can go under. selfbench puts it next to tpbench's figure so "µs per event" can be read against
 /// what this machine's kernel charges.
-enum SelfBenchFloor {
-    struct Outcome {
-        var cpuNanoseconds: UInt64
-        var wallSeconds: Double
+package enum FloorReader {
+    package struct Outcome: Sendable {
+        package var cpuNanoseconds: UInt64
+        package var wallSeconds: Double
         /// SSE events counted (role, token, usage and `[DONE]` events alike).
-        var events: Int
-        var completedStreams: Int
-        var failures: Int
+        package var events: Int
+        package var completedStreams: Int
+        package var failures: Int
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
+        package init(description: String) { self.description = description }
     }
 
     /// Reads `streams` responses to `request` from 127.0.0.1:`port` on a thread of its own.
-    static func run(port: UInt16, request: [UInt8], streams: Int, connectRate: Double,
+    package static func run(port: UInt16, request: [UInt8], streams: Int, connectRate: Double,
                     deadlineSeconds: Double) async throws -> Outcome {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, Error>) in
             let thread = Thread {
@@ -40,16 +41,16 @@ enum SelfBenchFloor {
 
     /// The HTTP/1.1 request the reader sends: `Connection: close`, so the end of a response is the end of its
     /// connection.
-    static func httpRequest(path: String, body: [UInt8]) -> [UInt8] {
+    package static func httpRequest(path: String, body: [UInt8]) -> [UInt8] {
         Array(("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                + "Connection: close\r\nContent-Length: \(body.count)\r\n\r\n").utf8) + body
     }
 
     private static func read(port: UInt16, request: [UInt8], streams: Int, connectRate: Double,
                              deadlineSeconds: Double) throws -> Outcome {
-        let epollFD = tp_epoll_create()
-        guard epollFD >= 0 else { throw Failure(description: "epoll_create1 failed: errno \(errno)") }
-        defer { close(epollFD) }
+        let epoll: Epoll
+        do { epoll = try Epoll() } catch { throw Failure(description: "\(error)") }
+        defer { close(epoll.descriptor) }
         var sockets = [Int32](repeating: -1, count: streams)
         // Per stream: whether the last byte read was "\n", to see blank lines split across reads.
         var endedWithNewline = [Bool](repeating: false, count: streams)
@@ -75,7 +76,13 @@ enum SelfBenchFloor {
                 connected += 1
                 if let fd = connect(port: port, request: request) {
                     sockets[index] = fd
-                    _ = tp_epoll_ctl(epollFD, 0, fd, tp_epoll_in(), UInt64(index))
+                    do {
+                        try epoll.add(fd, events: .readable, token: UInt64(index))
+                    } catch {
+                        close(fd)
+                        sockets[index] = -1
+                        failures += 1
+                    }
                 } else {
                     failures += 1
                 }
@@ -85,9 +92,7 @@ enum SelfBenchFloor {
                 let nextNs = Double(connected) * connectGapNs - Double(tp_monotonic_ns() - start)
                 timeoutMs = Int32(max(0, min(100, (nextNs / 1e6).rounded(.up))))
             }
-            let count = ready.withUnsafeMutableBufferPointer {
-                tp_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeoutMs)
-            }
+            let count = epoll.wait(into: &ready, timeoutMs: timeoutMs)
             for i in 0..<Int(max(0, count)) {
                 let index = Int(ready[i].data)
                 let fd = sockets[index]
@@ -99,7 +104,7 @@ enum SelfBenchFloor {
                 } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
                     // Connection: close: the end of the connection is the end of the response.
                     if n == 0 { completed += 1 } else { failures += 1 }
-                    _ = tp_epoll_ctl(epollFD, 2, fd, 0, 0)
+                    epoll.remove(fd)
                     close(fd)
                     sockets[index] = -1
                 }
@@ -113,7 +118,7 @@ enum SelfBenchFloor {
     }
 
     /// Counts "\n\n" pairs in `bytes` with memchr; `afterNewline` carries an unpaired "\n" ending the previous read.
-    static func countBlankLines(_ bytes: UnsafeRawBufferPointer, afterNewline: inout Bool) -> Int {
+    package static func countBlankLines(_ bytes: UnsafeRawBufferPointer, afterNewline: inout Bool) -> Int {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
         var count = 0
         var offset = 0
