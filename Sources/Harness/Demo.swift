@@ -14,17 +14,17 @@ package enum Demo {
 
     package struct Deployment: Sendable {
         package var spec: DeploymentSpec
-        package var engine: ReplicaSpec
+        package var replicaSpec: ReplicaSpec
     }
 
     package static func deployments(costPerGPUHour: Double) -> [Deployment] {
         func make(_ name: String, tp: Int, link: LinkSpec, label: String) -> Deployment {
-            var engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
-            engine.stepJitter = 0
+            var replicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
+            replicaSpec.stepJitter = 0
             let spec = DeploymentSpec(name: name, urls: [], tensorParallel: tp, gpus: tp, gpu: "H200",
                                       interconnect: tp == 1 ? "none" : label, costPerGPUHour: costPerGPUHour,
                                       labels: ["source": "tpbench mock (simulated)"])
-            return Deployment(spec: spec, engine: engine)
+            return Deployment(spec: spec, replicaSpec: replicaSpec)
         }
         return [
             make("tp1", tp: 1, link: .nvlink4, label: "none"),
@@ -49,12 +49,12 @@ package enum Demo {
                            announce: @escaping @Sendable (String) -> Void) async throws -> CompareSession.Outcome {
         let plan = deployments(costPerGPUHour: costPerGPUHour)
         let servers = ServerBox()
-        let engines = Dictionary(uniqueKeysWithValues: plan.map { ($0.spec.name, $0.engine) })
+        let replicaSpecs = Dictionary(uniqueKeysWithValues: plan.map { ($0.spec.name, $0.replicaSpec) })
         return try await CompareSession.run(
             workload: scaled(workload, full: full), deployments: plan.map(\.spec), directory: directory,
             options: options, announce: announce,
             prepare: { spec in
-                var configuration = MockConfiguration(engine: engines[spec.name]!)
+                var configuration = MockConfiguration(replicaSpec: replicaSpecs[spec.name]!)
                 configuration.seed = workload.seed
                 let server = try await MockServer.start(configuration)
                 await servers.set(spec.name, server)

@@ -1,6 +1,7 @@
 import CCurl
 import Curl
 import Foundation
+import JSON
 import LoadGen
 import Metrics
 import Workload
@@ -250,8 +251,7 @@ package enum DeploymentLauncher {
         let request = TransferRequest(url: url + "/version", method: "GET",
                                       timeouts: Timeouts(connectMs: 2000, firstTokenMs: nil, idleMs: 5000, totalMs: 5000))
         guard let response = try? await loop.fetch(request, maxBytes: 1 << 16), response.status == 200 else { return nil }
-        if let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-           let version = object["version"] as? String {
+        if let version = (try? JSONValue.parse(bytes: response.body))?["version"]?.stringValue {
             return String(version.prefix(100))
         }
         return nil

@@ -67,11 +67,10 @@ package enum MergeSession {
         for shard in shards {
             for warning in shard.clientHealth?.warnings ?? [] { notes.append("shard \(shard.shard ?? "?"): \(warning)") }
         }
-        let measured = records.filter { $0.excludedAs == nil }
         let result = RunResult.build(
             runID: directory.lastPathComponent, startedAt: runs.map(\.result.startedAt).min() ?? first.startedAt,
             wallSeconds: runs.map(\.result.wallSeconds).max() ?? 0, workloadName: first.workloadName,
-            workload: first.workload, targets: targets, environment: first.environment, records: measured,
+            workload: first.workload, targets: targets, environment: first.environment, records: records,
             slo: first.summaries.first?.slo, clientHealth: nil, notes: notes)
         try checkHistograms(merged: result, runs: runs)
         try ReportWriter.write(result: result, records: records, to: directory)

@@ -1,6 +1,7 @@
 import CCurl
 import Curl
 import Foundation
+import JSON
 import LoadGen
 import Metrics
 import MockServer
@@ -210,13 +211,15 @@ package enum SelfBench {
         guard let port = URLComponents(string: mock.baseURL)?.port.flatMap(UInt16.init(exactly:)) else {
             throw FloorReader.Failure(description: "no port in the mock's address \(mock.baseURL)")
         }
-        let body: [String: Any] = [
-            "model": MockConfiguration().servedModelNames[0],
-            "messages": [["role": "user", "content": "selfbench floor reader sixteen tokens of prompt text here"]],
-            "max_tokens": scenario.tokens, "stream": true, "stream_options": ["include_usage": true],
-        ]
-        let request = FloorReader.httpRequest(
-            path: "/v1/chat/completions", body: Array(try JSONSerialization.data(withJSONObject: body)))
+        let body = JSONValue.object(JSONObject([
+            ("model", .string(MockConfiguration().servedModelNames[0])),
+            ("messages", .array([.object(JSONObject([
+                ("role", .string("user")), ("content", .string("selfbench floor reader sixteen tokens of prompt text here")),
+            ]))])),
+            ("max_tokens", .number(Double(scenario.tokens))), ("stream", .bool(true)),
+            ("stream_options", .object(JSONObject([("include_usage", .bool(true))]))),
+        ]))
+        let request = FloorReader.httpRequest(path: "/v1/chat/completions", body: Array(body.serialized().utf8))
         let mockCPUBefore = mock.cpuNanoseconds()
         let ideal = (scenario.ttftMs + Double(scenario.tokens) * scenario.itlMs) / 1000
         let result = try await FloorReader.run(

@@ -18,15 +18,8 @@ package struct Threshold: Sendable, Equatable, CustomStringConvertible {
 
     package var description: String { "\(metric)\(comparison.rawValue)\(limit)" }
 
-    /// Metric names a threshold can use.
-    package static let metricNames: [String] = {
-        var names: [String] = []
-        for metric in ["ttft", "itl_event", "itl_token", "tpot", "e2e"] {
-            for p in ["p50", "p90", "p95", "p99", "p99_9", "max", "mean"] { names.append("\(metric)_\(p)_ms") }
-        }
-        return names + ["failure_pct", "requests_per_s", "output_tokens_per_s", "goodput_rps", "slo_attainment_pct",
-                        "schema_valid_pct", "failed"]
-    }()
+    /// Metric names a threshold can use: every `MetricCatalog` figure a summary holds by itself.
+    package static let metricNames: [String] = MetricCatalog.all.filter(\.fromSummaryAlone).map(\.key)
 
     /// Names of earlier versions, whose values were fractions where the same quantity elsewhere was a percentage.
     static let renamedMetrics = ["error_rate": "failure_pct", "failure_rate": "failure_pct",
@@ -70,33 +63,7 @@ package struct Threshold: Sendable, Equatable, CustomStringConvertible {
 
     /// The summary's value of this threshold's metric (nil when unavailable).
     package func value(in s: TargetSummary) -> Double? {
-        switch metric {
-        case "failure_pct": return s.errorRate * 100
-        case "requests_per_s": return s.requestsPerSecond
-        case "output_tokens_per_s": return s.outputTokensPerSecond
-        case "goodput_rps": return s.goodputRPS
-        case "slo_attainment_pct": return s.sloAttainment * 100
-        case "schema_valid_pct": return s.schema.map { $0.validRate * 100 }
-        case "failed": return Double(s.failed)
-        default: break
-        }
-        let distributions: [(String, Distribution?)] = [("itl_event", s.itlEventMs), ("itl_token", s.itlTokenMs),
-                                                          ("ttft", s.ttftMs), ("tpot", s.tpotMs), ("e2e", s.e2eMs)]
-        for (base, distribution) in distributions where metric.hasPrefix(base + "_") && metric.hasSuffix("_ms") {
-            let stat = metric.dropFirst(base.count + 1).dropLast(3)
-            guard let d = distribution else { return nil }
-            switch stat {
-            case "p50": return d.p50
-            case "p90": return d.p90
-            case "p95": return d.p95
-            case "p99": return d.p99
-            case "p99_9": return d.p999
-            case "max": return d.max
-            case "mean": return d.mean
-            default: return nil
-            }
-        }
-        return nil
+        MetricCatalog.named(metric)?.value(in: s)
     }
 
     /// A message if the threshold is crossed (a missing value counts as crossed: it cannot be shown to pass).

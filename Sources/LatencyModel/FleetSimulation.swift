@@ -1,4 +1,4 @@
-/// A deployment of `replicas` identical engines, each an `ReplicaSimulator`, driven by a load in simulated time: what
+/// A deployment of `replicas` identical replicas, each a `ReplicaSimulator`, driven by a load in simulated time: what
 /// `tpbench plan` predicts with. Requests go to the replica with the fewest outstanding (tpbench's balancer); each
 /// replica runs its step loop as the mock does (a step starts when the previous ends or when work arrives at an idle
 /// engine, and its tokens come out at its end). A request reaches its engine `requestOverhead` after it is sent.
@@ -47,7 +47,7 @@ package struct FleetSimulation: Sendable {
     }
 
     package func run() -> [Outcome] {
-        var engines = (0..<replicas).map { ReplicaSimulator(parameters: parameters, seed: UInt64($0)) }
+        var simulators = (0..<replicas).map { ReplicaSimulator(parameters: parameters, seed: UInt64($0)) }
         /// Each replica's step in flight and when it ends (nil: idle).
         var inFlight = [(end: Double, step: StepOutcome)?](repeating: nil, count: replicas)
         var outstanding = [Int](repeating: 0, count: replicas)
@@ -61,12 +61,12 @@ package struct FleetSimulation: Sendable {
         var pendingHead = 0
 
         func startStep(_ r: Int, at time: Double) {
-            guard inFlight[r] == nil, let step = engines[r].step() else { return }
+            guard inFlight[r] == nil, let step = simulators[r].step() else { return }
             inFlight[r] = (time + step.duration, step)
         }
         func enqueue(_ id: Int, to r: Int) {
             let request = requests[id]
-            engines[r].add(SimulatedRequest(id: id, promptTokens: request.promptTokens,
+            simulators[r].add(SimulatedRequest(id: id, promptTokens: request.promptTokens,
                                             outputTokens: request.outputTokens))
         }
         func admit(_ id: Int, to r: Int, at time: Double) {

@@ -1,4 +1,4 @@
-/// Drives an `ReplicaSimulator` with a synthetic load in simulated time (no clocks, no I/O), for tests and `--explain`.
+/// Drives a `ReplicaSimulator` with a synthetic load in simulated time (no clocks, no I/O), for tests and `--explain`.
 package struct LoadSimulation: Sendable {
     package enum Load: Sendable, Equatable {
         /// `count` requests all arriving at time 0.
@@ -45,7 +45,7 @@ package struct LoadSimulation: Sendable {
     }
 
     package func run() -> Outcome {
-        var engine = ReplicaSimulator(parameters: parameters)
+        var simulator = ReplicaSimulator(parameters: parameters)
         var arrival: [Int: Double] = [:]
         var lastToken: [Int: Double] = [:]
         var ttft: [Double] = []
@@ -57,8 +57,8 @@ package struct LoadSimulation: Sendable {
         var tokens = 0
         var steps = 0
 
-        func send(_ engine: inout ReplicaSimulator, at time: Double) {
-            engine.add(SimulatedRequest(id: nextID, promptTokens: promptTokens, outputTokens: outputTokens))
+        func send(_ simulator: inout ReplicaSimulator, at time: Double) {
+            simulator.add(SimulatedRequest(id: nextID, promptTokens: promptTokens, outputTokens: outputTokens))
             arrival[nextID] = time
             nextID += 1
             sent += 1
@@ -66,12 +66,12 @@ package struct LoadSimulation: Sendable {
 
         switch load {
         case .burst(let count):
-            for _ in 0..<count { send(&engine, at: 0) }
+            for _ in 0..<count { send(&simulator, at: 0) }
         case .closedLoop(let concurrency, let total):
-            for _ in 0..<min(concurrency, total) { send(&engine, at: 0) }
+            for _ in 0..<min(concurrency, total) { send(&simulator, at: 0) }
         }
 
-        while let outcome = engine.step() {
+        while let outcome = simulator.step() {
             steps += 1
             now += outcome.duration
             for token in outcome.emitted {
@@ -86,17 +86,17 @@ package struct LoadSimulation: Sendable {
                     completed += 1
                     lastToken[token.requestID] = nil
                     arrival[token.requestID] = nil
-                    if case .closedLoop(_, let total) = load, sent < total { send(&engine, at: now) }
+                    if case .closedLoop(_, let total) = load, sent < total { send(&simulator, at: now) }
                 }
             }
             for id in outcome.dropped {
                 arrival[id] = nil
-                if case .closedLoop(_, let total) = load, sent < total { send(&engine, at: now) }
+                if case .closedLoop(_, let total) = load, sent < total { send(&simulator, at: now) }
             }
             if steps > 10_000_000 { break }  // A guard against a wedged configuration in tests.
         }
         return Outcome(
             timeToFirstToken: ttft, interTokenGaps: gaps, outputTokens: tokens, completedRequests: completed,
-            duration: now, steps: steps, preemptions: engine.preemptionsTotal)
+            duration: now, steps: steps, preemptions: simulator.preemptionsTotal)
     }
 }

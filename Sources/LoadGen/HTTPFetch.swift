@@ -1,5 +1,6 @@
 import Curl
 import Foundation
+import JSON
 
 /// Probes a server through the same loop as the load, before a run.
 package enum HTTPFetch {
@@ -14,8 +15,7 @@ package enum HTTPFetch {
             throw ProbeError(url: base + "/v1/models",
                              problem: "answered HTTP \(response.status) (\(text)); is this an OpenAI-compatible server?")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-              let data = object["data"] as? [[String: Any]] else {
+        guard let list = try? JSONValue.parse(bytes: response.body), let data = list["data"]?.arrayValue else {
             // Say what was found (an HTML page, a proxy's text), not only what was missing.
             let sample = String(decoding: response.body.prefix(160), as: UTF8.self)
                 .replacingOccurrences(of: "\n", with: " ")
@@ -24,7 +24,7 @@ package enum HTTPFetch {
                                  + "Content-Type \(response.contentType ?? "none"): \(sample); "
                                  + "is this an OpenAI-compatible server?")
         }
-        return data.compactMap { $0["id"] as? String }
+        return data.compactMap { $0["id"]?.stringValue }
     }
 }
 

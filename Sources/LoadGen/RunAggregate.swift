@@ -11,7 +11,6 @@ package final class RunAggregate: Sendable {
     private struct State: Sendable {
         var builder: SummaryBuilder
         var tokenEvents = 0
-        var excluded = 0
         var sendLags: [SendLagSample] = []
         var sendLagStride = 1
         var sendLagSeen = 0
@@ -32,12 +31,8 @@ package final class RunAggregate: Sendable {
     package func add(_ record: RequestRecord) {
         state.withLockedValue { state in
             state.tokenEvents += record.tokenEventOffsetsMs.count
-            guard record.excludedAs == nil else {
-                state.excluded += 1
-                return
-            }
             state.builder.add(record)
-            guard let lag = record.sendLagMs else { return }
+            guard record.excludedAs == nil, let lag = record.sendLagMs else { return }
             if state.sendLagSeen % state.sendLagStride == 0 {
                 state.sendLags.append(SendLagSample(startMs: record.startMs, lagMs: lag))
                 if state.sendLags.count >= Self.sendLagSampleLimit {
@@ -54,7 +49,7 @@ package final class RunAggregate: Sendable {
     /// Token events received, excluded requests included.
     package var tokenEvents: Int { state.withLockedValue { $0.tokenEvents } }
     /// Warm-up and cool-down requests (in requests.jsonl, not in the results).
-    package var excludedRequests: Int { state.withLockedValue { $0.excluded } }
+    package var excludedRequests: Int { state.withLockedValue { $0.builder.excludedRequests } }
     /// Open-loop send lags by start time: all of them up to `sendLagSampleLimit`, evenly thinned beyond.
     package var sendLags: [SendLagSample] { state.withLockedValue { $0.sendLags } }
 }

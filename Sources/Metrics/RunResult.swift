@@ -49,12 +49,11 @@ package struct RunResult: Sendable, Codable, Equatable {
 
     /// Builds the result's derived parts (summaries, histograms, time series) from records: one code path for
     /// live runs and for `tpbench report` re-rendering a saved requests.jsonl. Warm-up and cool-down records
-    /// (`excludedAs`) are left out, as the live run leaves them out.
+    /// (`excludedAs`) are left out by `SummaryBuilder.add`, as in the live run.
     package static func build(runID: String, startedAt: String, wallSeconds: Double, workloadName: String,
                              workload: JSONValue, targets: [TargetDescription], environment: ClientEnvironment,
                              records: [RequestRecord], slo: SLO?, clientHealth: ClientHealth?,
                              notes: [String]) -> RunResult {
-        let records = records.filter { $0.excludedAs == nil }
         let names = targets.map(\.name) + Set(records.map(\.target)).subtracting(targets.map(\.name)).sorted()
         var builders = Dictionary(uniqueKeysWithValues: names.map { ($0, SummaryBuilder(target: $0, slo: slo)) })
         for record in records { builders[record.target]?.add(record) }

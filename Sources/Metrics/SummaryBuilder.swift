@@ -8,6 +8,8 @@ package struct SummaryBuilder: Sendable {
     package let slo: SLO?
 
     private var requests = 0
+    /// Warm-up and cool-down requests handed to `add` and left out of every figure.
+    package private(set) var excludedRequests = 0
     private var succeeded = 0
     private var failures: [String: Int] = [:]
     private var failureSamples: [String: (id: Int, message: String)] = [:]
@@ -67,7 +69,14 @@ package struct SummaryBuilder: Sendable {
         (sendLag, ttftFromIntended, e2eFromIntended, connect) = (empty, empty, empty, empty)
     }
 
+    /// Adds one finished request. Warm-up and cool-down records (`excludedAs`) are counted and left out here, the
+    /// one place that filter lives: the live run (`RunAggregate`), a re-render (`RunResult.build(records:)`) and a
+    /// merge of shards (`MergeSession`) all hand every record to the builder.
     package mutating func add(_ record: RequestRecord) {
+        guard record.excludedAs == nil else {
+            excludedRequests += 1
+            return
+        }
         requests += 1
         firstStartMs = min(firstStartMs, record.startMs)
         lastEndMs = max(lastEndMs, record.endMs)

@@ -6,7 +6,7 @@ import SeededRandom
 
 /// One generation request in flight: its output, its connection and the bytes its chunks are built from.
 ///
-/// Confined to its engine's event loop (created, mutated and dropped there), hence `@unchecked Sendable`.
+/// Confined to its scheduler's event loop (created, mutated and dropped there), hence `@unchecked Sendable`.
 final class ActiveRequest: @unchecked Sendable {
     let id: Int
     let request: CompletionRequest
@@ -22,7 +22,7 @@ final class ActiveRequest: @unchecked Sendable {
     let responseID: String
     let created: Int
     let arrivalNanos: UInt64
-    /// Output tokens the engine will generate (the simulator's output length).
+    /// Output tokens the scheduler will generate (the simulator's output length).
     let plannedTokens: Int
     /// "length" when the plan stops at max_tokens, "stop" when the model ends on its own.
     let plannedFinishReason: String

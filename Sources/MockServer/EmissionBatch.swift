@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
 
-/// One tick's (or one engine step's) streamed bytes, pre-framed as HTTP/1.1 chunks in one buffer.
+/// One tick's (or one scheduler step's) streamed bytes, pre-framed as HTTP/1.1 chunks in one buffer.
 ///
 /// Why: writing every event through NIO's HTTP encoder cost a `NIOAny` box, three encoder writes (size line, data,
 /// CRLF) and a pipeline walk per stream per event; at 1000 streams × 50 events/s that was most of the mock's

@@ -1,4 +1,4 @@
-/// How late the mock's own emissions were against their simulated schedule, for one engine.
+/// How late the mock's own emissions were against their simulated schedule, for one scheduler.
 package struct EmissionLateness: Sendable, CustomStringConvertible {
     package var replica: Int
     package var emissions: Int
@@ -18,7 +18,7 @@ package struct EmissionLateness: Sendable, CustomStringConvertible {
 }
 
 /// A fixed-resolution histogram of lateness (10 µs buckets up to 200 ms), cheap enough to record every write.
-/// Confined to its engine's event loop.
+/// Confined to its scheduler's event loop.
 struct LatenessHistogram {
     private static let resolutionNanos: UInt64 = 10_000
     private var counts = [UInt32](repeating: 0, count: 20_001)

@@ -3,13 +3,13 @@ import NIOCore
 import NIOHTTP1
 import JSON
 
-/// Routes one connection's requests to its replica's engine. Runs on the engine's event loop.
+/// Routes one connection's requests to its replica's scheduler. Runs on the scheduler's event loop.
 final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private static let maxBodyBytes = 32 << 20
-    private let engine: ReplicaScheduler
+    private let scheduler: ReplicaScheduler
     /// nil on an HTTP/2 stream (see `ActiveRequest.raw`).
     private let raw: RawChunkWriter?
     private var head: HTTPRequestHead?
@@ -17,8 +17,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var tooLarge = false
     private var currentRequestID: Int?
 
-    init(engine: ReplicaScheduler, raw: RawChunkWriter?) {
-        self.engine = engine
+    init(scheduler: ReplicaScheduler, raw: RawChunkWriter?) {
+        self.scheduler = scheduler
         self.raw = raw
     }
 
@@ -52,7 +52,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let id = currentRequestID { engine.clientGone(id) }
+        if let id = currentRequestID { scheduler.clientGone(id) }
         currentRequestID = nil
         context.fireChannelInactive()
     }
@@ -66,11 +66,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         // An HTTP/2 stream has no keep-alive of its own (NIO reads a 2.0 head as "close"): the connection stays, and a
         // Connection header would be a protocol error there.
         let keepAlive = head.version.major >= 2 || head.isKeepAlive
-        let config = engine.config
+        let config = scheduler.config
         switch (head.method, path) {
         case (.GET, "/health"):
             HTTPResponder.send(
-                channel, status: engine.isHealthy ? .ok : .serviceUnavailable, body: "", keepAlive: keepAlive)
+                channel, status: scheduler.isHealthy ? .ok : .serviceUnavailable, body: "", keepAlive: keepAlive)
         case (.GET, "/v1/models"):
             HTTPResponder.send(channel, status: .ok, body: modelsBody(), keepAlive: keepAlive)
         case (.GET, "/version"):
@@ -78,30 +78,30 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, "/metrics"):
             var buffer = channel.allocator.buffer(capacity: 16_384)
             // Fixed-latency mode has no step loop to refresh the gauges, so a scrape refreshes them.
-            engine.updateGauges()
-            buffer.writeString(engine.metrics.exposition())
+            scheduler.updateGauges()
+            buffer.writeString(scheduler.metrics.exposition())
             HTTPResponder.send(
                 channel, status: .ok, body: buffer, contentType: "text/plain; version=0.0.4; charset=utf-8",
                 keepAlive: keepAlive)
         case (.GET, "/gpu-metrics"):
             // What a DCGM exporter beside this replica would serve (simulated from the latency model's steps).
             HTTPResponder.send(
-                channel, status: .ok, body: engine.gpus.exposition(now: ReplicaScheduler.now()),
+                channel, status: .ok, body: scheduler.gpus.exposition(now: ReplicaScheduler.now()),
                 contentType: "text/plain; version=0.0.4; charset=utf-8", keepAlive: keepAlive)
         case (.POST, "/v1/chat/completions"), (.POST, "/v1/completions"):
             let kind: CompletionRequest.Kind = path == "/v1/completions" ? .completion : .chat
             do {
                 let request = try CompletionRequest.parse(
                     body, kind: kind, servedModels: config.servedModelNames,
-                    maxModelLength: config.engine.model.maxModelLength, tokenizer: engine.tokenizer,
-                    prefixBlockSize: engine.prefixCache?.blockSize)
-                currentRequestID = engine.submit(request, channel: channel, raw: raw, keepAlive: keepAlive)
+                    maxModelLength: config.replicaSpec.model.maxModelLength, tokenizer: scheduler.tokenizer,
+                    prefixBlockSize: scheduler.prefixCache?.blockSize)
+                currentRequestID = scheduler.submit(request, channel: channel, raw: raw, keepAlive: keepAlive)
             } catch {
                 HTTPResponder.send(channel, error: error, keepAlive: keepAlive)
             }
         case (.POST, "/reset_prefix_cache"):
             // vLLM's endpoint (compare runs call it between targets).
-            engine.prefixCache?.reset()
+            scheduler.prefixCache?.reset()
             HTTPResponder.send(channel, status: .ok, body: "", contentType: "text/plain", keepAlive: keepAlive)
         case (.POST, "/tokenize"):
             respond(channel, keepAlive: keepAlive) { () throws(APIError) -> String in try tokenizeBody(body) }
@@ -126,7 +126,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func modelsBody() -> String {
-        let config = engine.config
+        let config = scheduler.config
         let created = ActiveRequest.epochOffset + Int(ReplicaScheduler.now() / 1_000_000_000)
         let root = config.servedModelNames[0]
         var out = "{\"object\":\"list\",\"data\":["
@@ -136,7 +136,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             JSONValue.writeString(name, into: &out)
             out += ",\"object\":\"model\",\"created\":\(created),\"owned_by\":\"vllm\",\"root\":"
             JSONValue.writeString(root, into: &out)
-            out += ",\"parent\":null,\"max_model_len\":\(config.engine.model.maxModelLength)}"
+            out += ",\"parent\":null,\"max_model_len\":\(config.replicaSpec.model.maxModelLength)}"
         }
         return out + "]}"
     }
@@ -145,7 +145,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let json = try? JSONValue.parse(bytes: body), case .object = json else {
             throw .badRequest("Request body must be a JSON object")
         }
-        if let model = json["model"]?.stringValue, !engine.config.servedModelNames.contains(model) {
+        if let model = json["model"]?.stringValue, !scheduler.config.servedModelNames.contains(model) {
             throw .notFound("The model `\(model)` does not exist.", param: "model")
         }
         return json
@@ -154,7 +154,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// vLLM's /tokenize: `prompt` (plain text) or `messages` (billed through the chat template).
     private func tokenizeBody(_ body: [UInt8]) throws(APIError) -> String {
         let json = try parseObject(body)
-        let tokenizer = engine.tokenizer
+        let tokenizer = scheduler.tokenizer
         let ids: [Int]
         if let messages = json["messages"]?.arrayValue {
             ids = tokenizer.chatTemplateIDs(
@@ -167,7 +167,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             throw .badRequest("Field required: prompt or messages", param: "prompt")
         }
         let list = ids.map(String.init).joined(separator: ",")
-        return "{\"count\":\(ids.count),\"max_model_len\":\(engine.config.engine.model.maxModelLength),"
+        return "{\"count\":\(ids.count),\"max_model_len\":\(scheduler.config.replicaSpec.model.maxModelLength),"
             + "\"tokens\":[\(list)],\"token_strs\":null}"
     }
 
@@ -179,7 +179,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let ids = items.compactMap(\.intValue)
         guard ids.count == items.count else { throw .badRequest("tokens must be integers", param: "tokens") }
         var out = "{\"prompt\":"
-        JSONValue.writeString(engine.tokenizer.text(ids), into: &out)
+        JSONValue.writeString(scheduler.tokenizer.text(ids), into: &out)
         return out + "}"
     }
 }

@@ -54,7 +54,7 @@ package struct MockConfiguration: Sendable {
         }
     }
 
-    package var engine: ReplicaSpec
+    package var replicaSpec: ReplicaSpec
     /// Names `/v1/models` lists and requests may use; the first is reported in responses.
     package var servedModelNames: [String]
     package var fixedLatency: FixedLatency? = nil
@@ -77,14 +77,14 @@ package struct MockConfiguration: Sendable {
     /// `completion_tokens_details.reasoning_tokens`. 0: none. Capped one short of the answer, which keeps a token.
     package var reasoningTokens = 0
 
-    package init(engine: ReplicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)) {
-        self.engine = engine
-        self.servedModelNames = [engine.model.servedName, engine.model.name]
+    package init(replicaSpec: ReplicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)) {
+        self.replicaSpec = replicaSpec
+        self.servedModelNames = [replicaSpec.model.servedName, replicaSpec.model.name]
     }
 
     /// A sentence saying what is wrong and how to fix it, or nil.
     package func validationProblem() -> String? {
-        if fixedLatency == nil, let problem = engine.validationProblem() { return problem }
+        if fixedLatency == nil, let problem = replicaSpec.validationProblem() { return problem }
         if let f = fixedLatency {
             for value in [f.timeToFirstTokenMs, f.interTokenLatencyMs, f.timeToFirstTokenStdMs, f.interTokenLatencyStdMs]
             where !(0...3_600_000).contains(value) {

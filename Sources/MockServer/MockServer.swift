@@ -7,7 +7,7 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 
-/// A vLLM look-alike on loopback: R independent engines (replicas) on consecutive ports.
+/// A vLLM look-alike on loopback: R independent schedulers (replicas) on consecutive ports.
 ///
 /// Each replica has its own one-thread event loop that accepts its connections and runs its step loop, so
 /// emission needs no thread hops and the replica uses at most one core. Safe to start in-process next to a
@@ -18,7 +18,7 @@ package final class MockServer: Sendable {
     package let host: String
     private let groups: [MultiThreadedEventLoopGroup]
     private let serverChannels: [Channel]
-    private let engines: [ReplicaScheduler]
+    private let schedulers: [ReplicaScheduler]
 
     /// `http://HOST:PORT` per replica.
     package var baseURLs: [String] {
@@ -28,13 +28,13 @@ package final class MockServer: Sendable {
 
     private init(
         ports: [Int], host: String, groups: [MultiThreadedEventLoopGroup], serverChannels: [Channel],
-        engines: [ReplicaScheduler]
+        schedulers: [ReplicaScheduler]
     ) {
         self.ports = ports
         self.host = host
         self.groups = groups
         self.serverChannels = serverChannels
-        self.engines = engines
+        self.schedulers = schedulers
     }
 
     /// Binds every replica and starts serving.
@@ -47,23 +47,23 @@ package final class MockServer: Sendable {
         for _ in 0..<attempts {
             var groups: [MultiThreadedEventLoopGroup] = []
             var channels: [Channel] = []
-            var engines: [ReplicaScheduler] = []
+            var schedulers: [ReplicaScheduler] = []
             do {
                 var base = config.port
                 for replica in 0..<config.replicas {
                     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
                     groups.append(group)
-                    let engine = ReplicaScheduler(replica: replica, eventLoop: group.next(), config: config)
-                    engines.append(engine)
+                    let scheduler = ReplicaScheduler(replica: replica, eventLoop: group.next(), config: config)
+                    schedulers.append(scheduler)
                     let port = replica == 0 ? base : base + replica
-                    let channel = try await bootstrap(group: group, engine: engine)
+                    let channel = try await bootstrap(group: group, scheduler: scheduler)
                         .bind(host: config.host, port: port).get()
                     channels.append(channel)
                     if replica == 0 { base = channel.localAddress?.port ?? port }
                 }
                 let ports = channels.map { $0.localAddress?.port ?? 0 }
                 return MockServer(
-                    ports: ports, host: config.host, groups: groups, serverChannels: channels, engines: engines)
+                    ports: ports, host: config.host, groups: groups, serverChannels: channels, schedulers: schedulers)
             } catch {
                 lastError = error
                 for channel in channels { try? await channel.close() }
@@ -75,14 +75,14 @@ package final class MockServer: Sendable {
                 + "\(lastError.map { "\($0)" } ?? "unknown error"); choose another --port or --host")
     }
 
-    private static func bootstrap(group: MultiThreadedEventLoopGroup, engine: ReplicaScheduler) -> ServerBootstrap {
+    private static func bootstrap(group: MultiThreadedEventLoopGroup, scheduler: ReplicaScheduler) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                // The group has one loop, so every connection lands on the engine's loop.
+                // The group has one loop, so every connection lands on the scheduler's loop.
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(
                         http1: { channel in
@@ -90,7 +90,7 @@ package final class MockServer: Sendable {
                             let raw = RawChunkWriter()
                             try channel.pipeline.syncOperations.addHandler(raw)
                             try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                            try channel.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine, raw: raw))
+                            try channel.pipeline.syncOperations.addHandler(HTTPHandler(scheduler: scheduler, raw: raw))
                         },
                         http2: { channel in
                             // h2c with prior knowledge: each stream gets the HTTP/1 view of its frames and a handler.
@@ -99,7 +99,7 @@ package final class MockServer: Sendable {
                             ) { stream in
                                 stream.eventLoop.makeCompletedFuture {
                                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                                    try stream.pipeline.syncOperations.addHandler(HTTPHandler(engine: engine, raw: nil))
+                                    try stream.pipeline.syncOperations.addHandler(HTTPHandler(scheduler: scheduler, raw: nil))
                                 }
                             }
                         }))
@@ -112,8 +112,8 @@ package final class MockServer: Sendable {
     /// The loop blocks in epoll between ticks, and Linux keeps 5 % of each core for normal threads anyway.
     /// - Returns: nil when every loop runs real-time, else why not (the loops keep their normal priority).
     package func enableRealtimeScheduling() async -> String? {
-        for engine in engines {
-            let error = try? await engine.eventLoop.submit { () -> Int32 in
+        for scheduler in schedulers {
+            let error = try? await scheduler.eventLoop.submit { () -> Int32 in
                 var parameters = sched_param()
                 parameters.sched_priority = 1
                 return pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO), &parameters)
@@ -130,9 +130,9 @@ package final class MockServer: Sendable {
     /// The lateness of each replica's own emissions against the simulated schedule.
     package func emissionLateness() async -> [EmissionLateness] {
         var result: [EmissionLateness] = []
-        for engine in engines {
-            let summary = try? await engine.eventLoop.submit { engine.lateness.summary(replica: engine.replica) }.get()
-            result.append(summary ?? EmissionLateness(replica: engine.replica, emissions: 0, p50: 0, p99: 0, p999: 0, max: 0))
+        for scheduler in schedulers {
+            let summary = try? await scheduler.eventLoop.submit { scheduler.lateness.summary(replica: scheduler.replica) }.get()
+            result.append(summary ?? EmissionLateness(replica: scheduler.replica, emissions: 0, p50: 0, p99: 0, p999: 0, max: 0))
         }
         return result
     }
@@ -140,8 +140,8 @@ package final class MockServer: Sendable {
     /// Requests each replica holds (running, waiting or stalled before their first token); for tests.
     package func inFlightRequests() async -> [Int] {
         var result: [Int] = []
-        for engine in engines {
-            result.append((try? await engine.eventLoop.submit { engine.requests.count }.get()) ?? 0)
+        for scheduler in schedulers {
+            result.append((try? await scheduler.eventLoop.submit { scheduler.requests.count }.get()) ?? 0)
         }
         return result
     }

@@ -2,10 +2,10 @@
 /// full block named by a hash of its tokens chained to the previous block's hash, and a new request reuses the
 /// longest run of leading blocks already cached; a finished request's answer continues its prompt's blocks and
 /// those full blocks are cached too, so a conversation's next turn finds its history. One cache per replica, as
-/// each vLLM engine has its own.
+/// each vLLM engine (one replica) has its own.
 ///
 /// Simplifications, stated: a request's blocks count as cached from the moment it arrives (vLLM caches them as
-/// they are computed, so two identical prompts arriving together both miss there); capacity is the engine's KV
+/// they are computed, so two identical prompts arriving together both miss there); capacity is the replica's KV
 /// blocks, evicting the least recently used (vLLM evicts free cached blocks LRU, and never those in use).
 struct PrefixCache {
     let blockSize: Int

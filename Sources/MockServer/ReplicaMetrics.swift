@@ -1,8 +1,8 @@
-/// The Prometheus series one engine exposes on /metrics: vLLM's names with a `model_name` label, plus the
+/// The Prometheus series one scheduler exposes on /metrics: vLLM's names with a `model_name` label, plus the
 /// mock's own emission lateness.
 ///
 /// Written by hand rather than with swift-prometheus: that package pulls in swift-metrics, whose `Metrics`
-/// target name collides with ours. Every update and every scrape happens on the engine's event loop, so the
+/// target name collides with ours. Every update and every scrape happens on the scheduler's event loop, so the
 /// series need no locks.
 final class ReplicaMetrics {
     final class Series {
@@ -73,7 +73,7 @@ final class ReplicaMetrics {
         waiting = Series("vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.")
         kvCacheUsage = Series("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.")
         preemptions = Series(
-            "vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine.")
+            "vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the scheduler.")
         promptTokens = Series("vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.")
         generationTokens = Series("vllm:generation_tokens_total", "counter", "Number of generation tokens processed.")
         requestSuccess = Series("vllm:request_success_total", "counter", "Count of successfully processed requests.")

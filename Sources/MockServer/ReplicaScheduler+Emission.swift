@@ -2,10 +2,10 @@ import LatencyModel
 import NIOCore
 import NIOHTTP1
 
-/// The step loop and the writes it makes. One scheduled task per engine step (or, in fixed-latency mode, one
+/// The step loop and the writes it makes. One scheduled task per scheduler step (or, in fixed-latency mode, one
 /// timer at the earliest due stream) — never a timer per stream.
 extension ReplicaScheduler {
-    // MARK: Simulated engine steps
+    // MARK: Simulated scheduler steps
 
     func kickStepLoop() {
         guard !stepInFlight, !dead else { return }

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import SeededRandom
 
-/// One simulated vLLM engine (a replica): admission, fault injection and a single step loop.
+/// One simulated vLLM scheduler (a replica): admission, fault injection and a single step loop.
 ///
 /// Everything here runs on the replica's one event loop, which also owns every connection of the replica, so a
 /// step's emissions need no locks and no thread hops. That confinement is why this is `@unchecked Sendable`:
@@ -37,19 +37,19 @@ final class ReplicaScheduler: @unchecked Sendable {
         self.replica = replica
         self.eventLoop = eventLoop
         self.config = config
-        self.tokenizer = MockTokenizer(vocabularySize: config.engine.model.vocab)
+        self.tokenizer = MockTokenizer(vocabularySize: config.replicaSpec.model.vocab)
         self.metrics = ReplicaMetrics(modelName: config.servedModelNames[0])
-        self.simulator = ReplicaSimulator(parameters: config.engine, seed: config.seed &+ UInt64(replica))
-        self.gpus = SimulatedGPUs(parameters: config.engine, replica: replica, startNs: Self.now())
+        self.simulator = ReplicaSimulator(parameters: config.replicaSpec, seed: config.seed &+ UInt64(replica))
+        self.gpus = SimulatedGPUs(parameters: config.replicaSpec, replica: replica, startNs: Self.now())
         self.rng = SplitMix64(seed: config.seed &* 0x9E37_79B9 &+ UInt64(replica) &+ 1)
         if config.prefixCaching {
-            prefixCache = PrefixCache(blockSize: config.engine.blockSize, capacityBlocks: max(1, config.engine.kvBlocks))
+            prefixCache = PrefixCache(blockSize: config.replicaSpec.blockSize, capacityBlocks: max(1, config.replicaSpec.kvBlocks))
         }
     }
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
-    var maxModelLength: Int { config.engine.model.maxModelLength }
+    var maxModelLength: Int { config.replicaSpec.model.maxModelLength }
 
     /// Requests not yet running: the simulator's queue, or in fixed mode those still before their first token.
     var waitingCount: Int {
@@ -122,10 +122,10 @@ final class ReplicaScheduler: @unchecked Sendable {
             active.nextDeadline = Self.now() + UInt64(ttft * config.timeScale * 1e6)
             fixedTimers.push(deadline: active.nextDeadline, id: id)
             armFixedTimer()
-        } else if config.engine.requestOverhead > 0 {
+        } else if config.replicaSpec.requestOverhead > 0 {
             // A calibrated preset's per-request cost (the real server's HTTP, tokenising and hand-off time), on top
             // of the mock's own.
-            let delay = TimeAmount.nanoseconds(Int64(config.engine.requestOverhead * config.timeScale * 1e9))
+            let delay = TimeAmount.nanoseconds(Int64(config.replicaSpec.requestOverhead * config.timeScale * 1e9))
             eventLoop.scheduleTask(in: delay) { [self] in enqueue(id) }
         } else {
             enqueue(id)
@@ -151,7 +151,8 @@ final class ReplicaScheduler: @unchecked Sendable {
         status: 500, message: "EngineCore encountered an issue. See stack trace (above) for the root cause.",
         type: "EngineDeadError", param: nil)
 
-    /// Simulates the engine process dying: health fails, streams end with an error event, the queue is lost.
+    /// Simulates the engine process dying (`--engine-death-after`): health fails, streams end with an error event,
+    /// the queue is lost.
     func die() {
         dead = true
         for active in requests.values {
@@ -168,7 +169,7 @@ final class ReplicaScheduler: @unchecked Sendable {
         }
         requests.removeAll()
         prefixCache?.reset()
-        simulator = ReplicaSimulator(parameters: config.engine)
+        simulator = ReplicaSimulator(parameters: config.replicaSpec)
         fixedTimers.removeAll()
         updateGauges()
     }

@@ -54,21 +54,10 @@ package enum CSVTables {
         }
     }
 
-    /// The distributions of a target summary with their metric names and units, in report order. `summary.csv`,
-    /// report.md and comparisons all list metrics from here.
+    /// The distributions of a target summary with their metric names and units, in report order
+    /// (`MetricCatalog.distributions`): `summary.csv` and report.md list metrics from here.
     package static func metrics(of s: TargetSummary) -> [(metric: String, unit: String, distribution: Distribution?)] {
-        var rows: [(String, String, Distribution?)] = [
-            ("ttft", "ms", s.ttftMs), ("itl_event", "ms", s.itlEventMs), ("itl_token", "ms", s.itlTokenMs),
-            ("tpot", "ms", s.tpotMs), ("e2e", "ms", s.e2eMs), ("tokens_per_event", "tokens", s.tokensPerEvent),
-            ("output_tokens", "tokens", s.outputTokensPerRequest),
-            ("prompt_tokens", "tokens", s.promptTokensPerRequest),
-        ]
-        if s.sendLagMs != nil {
-            rows += [("send_lag", "ms", s.sendLagMs), ("ttft_from_intended", "ms", s.ttftFromIntendedMs),
-                     ("e2e_from_intended", "ms", s.e2eFromIntendedMs)]
-        }
-        if s.connectMs != nil { rows.append(("connect", "ms", s.connectMs)) }
-        return rows.map { (metric: $0.0, unit: $0.1, distribution: $0.2) }
+        MetricCatalog.distributions.filter { $0.listed(s) }.map { (metric: $0.name, unit: $0.unit, distribution: $0.read(s)) }
     }
 
     /// One row per target × metric; an unavailable metric keeps its row with count 0 and empty cells.

@@ -89,59 +89,19 @@ package struct Comparison: Sendable, Codable, Equatable {
     /// Set when the figures are a model's prediction (`tpbench plan`), not a measurement: says what predicted them.
     package var prediction: String?
 
+    /// The metrics a comparison shows, in order (their names, labels and units come from `MetricCatalog`).
     package static let standardMetrics: [Metric] = [
-        Metric(key: "ttft_p50_ms", label: "TTFT p50", unit: "ms", lowerIsBetter: true),
-        Metric(key: "ttft_p95_ms", label: "TTFT p95", unit: "ms", lowerIsBetter: true),
-        Metric(key: "ttft_p99_ms", label: "TTFT p99", unit: "ms", lowerIsBetter: true),
-        Metric(key: "itl_event_p50_ms", label: "ITL p50", unit: "ms", lowerIsBetter: true),
-        Metric(key: "itl_event_p95_ms", label: "ITL p95", unit: "ms", lowerIsBetter: true),
-        Metric(key: "itl_event_p99_ms", label: "ITL p99", unit: "ms", lowerIsBetter: true),
-        Metric(key: "tpot_p50_ms", label: "TPOT p50", unit: "ms", lowerIsBetter: true),
-        Metric(key: "tpot_p95_ms", label: "TPOT p95", unit: "ms", lowerIsBetter: true),
-        Metric(key: "tpot_p99_ms", label: "TPOT p99", unit: "ms", lowerIsBetter: true),
-        Metric(key: "e2e_p50_ms", label: "E2E p50", unit: "ms", lowerIsBetter: true),
-        Metric(key: "e2e_p95_ms", label: "E2E p95", unit: "ms", lowerIsBetter: true),
-        Metric(key: "e2e_p99_ms", label: "E2E p99", unit: "ms", lowerIsBetter: true),
-        Metric(key: "requests_per_s", label: "throughput", unit: "req/s", lowerIsBetter: false),
-        Metric(key: "output_tokens_per_s", label: "output throughput", unit: "tok/s", lowerIsBetter: false),
-        Metric(key: "goodput_rps", label: "goodput", unit: "req/s", lowerIsBetter: false),
-        Metric(key: "failure_pct", label: "failures", unit: "%", lowerIsBetter: true),
-        Metric(key: "schema_valid_pct", label: "schema-valid", unit: "%", lowerIsBetter: false),
-        Metric(key: "gpu_util_pct", label: "GPU utilization", unit: "%", lowerIsBetter: false),
-        Metric(key: "gpu_power_w", label: "GPU power (all GPUs)", unit: "W", lowerIsBetter: true),
-        Metric(key: "gpu_memory_gib", label: "GPU memory (fullest GPU)", unit: "GiB", lowerIsBetter: true),
-        Metric(key: "energy_per_1k_requests_wh", label: "energy / 1000 requests", unit: "Wh", lowerIsBetter: true),
-        Metric(key: "energy_per_1m_output_tokens_kwh", label: "energy / 1M output tokens", unit: "kWh",
-               lowerIsBetter: true),
-    ]
+        "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms", "itl_event_p50_ms", "itl_event_p95_ms", "itl_event_p99_ms",
+        "tpot_p50_ms", "tpot_p95_ms", "tpot_p99_ms", "e2e_p50_ms", "e2e_p95_ms", "e2e_p99_ms",
+        "requests_per_s", "output_tokens_per_s", "goodput_rps", "failure_pct", "schema_valid_pct",
+        "gpu_util_pct", "gpu_power_w", "gpu_memory_gib", "energy_per_1k_requests_wh", "energy_per_1m_output_tokens_kwh",
+    ].map { key in
+        let definition = MetricCatalog.named(key)!
+        return Metric(key: key, label: definition.label, unit: definition.unit, lowerIsBetter: definition.lowerIsBetter)
+    }
 
     static func value(_ key: String, of s: TargetSummary, gpu: GPUUsage? = nil) -> Double? {
-        switch key {
-        case "ttft_p50_ms": return s.ttftMs?.p50
-        case "ttft_p95_ms": return s.ttftMs?.p95
-        case "ttft_p99_ms": return s.ttftMs?.p99
-        case "itl_event_p50_ms": return s.itlEventMs?.p50
-        case "itl_event_p95_ms": return s.itlEventMs?.p95
-        case "itl_event_p99_ms": return s.itlEventMs?.p99
-        case "tpot_p50_ms": return s.tpotMs?.p50
-        case "tpot_p95_ms": return s.tpotMs?.p95
-        case "tpot_p99_ms": return s.tpotMs?.p99
-        case "e2e_p50_ms": return s.e2eMs?.p50
-        case "e2e_p95_ms": return s.e2eMs?.p95
-        case "e2e_p99_ms": return s.e2eMs?.p99
-        case "requests_per_s": return s.requestsPerSecond
-        case "output_tokens_per_s": return s.outputTokensPerSecond
-        case "goodput_rps": return s.goodputRPS
-        case "failure_pct": return s.errorRate * 100
-        case "schema_valid_pct": return s.schema.map { $0.validRate * 100 }
-        case "gpu_util_pct": return gpu?.utilizationPct
-        case "gpu_power_w": return gpu?.powerW
-        case "gpu_memory_gib": return gpu?.memoryUsedGiB
-        case "energy_per_1k_requests_wh": return gpu?.energyWhPer1kRequests(requestsPerSecond: s.requestsPerSecond)
-        case "energy_per_1m_output_tokens_kwh":
-            return gpu?.energyKWhPer1MOutputTokens(outputTokensPerSecond: s.outputTokensPerSecond)
-        default: return nil
-        }
+        MetricCatalog.named(key)?.value(in: s, gpu: gpu)
     }
 
     /// Builds the comparison. `baseline` defaults to the first deployment.

@@ -38,7 +38,7 @@ struct MockCommand: AsyncParsableCommand {
     var preset: String?
     @Option(help: "Address to bind; keep it on loopback unless you mean to expose the mock.") var host = "127.0.0.1"
     @Option(help: "First port; 0 picks a free one. The chosen ports are printed.") var port = 0
-    @Option(help: "Independent engines on consecutive ports (data parallel).") var replicas = 1
+    @Option(help: "Independent replicas on consecutive ports (data parallel).") var replicas = 1
     @Flag(help: "Print the step-time breakdown for a few batch sizes and exit.") var explain = false
     @Flag(help: ArgumentHelp(
         "Cache prompt prefixes as vLLM's automatic prefix caching does (on by default in vLLM): shared leading "
@@ -100,18 +100,18 @@ struct MockCommand: AsyncParsableCommand {
 
     func makeConfiguration() throws -> MockConfiguration {
         let hardware = try HardwareSelection.resolve(model: model, gpu: gpu, link: link, presetPath: preset)
-        var engine = ReplicaSpec(model: hardware.model, gpu: hardware.gpu, tensorParallel: tp, link: hardware.link)
-        hardware.preset?.apply(to: &engine)
-        if let v = maxNumSeqs { engine.maxNumSeqs = v }
-        if let v = maxNumBatchedTokens { engine.maxNumBatchedTokens = v }
-        if let v = gpuMemoryUtilization { engine.gpuMemoryUtilization = v }
-        if let v = mfu { engine.mfu = v }
-        if let v = mbu { engine.mbu = v }
-        if let v = cpuOverheadMs { engine.cpuOverhead = v / 1000 }
-        if let v = syncOverheadMs { engine.syncOverhead = v / 1000 }
-        if let v = stepJitter { engine.stepJitter = v }
+        var spec = ReplicaSpec(model: hardware.model, gpu: hardware.gpu, tensorParallel: tp, link: hardware.link)
+        hardware.preset?.apply(to: &spec)
+        if let v = maxNumSeqs { spec.maxNumSeqs = v }
+        if let v = maxNumBatchedTokens { spec.maxNumBatchedTokens = v }
+        if let v = gpuMemoryUtilization { spec.gpuMemoryUtilization = v }
+        if let v = mfu { spec.mfu = v }
+        if let v = mbu { spec.mbu = v }
+        if let v = cpuOverheadMs { spec.cpuOverhead = v / 1000 }
+        if let v = syncOverheadMs { spec.syncOverhead = v / 1000 }
+        if let v = stepJitter { spec.stepJitter = v }
 
-        var config = MockConfiguration(engine: engine)
+        var config = MockConfiguration(replicaSpec: spec)
         if !servedModelNames.isEmpty { config.servedModelNames = servedModelNames }
         switch (ttftMs, itlMs) {
         case (let ttft?, let itl?):
@@ -145,7 +145,7 @@ struct MockCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try makeConfiguration()
         if explain {
-            print(Explanation.text(for: config.engine), terminator: "")
+            print(Explanation.text(for: config.replicaSpec), terminator: "")
             return
         }
         if !["127.0.0.1", "localhost", "::1"].contains(host) && !host.hasPrefix("127.") {
@@ -157,7 +157,7 @@ struct MockCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let e = config.engine
+        let e = config.replicaSpec
         if let fixed = config.fixedLatency {
             print("tpbench mock: fixed latency, TTFT \(fixed.timeToFirstTokenMs) ms, ITL \(fixed.interTokenLatencyMs) ms")
         } else {

@@ -38,7 +38,7 @@ struct CalibrateTests {
     /// Runs `spec` through the client against a mock with the hidden parameters; the run directory is left for
     /// calibrate to read, with the deployment metadata a user would give (`--gpu`, `--tp`, `--interconnect`).
     static func measure(_ spec: WorkloadSpec, tp: Int, in root: URL, name: String) async throws -> URL {
-        var configuration = MockConfiguration(engine: hiddenEngine(tp: tp))
+        var configuration = MockConfiguration(replicaSpec: hiddenEngine(tp: tp))
         configuration.seed = spec.seed
         let mock = try await MockServer.start(configuration)
         let directory = root.appendingPathComponent(name, isDirectory: true)
@@ -131,8 +131,8 @@ struct CalibrateTests {
         defer { try? FileManager.default.removeItem(at: root) }
         var ttft: [Double] = []
         for overhead in [0.0, 0.02] {
-            var configuration = MockConfiguration(engine: ReplicaSpec(model: .llama3_1_8b, gpu: .h100))
-            configuration.engine.requestOverhead = overhead
+            var configuration = MockConfiguration(replicaSpec: ReplicaSpec(model: .llama3_1_8b, gpu: .h100))
+            configuration.replicaSpec.requestOverhead = overhead
             let mock = try await MockServer.start(configuration)
             let spec = Self.workload(concurrency: 1, requests: 5, prompt: 200, output: 4)
             let outcome: RunSession.Outcome

@@ -72,7 +72,7 @@ struct PlanTests {
         spec.load.concurrency = nil
         spec.load.rate = 8
         spec.load.arrival = .constant
-        var configuration = MockConfiguration(engine: ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200))
+        var configuration = MockConfiguration(replicaSpec: ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200))
         configuration.seed = spec.seed
         let mock = try await MockServer.start(configuration)
         let live: RunSession.Outcome

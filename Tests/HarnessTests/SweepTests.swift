@@ -12,7 +12,7 @@ struct SweepTests {
     @Test func kneeSitsAtTheMocksSequenceLimit() async throws {
         var engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)
         engine.maxNumSeqs = 8
-        let mock = try await MockServer.start(MockConfiguration(engine: engine))
+        let mock = try await MockServer.start(MockConfiguration(replicaSpec: engine))
         var spec = WorkloadSpec()
         spec.name = "sweep-test"
         spec.prompt.tokens = .fixed(64)

@@ -21,7 +21,7 @@ import Testing
     @Test(arguments: [429, 503]) func rejectWhenWaitingOver(status: Int) async throws {
         try await withMock(
             { c in
-                c.engine.maxNumSeqs = 1  // ~3 ms decode steps: each request holds the engine ~0.3 s
+                c.replicaSpec.maxNumSeqs = 1  // ~3 ms decode steps: each request holds the engine ~0.3 s
                 c.faults.rejectWhenWaitingOver = 1
                 c.faults.rejectStatus = status
             }

@@ -47,7 +47,7 @@ import Testing
         let prompt = (0..<(1000 - 8)).map { MockTokenizer.word($0 % 4000) }.joined(separator: " ")
         return try await withMock(
             { c in
-                c.engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
+                c.replicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
                 c.timeScale = scale
             }
         ) { server in
