@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 
 /// One HTTP request in flight: its easy handle, its delegate and the state the loop's timeouts need.
 ///

@@ -12,19 +12,19 @@ package enum Demo {
     /// Example on-demand price per H200 GPU-hour, for the cost columns (override with --cost-per-gpu-hour).
     package static let defaultCostPerGPUHour = 3.5
 
-    package struct Deployment: Sendable {
+    package struct SimulatedDeployment: Sendable {
         package var spec: DeploymentSpec
         package var replicaSpec: ReplicaSpec
     }
 
-    package static func deployments(costPerGPUHour: Double) -> [Deployment] {
-        func make(_ name: String, tp: Int, link: LinkSpec, label: String) -> Deployment {
+    package static func deployments(costPerGPUHour: Double) -> [SimulatedDeployment] {
+        func make(_ name: String, tp: Int, link: LinkSpec, label: String) -> SimulatedDeployment {
             var replicaSpec = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: tp, link: link)
             replicaSpec.stepJitter = 0
             let spec = DeploymentSpec(name: name, urls: [], tensorParallel: tp, gpus: tp, gpu: "H200",
                                       interconnect: tp == 1 ? "none" : label, costPerGPUHour: costPerGPUHour,
                                       labels: ["source": "tpbench mock (simulated)"])
-            return Deployment(spec: spec, replicaSpec: replicaSpec)
+            return SimulatedDeployment(spec: spec, replicaSpec: replicaSpec)
         }
         return [
             make("tp1", tp: 1, link: .nvlink4, label: "none"),

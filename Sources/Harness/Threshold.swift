@@ -5,7 +5,7 @@ import Workload
 /// A pass/fail condition on a run's summary, as k6 thresholds are: `ttft_p95_ms>800` fails the run when TTFT p95
 /// exceeds 800 ms. Given as `--fail-on "ttft_p95_ms>800,failure_pct>1"`.
 package struct Threshold: Sendable, Equatable, CustomStringConvertible {
-    package enum Comparison: String, Sendable, CaseIterable {
+    package enum Operator: String, Sendable, CaseIterable {
         case greaterOrEqual = ">="
         case lessOrEqual = "<="
         case greater = ">"
@@ -13,7 +13,7 @@ package struct Threshold: Sendable, Equatable, CustomStringConvertible {
     }
 
     package var metric: String
-    package var comparison: Comparison
+    package var comparison: Operator
     package var limit: Double
 
     package var description: String { "\(metric)\(comparison.rawValue)\(limit)" }
@@ -40,7 +40,7 @@ package struct Threshold: Sendable, Equatable, CustomStringConvertible {
     }
 
     package static func parse(_ text: String) throws -> Threshold {
-        for comparison in Comparison.allCases {
+        for comparison in Operator.allCases {
             guard let range = text.range(of: comparison.rawValue) else { continue }
             let metric = String(text[..<range.lowerBound]).trimmingCharacters(in: .whitespaces)
             let value = String(text[range.upperBound...]).trimmingCharacters(in: .whitespaces)

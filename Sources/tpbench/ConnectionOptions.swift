@@ -6,6 +6,11 @@ import Workload
 
 /// Connection flags shared by every command that sends load.
 struct ConnectionOptions: ParsableArguments {
+    /// Here rather than with the workload's overrides: it names a model on the server, and `plan`, which has no
+    /// server, takes `--model` for its model preset.
+    @Option(help: "Model id (default: the workload's, else the first id from GET /v1/models).")
+    var model: String?
+
     @Option(help: "Connect timeout in seconds (default 10).")
     var connectTimeout: Double?
 

@@ -230,6 +230,7 @@ func loadWorkload(path: String?, overrides: WorkloadOverrides, connection: Conne
     }
     do {
         try overrides.apply(to: &spec)
+        if let model = connection.model { spec.model = model }
     } catch {
         printError("\(error)")
         throw ExitCode(2)

@@ -82,7 +82,7 @@ struct SweepCommand: AsyncParsableCommand {
             var probe = spec
             probe.load.requests = probe.load.requests ?? 1
             try overrides.apply(to: &probe)
-            spec.model = probe.model
+            spec.model = connection.model ?? probe.model
             spec.api = probe.api
             spec.prompt = probe.prompt
             spec.output = probe.output

@@ -5,9 +5,6 @@ import Workload
 
 /// Command-line flags that override a workload file's fields.
 struct WorkloadOverrides: ParsableArguments {
-    @Option(help: "Model id (default: the workload's, else the first id from GET /v1/models).")
-    var model: String?
-
     @Option(help: "Endpoint: chat (/v1/chat/completions) or completions (/v1/completions).")
     var api: WorkloadSpec.API?
 
@@ -81,7 +78,6 @@ struct WorkloadOverrides: ParsableArguments {
     }
 
     func apply(to spec: inout WorkloadSpec) throws {
-        if let model { spec.model = model }
         if let trace {
             do {
                 spec.trace = try TraceLoader.spec(file: trace, timeScale: traceTimeScale ?? 1)
