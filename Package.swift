@@ -21,9 +21,10 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        .target(name: "Curl", dependencies: ["CCurl", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "Curl", dependencies: ["CCurl", "ThreadPriority", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "JSON"),
         .target(name: "SeededRandom"),
+        .target(name: "ThreadPriority"),
         .target(name: "OpenAI"),
         .target(
             name: "Metrics",
@@ -33,7 +34,7 @@ let package = Package(
             name: "Workload",
             dependencies: ["JSON", "JSONSchema", "LatencyModel", "SeededRandom", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "LoadGen", dependencies: ["Curl", "JSON", "JSONSchema", "OpenAI", "Metrics", "SeededRandom", "Workload", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "LoadGen", dependencies: ["Curl", "JSON", "JSONSchema", "OpenAI", "Metrics", "SeededRandom", "ThreadPriority", "Workload", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "Report", dependencies: ["Metrics", "JSON", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(
             name: "Harness",
@@ -51,7 +52,7 @@ let package = Package(
         .target(
             name: "MockServer",
             dependencies: [
-                "JSON", "LatencyModel", "SeededRandom",
+                "JSON", "LatencyModel", "SeededRandom", "ThreadPriority",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

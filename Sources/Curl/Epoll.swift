@@ -19,13 +19,12 @@ package struct Epoll: Sendable {
         }
     }
 
-    /// Readiness flags (EPOLLIN, EPOLLOUT, EPOLLERR | EPOLLHUP).
+    /// Interest flags (EPOLLIN, EPOLLOUT).
     package struct Events: OptionSet, Sendable {
         package let rawValue: UInt32
         package init(rawValue: UInt32) { self.rawValue = rawValue }
         package static let readable = Events(rawValue: tp_epoll_in())
         package static let writable = Events(rawValue: tp_epoll_out())
-        package static let failed = Events(rawValue: tp_epoll_err())
     }
 
     /// A failed epoll call, with what it was doing.
@@ -71,9 +70,4 @@ package struct Epoll: Sendable {
         }
         return Int(count)
     }
-}
-
-extension tp_epoll_event {
-    /// The readiness flags of this event.
-    package var readiness: Epoll.Events { Epoll.Events(rawValue: events) }
 }

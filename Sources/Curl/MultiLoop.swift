@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import NIOConcurrencyHelpers
+import ThreadPriority
 
 /// Drives one curl multi handle on its own thread with `curl_multi_socket_action` and an epoll loop.
 ///
@@ -31,7 +32,7 @@ package final class MultiLoop: @unchecked Sendable {
         case stop
     }
 
-    // MultiLoop-thread state (touched only by the loop thread).
+    // Loop-thread state (touched only by the loop thread).
     private var active: [ObjectIdentifier: Transfer] = [:]
     private var watcher: SocketWatcher
     /// The receive time for the socket being read (`ReceiveStamp`), taken by every transfer's callbacks on this thread.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Health counters of one loop loop, for the client-health section of reports.
+/// Health counters of one client loop, for the client-health section of reports.
 package struct MultiLoopStatistics: Sendable, Equatable, Codable {
     package var started: UInt64 = 0
     package var completed: UInt64 = 0

@@ -70,7 +70,7 @@ package enum SelfBench {
         package var failures: Int
         package var events: Int
         package var wallSeconds: Double
-        /// MultiLoop-thread CPU / token events (for the floor: its thread's CPU / the token events of its streams).
+        /// Loop-thread CPU / token events (for the floor: its thread's CPU / the token events of its streams).
         package var loopCPUMicrosPerEvent: Double
         /// Whole-process CPU / token events (loops, scheduler, records; the mock only when in-process).
         package var processCPUMicrosPerEvent: Double?

@@ -66,7 +66,7 @@ extension LoadRunner {
         }
     }
 
-    /// MultiLoop threads for a load: one per ~2500 streams (one loop ingests well over 100k events/s), at most
+    /// Client threads (one MultiLoop each) for a load: one per ~2500 streams (one loop ingests well over 100k events/s), at most
     /// one per core, leaving a core free when the mock runs in the same process.
     package static func defaultLoopCount(peakConcurrency: Int?, cores: Int = ProcessInfo.processInfo.activeProcessorCount,
                                           mockInProcess: Bool = false) -> Int {

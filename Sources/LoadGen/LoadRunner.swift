@@ -2,6 +2,7 @@ import Curl
 import Foundation
 import Metrics
 import NIOConcurrencyHelpers
+import ThreadPriority
 import Workload
 
 /// Offers a load plan to one target: closed-loop phases keep N requests in flight, open-loop phases send at the
@@ -34,7 +35,7 @@ package final class LoadRunner: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     /// Finished records go to `onRecord` (JSON-encoded and appended to requests.jsonl, aggregated) on this serial
     /// queue, not on the loop thread that finished them: encoding a 1000-event record takes ~0.7 ms, during which
-    /// an loop thread would timestamp nobody else's events. `run()` returns only after it drained.
+    /// a loop thread would timestamp nobody else's events. `run()` returns only after it drained.
     private let recordQueue = DispatchQueue(label: "tpbench.records", qos: .utility)
 
     /// Shared between the scheduler thread, loop threads (completions) and callers (cancel, progress).

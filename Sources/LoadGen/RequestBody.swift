@@ -59,7 +59,7 @@ package enum PromptContent: Sendable, Equatable {
     }
 }
 
-/// Builds OpenAI request bodies. Runs before or beside the load, never on an loop thread's hot path.
+/// Builds OpenAI request bodies. Runs before or beside the load, never on a loop thread's hot path.
 package enum RequestBodyBuilder {
     /// Parses `--extra-body` into a JSON object whose fields are merged into every request.
     package static func parseExtraBody(_ text: String) throws -> JSONObject {

@@ -142,7 +142,7 @@ package struct ClientEnvironment: Sendable, Codable, Equatable {
 package struct ClientHealth: Sendable, Codable, Equatable {
     package struct LoopHealth: Sendable, Codable, Equatable {
         package var index: Int
-        /// MultiLoop thread CPU time / wall time (1.0 = one full core).
+        /// Loop thread CPU time / wall time (1.0 = one full core).
         package var cpuShare: Double
         package var loopLagP99Us: UInt64
         package var loopLagMaxUs: UInt64

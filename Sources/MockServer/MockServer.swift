@@ -1,11 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LatencyModel
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
+import ThreadPriority
 
 /// A vLLM look-alike on loopback: R independent schedulers (replicas) on consecutive ports.
 ///
@@ -113,16 +111,13 @@ package final class MockServer: Sendable {
     /// - Returns: nil when every loop runs real-time, else why not (the loops keep their normal priority).
     package func enableRealtimeScheduling() async -> String? {
         for scheduler in schedulers {
-            let error = try? await scheduler.eventLoop.submit { () -> Int32 in
-                var parameters = sched_param()
-                parameters.sched_priority = 1
-                return pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO), &parameters)
-            }.get()
-            guard let error else { return "the replica's event loop did not answer" }
-            if error != 0 {
-                return String(cString: strerror(error))
-                    + (error == EPERM ? " (needs root or CAP_SYS_NICE; e.g. sudo setcap cap_sys_nice+ep tpbench)" : "")
+            let problem: String?
+            do {
+                problem = try await scheduler.eventLoop.submit { RealtimeScheduling.enterForCurrentThread() }.get()
+            } catch {
+                return "the replica's event loop did not answer"
             }
+            if let problem { return problem }
         }
         return nil
     }

@@ -327,7 +327,7 @@ package enum ServerMetricsWindow {
 
 /// The results of one scrape round, one slot per endpoint.
 private final class ScrapeResults: @unchecked Sendable {
-    // Each slot is written once on an loop thread before `group.leave()` and read after `group.wait()`; the
+    // Each slot is written once on a loop thread before `group.leave()` and read after `group.wait()`; the
     // lock makes that ordering visible to ThreadSanitizer too.
     private let slots: NIOLockedValueBox<[Result<FetchedResponse, any Error>?]>
 
