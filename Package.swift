@@ -21,7 +21,9 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        .target(name: "Curl", dependencies: ["CCurl", "ThreadPriority", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        // Defines the process's recv(2), so libcurl's reads carry the kernel's receive time (see its header).
+        .target(name: "CReceiveTime"),
+        .target(name: "Curl", dependencies: ["CCurl", "CReceiveTime", "ThreadPriority", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "JSON"),
         .target(name: "SeededRandom"),
         .target(name: "ThreadPriority"),
@@ -109,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [
-                "Harness", "LoadGen", "Metrics", "Report", "Workload", "Curl", "CCurl", "OpenAI", "MockServer",
+                "Harness", "LoadGen", "Metrics", "Report", "Workload", "Curl", "CCurl", "CReceiveTime", "OpenAI", "MockServer",
                 "LatencyModel", "SeededRandom", "ServerMetrics", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -47,33 +47,11 @@ static inline int tp_pin_current_thread(int cpu) {
     return syscall(SYS_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -errno;
 }
 /* Kernel receive times. SO_TIMESTAMPNS makes the kernel stamp each packet as it reaches the host (for loopback, when
- * the sender's packet is queued for delivery), before any wait for a softirq, a CPU or the client's loop. */
+ * the sender's packet is queued for delivery), before any wait for a softirq, a CPU or the client's loop; the reads
+ * in Sources/CReceiveTime collect them. */
 static inline int tp_enable_receive_times(int fd) {
     int on = 1;
     return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0 ? 0 : -errno;
-}
-/* The kernel's receive time (CLOCK_REALTIME ns, as the kernel stamps) of the first waiting byte on a TCP socket, read
- * by peeking one byte (nothing is consumed): 0 when nothing is waiting, 1 when data waits without a stamp
- * (SO_TIMESTAMPNS not set when it was read). Packets TCP merged in the queue carry the latest one's time, so the stamp
- * is never earlier than the truth. */
-static inline uint64_t tp_peek_receive_time(int fd) {
-    char byte;
-    struct iovec iov = {&byte, 1};
-    union { char buffer[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } control;
-    struct msghdr message = {0};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control.buffer;
-    message.msg_controllen = sizeof control.buffer;
-    if (recvmsg(fd, &message, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
-    for (struct cmsghdr *h = CMSG_FIRSTHDR(&message); h; h = CMSG_NXTHDR(&message, h)) {
-        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_TIMESTAMPNS) continue;
-        struct timespec stamp;
-        memcpy(&stamp, CMSG_DATA(h), sizeof stamp);
-        uint64_t at = (uint64_t)stamp.tv_sec * 1000000000ull + (uint64_t)stamp.tv_nsec;
-        return at > 1 ? at : 1;
-    }
-    return 1;
 }
 /* A TCP connection's ports as (local << 16 | remote), the key libcurl's pre-request callback can be matched with;
  * 0 when the socket is not a connected IPv4/IPv6 socket. */

@@ -1,4 +1,5 @@
 import CCurl
+import CReceiveTime
 import Foundation
 import NIOConcurrencyHelpers
 import ThreadPriority
@@ -52,10 +53,6 @@ package final class MultiLoop: @unchecked Sendable {
     /// How long the last wake-up with sockets took (epoll_wait's return to the end of its processing): bytes that
     /// arrived meanwhile wait for the next wake-up, so a stamp without the kernel's time may be this late.
     private var previousWakeUpNs: UInt64 = 0
-    /// CLOCK_REALTIME − CLOCK_MONOTONIC for the current wake-up, read when its first kernel time is converted.
-    private var realtimeOffset: Int64?
-    /// Each watched socket's connection ports (`connectionPorts`).
-    private var ports: [Int32: UInt32] = [:]
     /// The loop thread's run-queue delay when its loop began (`MultiLoopStatistics.runQueueWaitNanoseconds`).
     private var runDelayAtStart: UInt64 = .max
     /// Counters kept on the loop thread and published under the lock once per sweep, not once per wake-up or
@@ -186,8 +183,11 @@ package final class MultiLoop: @unchecked Sendable {
         let cpuAtStart = tp_thread_cpu_ns()
         runDelayAtStart = tp_thread_run_delay_ns()
         var events = [tp_epoll_event](repeating: tp_epoll_event(), count: 256)
-        // The connection of each ready socket peeked before libcurl reads any (0: none), by event index.
-        var peeked = [UInt32](repeating: 0, count: events.count)
+        // libcurl's reads on this thread go through CReceiveTime (also with wake-up times: it spares the poll
+        // after each read); their kernel times are used only in kernel mode.
+        let receipt = tp_receipts_start()
+        if receiveTimes == .kernel { stamp.pointee.receipt = receipt }
+        defer { tp_receipts_stop() }
         var stillRunning: Int32 = 0
         var inboxSignalled = true
         while running {
@@ -207,31 +207,12 @@ package final class MultiLoop: @unchecked Sendable {
             }
             if active.isEmpty && timerDeadline == nil { timeoutMs = -1 }
             let count = epoll.wait(into: &events, timeoutMs: timeoutMs)
-            // A wake-up's buffers are stamped with the moment epoll_wait returned, or with the kernel's receive time
-            // for the first buffer of each socket (`ReceiveStamp`). Reading the clock in each write callback instead
+            // A wake-up's buffers are stamped with the kernel's receive time of the read that brought them, or with
+            // the moment epoll_wait returned (`ReceiveStamp`). Reading the clock in each write callback instead
             // charged the k-th ready socket with the processing of the k−1 before it (up to ~3 ms at 1000 streams).
             let ready = tp_monotonic_ns()
             stamp.pointee.wake = ready
-            realtimeOffset = nil
             if count > 0 {
-                // With several sockets ready, every one is peeked before libcurl reads any: a transfer run on a
-                // timer during another socket's call then finds its own time in `waiting`.
-                let peekAll = count > 1 && receiveTimes == .kernel
-                if peekAll {
-                    for i in 0..<Int(count) {
-                        peeked[i] = 0
-                        // Never on a socket in error: a peek finding no data takes the pending error (ECONNRESET)
-                        // with it, and libcurl would read a clean end of stream instead of the reset.
-                        guard events[i].data != wakeToken, events[i].events & tp_epoll_in() != 0,
-                              events[i].events & tp_epoll_err() == 0 else { continue }
-                        let socket = curl_socket_t(truncatingIfNeeded: events[i].data)
-                        let arrived = kernelReceiveTime(socket, ready: ready)
-                        let connection = arrived != 0 ? connectionPorts(socket) : 0
-                        guard connection != 0 else { continue }
-                        peeked[i] = connection
-                        stamp.pointee.waiting[connection] = arrived
-                    }
-                }
                 for i in 0..<Int(count) {
                     let event = events[i]
                     if event.data == wakeToken {
@@ -244,36 +225,22 @@ package final class MultiLoop: @unchecked Sendable {
                     if event.events & tp_epoll_in() != 0 { mask |= CURL_CSELECT_IN }
                     if event.events & tp_epoll_out() != 0 { mask |= CURL_CSELECT_OUT }
                     if event.events & tp_epoll_err() != 0 { mask |= CURL_CSELECT_ERR }
-                    var arrived: UInt64 = 0
-                    if mask & CURL_CSELECT_IN != 0 {
-                        if peekAll {
-                            // Gone from `waiting` if a timer-run transfer already read this socket.
-                            let connection = peeked[i]
-                            if connection != 0 { arrived = stamp.pointee.waiting.removeValue(forKey: connection) ?? 0 }
-                            stamp.pointee.connection = connection
-                        } else if mask & CURL_CSELECT_ERR == 0 {
-                            arrived = kernelReceiveTime(socket, ready: ready)
-                            if arrived != 0 { stamp.pointee.connection = connectionPorts(socket) }
-                        }
-                    }
-                    stamp.pointee.kernel = arrived
                     let wakeStampedBefore = stamp.pointee.wakeStamped
                     curl_multi_socket_action(multi, socket, mask, &stillRunning)
-                    stamp.pointee.kernel = 0
+                    tp_receipts_forget_drained()
                     let late = stamp.pointee.wakeStamped &- wakeStampedBefore
                     if late > 0 {
-                        // Those buffers' bytes came after the first packet (or, without one, during the last
-                        // wake-up) and before libcurl read them, now at the latest. Stamped when read (kernel mode)
-                        // they are as late as that data is old; stamped at the wake-up, early or late by either part.
+                        // Those buffers' bytes came during the last wake-up at the earliest and before libcurl
+                        // handed them over, now at the latest. Stamped when handed over (kernel mode) they are as
+                        // late as that data is old; stamped at the wake-up, early or late by either part.
                         let now = tp_monotonic_ns()
                         let uncertainty = receiveTimes == .kernel
-                            ? now &- (arrived != 0 ? arrived : ready &- previousWakeUpNs)
+                            ? now &- (ready &- previousWakeUpNs)
                             : max(previousWakeUpNs, now &- ready)
                         pending.recordStamps(uncertaintyNanoseconds: uncertainty, count: late)
                     }
                     pending.socketEvents += 1
                 }
-                if peekAll { stamp.pointee.waiting.removeAll(keepingCapacity: true) }
             }
             let afterWait = tp_monotonic_ns()
             if count > 0 { previousWakeUpNs = afterWait - ready }
@@ -283,6 +250,7 @@ package final class MultiLoop: @unchecked Sendable {
                 stamp.pointee.wake = afterWait
                 let wakeStampedBefore = stamp.pointee.wakeStamped
                 curl_multi_socket_action(multi, tp_socket_timeout(), 0, &stillRunning)
+                tp_receipts_forget_drained()
                 pending.recordStamps(uncertaintyNanoseconds: previousWakeUpNs,
                                      count: stamp.pointee.wakeStamped &- wakeStampedBefore)
             }
@@ -298,35 +266,6 @@ package final class MultiLoop: @unchecked Sendable {
         publish(cpu: tp_thread_cpu_ns() - cpuAtStart)
     }
 
-    /// The kernel's receive time of the data waiting on `socket` (clamped to the wake-up), or 0 when the loop stamps
-    /// at wake-up, nothing waits, or the data carries no stamp (then the socket is asked to stamp from now on: its
-    /// descriptor number may have been reused before libcurl said so, skipping the option set on new sockets).
-    @inline(__always)
-    private func kernelReceiveTime(_ socket: curl_socket_t, ready: UInt64) -> UInt64 {
-        guard receiveTimes == .kernel else { return 0 }
-        let real = tp_peek_receive_time(socket)
-        if real == 1 { _ = tp_enable_receive_times(socket) }
-        guard real > 1 else { return 0 }
-        // The offset is read once per wake-up (two clock reads), not per socket.
-        let offset = realtimeOffset ?? tp_realtime_offset_ns()
-        realtimeOffset = offset
-        let (at, overflow) = Int64(bitPattern: real).subtractingReportingOverflow(offset)
-        guard !overflow, at > 0 else { return 0 }
-        let clamped = min(UInt64(at), ready)
-        pending.recordReadWait(nanoseconds: ready - clamped)
-        return clamped
-    }
-
-    /// The ports of `socket`'s connection (`ReceiveStamp.connection`), read once per connection: a socket is
-    /// connected by the time data waits on it, and the entry goes when libcurl stops watching the socket.
-    @inline(__always)
-    private func connectionPorts(_ socket: curl_socket_t) -> UInt32 {
-        if let known = ports[socket] { return known }
-        let read = tp_socket_ports(socket)
-        if read != 0 { ports[socket] = read }
-        return read
-    }
-
     /// Adds the loop's local counters to the shared statistics and resets them.
     private func publish(cpu: UInt64) {
         // Kernel-stamped buffers are off by under a microsecond (the clock conversion); counted here, not per buffer.
@@ -336,6 +275,10 @@ package final class MultiLoop: @unchecked Sendable {
         pending.wakeStampedBuffers = stamp.pointee.wakeStamped &- wakeStampedCounted
         kernelStampedCounted = kernelStamped
         wakeStampedCounted = stamp.pointee.wakeStamped
+        pending.readWaitBuckets = stamp.pointee.readWaitBuckets
+        pending.readWaitSamples = stamp.pointee.readWaitSamples
+        for i in stamp.pointee.readWaitBuckets.indices { stamp.pointee.readWaitBuckets[i] = 0 }
+        stamp.pointee.readWaitSamples = 0
         let local = pending
         pending = MultiLoopStatistics()
         let activeCount = active.count
@@ -486,7 +429,7 @@ package final class MultiLoop: @unchecked Sendable {
         assertOnLoopThread()
         if what == CURL_POLL_REMOVE {
             watcher.unwatch(socket)
-            ports[socket] = nil
+            stamp.pointee.forget(socket: socket)
             return
         }
         var events: Epoll.Events = []

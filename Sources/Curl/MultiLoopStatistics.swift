@@ -15,8 +15,8 @@ package struct MultiLoopStatistics: Sendable, Equatable, Codable {
     package var loopLagMaxNanoseconds: UInt64 = 0
     package var loopLagSamples: UInt64 = 0
     /// How far each buffer's receive stamp may be off (`ReceiveStamp`), one sample per buffer: under 1 µs for a buffer
-    /// stamped with the kernel's receive time; for one stamped when libcurl handed it over, how old its socket's
-    /// first waiting data was then; for one stamped with the wake-up's time (`--receive-time wake`), the longer of how
+    /// stamped with the kernel's receive time; for one stamped when libcurl handed it over, how long before then its
+    /// bytes may have come (from the start of the previous wake-up's processing); for one stamped with the wake-up's time (`--receive-time wake`), the longer of how
     /// long data had waited before the wake-up and how long the wake-up had run when libcurl read it. Buckets of a
     /// quarter power of two in µs (`TimingBuckets`).
     package var stampUncertaintyBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
@@ -25,8 +25,8 @@ package struct MultiLoopStatistics: Sendable, Equatable, Codable {
     /// Buffers stamped with the kernel's receive time, and with the wake-up's.
     package var kernelStampedBuffers: UInt64 = 0
     package var wakeStampedBuffers: UInt64 = 0
-    /// How long data waited in the kernel (its receive time to epoll_wait's return), per socket read: the error a
-    /// client stamping at wake-up would have had, kept out of the figures by the kernel's time.
+    /// How long data waited in the kernel (its receive time to epoll_wait's return), per kernel-stamped buffer: the
+    /// error a client stamping at wake-up would have had, kept out of the figures by the kernel's time.
     package var readWaitBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
     package var readWaitSamples: UInt64 = 0
     /// Time the loop thread was runnable but waiting for a CPU (the kernel's run-queue delay): events that came

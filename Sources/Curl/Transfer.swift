@@ -21,7 +21,7 @@ package final class Transfer: @unchecked Sendable {
     /// The loop's receive time for the socket being read (`ReceiveStamp`), taken by each buffer libcurl hands over.
     var stamp: UnsafeMutablePointer<ReceiveStamp>?
     /// The connection this attempt uses, as (local port << 16 | remote port) from the pre-request callback (0: none
-    /// yet), so only its own socket's kernel receive time stamps its buffers (`ReceiveStamp.connection`).
+    /// yet), so only a read on its own connection stamps its buffers with the kernel's time (`ReceiveStamp`).
     var connection: UInt32 = 0
     var statusCode: Int = 0
     var responseStarted = false
