@@ -1,5 +1,6 @@
 import CCurl
 import CReceiveTime
+@testable import Curl
 import Foundation
 import Testing
 
@@ -144,5 +145,49 @@ struct ReceiveTimeTests {
         Self.send("fifth", on: writer)
         usleep(5_000)
         #expect(pollReadable() == 1)
+    }
+
+    /// A buffer takes the kernel's time of the thread's last read only when that read was on its own connection
+    /// (matched by ports, as libcurl's pre-request callback gives them); otherwise, or when the packets carried no
+    /// time, it is stamped when handed over, never earlier than the wake-up.
+    @Test func aBufferTakesTheLastReadsTimeOnlyOnItsOwnConnection() throws {
+        let (reader, writer) = try Self.loopbackPair()
+        let (otherReader, otherWriter) = try Self.loopbackPair()
+        defer { for fd in [reader, writer, otherReader, otherWriter] { close(fd) } }
+        let ports = tp_socket_ports(reader)
+        let otherPorts = tp_socket_ports(otherReader)
+        try #require(ports != 0 && otherPorts != 0 && ports != otherPorts)
+        let receipt = UnsafeMutablePointer<tp_receipt>.allocate(capacity: 1)
+        defer { receipt.deallocate() }
+        let wake = tp_monotonic_ns()
+        let arrivedReal = Self.realtimeNow() - 3_000_000  // 3 ms before the wake-up
+        receipt.initialize(to: tp_receipt(socket: reader, realtime_ns: arrivedReal, reads: 1))
+        var stamp = ReceiveStamp(wake: wake, stampLaterBuffersWhenRead: true)
+        stamp.receipt = receipt
+        // Its own connection: the kernel's time, on the monotonic clock (3 ms before the wake-up, to the conversion).
+        let own = stamp.take(connection: ports)
+        #expect(own < wake && wake - own > 2_900_000 && wake - own < 3_100_000, "\(Int64(wake) - Int64(own)) ns")
+        #expect(stamp.kernelStamped == 1 && stamp.readWaitSamples == 1)
+        // Another transfer's buffer after that read (HTTP/2 data read earlier, a timer-run transfer): handed-over time.
+        let other = stamp.take(connection: otherPorts)
+        #expect(other >= wake && stamp.wakeStamped == 1)
+        // No pre-request callback yet: its connection is unknown.
+        #expect(stamp.take(connection: 0) >= wake && stamp.wakeStamped == 2)
+        // Packets that came before the socket stamped: handed-over time, and the socket is asked to stamp.
+        func stamps(_ fd: Int32) -> Int32 {
+            var on: Int32 = -1
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, &length)
+            return on
+        }
+        var off: Int32 = 0
+        _ = setsockopt(otherReader, SOL_SOCKET, SO_TIMESTAMPNS, &off, socklen_t(MemoryLayout<Int32>.size))
+        try #require(stamps(otherReader) == 0)
+        receipt.pointee = tp_receipt(socket: otherReader, realtime_ns: 1, reads: 2)
+        #expect(stamp.take(connection: otherPorts) >= wake && stamp.wakeStamped == 3)
+        #expect(stamps(otherReader) == 1)
+        // Wake-up mode (no receipt): every buffer carries the wake-up's time.
+        var wakeOnly = ReceiveStamp(wake: wake)
+        #expect(wakeOnly.take(connection: ports) == wake && wakeOnly.kernelStamped == 0)
     }
 }
