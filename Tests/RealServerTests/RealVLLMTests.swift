@@ -68,11 +68,15 @@ struct RealVLLMTests {
             #expect(record.streamed == stream)
             if stream {
                 // vLLM sends one chunk per token, but a token whose bytes end inside a UTF-8 character (byte-level
-                // BPE) arrives as an empty delta: no token event, its token is carried by the next one. Per-chunk
-                // usage accounts for every token all the same.
+                // BPE) arrives as an empty delta: no token event, its token is carried by the next one. And when its
+                // API server falls behind the engine (2 cores shared with two more servers and the tests), V1 merges
+                // the deltas waiting for a request into one chunk (RequestOutputCollector.put in
+                // vllm/v1/engine/output_processor.py): one CI run saw 1-2 events for 4 of 16 requests. Per-chunk
+                // usage accounts for every token all the same: every event carried at least one, 12 in all.
                 let events = record.tokenEventOffsetsMs.count
-                #expect(events >= 6 && events <= 12, "token events \(events)")
+                #expect(events >= 1 && events <= 12, "token events \(events)")
                 #expect(record.tokensPerEvent?.count == events)
+                #expect(record.tokensPerEvent?.allSatisfy { $0 >= 1 } == true, "\(record.tokensPerEvent ?? [])")
                 #expect(record.tokensPerEvent?.reduce(0, +) == 12, "tokens per event \(record.tokensPerEvent ?? [])")
                 #expect(record.finishReason == "length")
             }
