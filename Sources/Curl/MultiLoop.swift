@@ -79,7 +79,7 @@ package final class MultiLoop: @unchecked Sendable {
         wakeFD = tp_eventfd_create()
         watcher = SocketWatcher(epoll: epoll)
         stamp = .allocate(capacity: 1)
-        stamp.initialize(to: ReceiveStamp(wake: tp_monotonic_ns(), stampLaterBuffersWhenRead: receiveTimes == .kernel))
+        stamp.initialize(to: ReceiveStamp(wake: tp_monotonic_ns()))
         // Every stored property is set, so a throw here runs deinit, which cleans up (once).
         guard epoll.descriptor >= 0, wakeFD >= 0 else {
             throw MultiLoopError.system("epoll/eventfd creation failed (errno \(errno))")
@@ -275,10 +275,8 @@ package final class MultiLoop: @unchecked Sendable {
         pending.wakeStampedBuffers = stamp.pointee.wakeStamped &- wakeStampedCounted
         kernelStampedCounted = kernelStamped
         wakeStampedCounted = stamp.pointee.wakeStamped
-        pending.readWaitBuckets = stamp.pointee.readWaitBuckets
-        pending.readWaitSamples = stamp.pointee.readWaitSamples
-        for i in stamp.pointee.readWaitBuckets.indices { stamp.pointee.readWaitBuckets[i] = 0 }
-        stamp.pointee.readWaitSamples = 0
+        pending.mergeStamps(stamp.pointee.readWaits)
+        stamp.pointee.readWaits = MultiLoopStatistics()
         let local = pending
         pending = MultiLoopStatistics()
         let activeCount = active.count

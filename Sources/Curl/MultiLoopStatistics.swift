@@ -16,9 +16,9 @@ package struct MultiLoopStatistics: Sendable, Equatable, Codable {
     package var loopLagSamples: UInt64 = 0
     /// How far each buffer's receive stamp may be off (`ReceiveStamp`), one sample per buffer: under 1 µs for a buffer
     /// stamped with the kernel's receive time; for one stamped when libcurl handed it over, how long before then its
-    /// bytes may have come (from the start of the previous wake-up's processing); for one stamped with the wake-up's time (`--receive-time wake`), the longer of how
-    /// long data had waited before the wake-up and how long the wake-up had run when libcurl read it. Buckets of a
-    /// quarter power of two in µs (`TimingBuckets`).
+    /// bytes may have come (from the start of the previous wake-up's processing); for one stamped with the wake-up's
+    /// time (`--receive-time wake`), the longer of how long data had waited before the wake-up and how long the
+    /// wake-up had run when libcurl read it. Buckets of a quarter power of two in µs (`TimingBuckets`).
     package var stampUncertaintyBuckets: [UInt64] = Array(repeating: 0, count: TimingBuckets.count)
     package var stampUncertaintyMaxNanoseconds: UInt64 = 0
     package var stampSamples: UInt64 = 0

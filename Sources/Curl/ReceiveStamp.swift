@@ -37,16 +37,12 @@ struct ReceiveStamp {
     /// Buffers (and header lines) stamped with each kind of time, counted for client health.
     var kernelStamped: UInt64 = 0
     var wakeStamped: UInt64 = 0
-    /// How long each kernel-stamped buffer's data had waited before the wake-up that read it
-    /// (`MultiLoopStatistics.readWaitBuckets`), taken and reset by the loop when it publishes.
-    var readWaitBuckets = [UInt64](repeating: 0, count: TimingBuckets.count)
-    var readWaitSamples: UInt64 = 0
-    /// Kernel mode: buffers without the kernel's time are stamped when handed over, not at the wake-up.
-    let stampLaterBuffersWhenRead: Bool
+    /// How long each kernel-stamped buffer's data had waited before the wake-up that read it (only the read-wait
+    /// counts are used), merged into the loop's statistics and reset when it publishes.
+    var readWaits = MultiLoopStatistics()
 
-    init(wake: UInt64, stampLaterBuffersWhenRead: Bool = false) {
+    init(wake: UInt64) {
         self.wake = wake
-        self.stampLaterBuffersWhenRead = stampLaterBuffersWhenRead
     }
 
     /// The time for a buffer of a transfer on `connection` (its ports as its last pre-request callback gave them).
@@ -90,8 +86,7 @@ struct ReceiveStamp {
         let (at, overflow) = Int64(bitPattern: last.realtime_ns).subtractingReportingOverflow(offset)
         guard !overflow, at > 0 else { return nil }
         let arrived = UInt64(at)
-        readWaitBuckets[TimingBuckets.index(nanoseconds: wake > arrived ? wake - arrived : 0)] &+= 1
-        readWaitSamples &+= 1
+        readWaits.recordReadWait(nanoseconds: wake > arrived ? wake - arrived : 0)
         return arrived
     }
 
@@ -110,5 +105,5 @@ struct ReceiveStamp {
     }
 
     /// A buffer's time without the kernel's: when it is handed over (kernel mode), else the wake-up's.
-    private var fallback: UInt64 { stampLaterBuffersWhenRead ? max(wake, tp_monotonic_ns()) : wake }
+    private var fallback: UInt64 { receipt != nil ? max(wake, tp_monotonic_ns()) : wake }
 }

@@ -162,12 +162,12 @@ struct ReceiveTimeTests {
         let wake = tp_monotonic_ns()
         let arrivedReal = Self.realtimeNow() - 3_000_000  // 3 ms before the wake-up
         receipt.initialize(to: tp_receipt(socket: reader, realtime_ns: arrivedReal, reads: 1))
-        var stamp = ReceiveStamp(wake: wake, stampLaterBuffersWhenRead: true)
+        var stamp = ReceiveStamp(wake: wake)
         stamp.receipt = receipt
         // Its own connection: the kernel's time, on the monotonic clock (3 ms before the wake-up, to the conversion).
         let own = stamp.take(connection: ports)
         #expect(own < wake && wake - own > 2_900_000 && wake - own < 3_100_000, "\(Int64(wake) - Int64(own)) ns")
-        #expect(stamp.kernelStamped == 1 && stamp.readWaitSamples == 1)
+        #expect(stamp.kernelStamped == 1 && stamp.readWaits.readWaitSamples == 1)
         // Another transfer's buffer after that read (HTTP/2 data read earlier, a timer-run transfer): handed-over time.
         let other = stamp.take(connection: otherPorts)
         #expect(other >= wake && stamp.wakeStamped == 1)
