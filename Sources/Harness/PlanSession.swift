@@ -235,18 +235,17 @@ package enum PlanSession {
     /// absolute error of decode-dominated figures and of TTFT.
     package static func publishedComparison() -> String {
         var table = MarkdownTable(["point", "figure", "measured", "predicted", "error"])
-        var decode: [Double] = [], ttft: [Double] = []
         for point in PublishedPoint.all {
-            let predicted = point.predicted()
-            let error = predicted / point.measured - 1
-            if point.isDecodeDominated { decode.append(abs(error)) } else { ttft.append(abs(error)) }
-            table.add([point.name, point.figure.rawValue, String(format: "%.1f", point.measured),
-                       String(format: "%.1f", predicted), String(format: "%+.1f %%", error * 100)])
+            let predicted = point.predicted(), error = predicted / point.measured - 1
+            let format = point.measured < 100 ? "%.2f" : "%.1f"
+            table.add([point.name + (point.isSourceOfDefault ? " (source of a default, not counted)" : ""),
+                       point.figure.rawValue, String(format: format, point.measured),
+                       String(format: format, predicted), String(format: "%+.1f %%", error * 100)])
         }
-        func median(_ v: [Double]) -> String {
-            Calibrator.median(v).map { String(format: "%.1f %%", $0 * 100) } ?? "n/a"
-        }
-        return table.render() + "\n\nmedian |error|: decode-dominated \(median(decode)) (\(decode.count) points), TTFT "
-            + "\(median(ttft)) (\(ttft.count)); uncalibrated presets, sources in docs/LATENCY-MODEL.md\n"
+        let medians = PublishedPoint.medianErrors()
+        func percent(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "n/a" }
+        return table.render() + "\n\nmedian |error|: decode-dominated \(percent(medians.decode)) (\(medians.decodeCount) "
+            + "points), TTFT \(percent(medians.ttft)) (\(medians.ttftCount)); uncalibrated presets, sources in "
+            + "docs/LATENCY-MODEL.md\n"
     }
 }

@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Published vLLM measurements the uncalibrated presets are checked against (`tpbench plan --published`; sources and
 /// how each was read are in docs/LATENCY-MODEL.md).
 package struct PublishedPoint: Sendable {
@@ -6,6 +8,7 @@ package struct PublishedPoint: Sendable {
         case batchLatencyMs = "batch latency (ms)"
         case ttftP50Ms = "TTFT p50 (ms)"
         case itlP50Ms = "ITL p50 (ms)"
+        case requestsPerS = "req/s"
     }
 
     package var name: String
@@ -20,22 +23,46 @@ package struct PublishedPoint: Sendable {
     package var load: FleetSimulation.Load
     package var figure: Figure
     package var measured: Double
+    /// Lengths vary uniformly within ±spread of the means (seeded) when the published run drew them from a dataset
+    /// whose per-request lengths are not published; 0 = every request exactly `promptTokens` → `outputTokens`.
+    package var lengthSpread: Double = 0
+    /// The point a preset default was read from (`ReplicaSpec.requestOverhead`): shown, but not counted in the error
+    /// medians, since the model matches it by construction.
+    package var isSourceOfDefault = false
 
     /// Batch latency and ITL are set by decode steps; TTFT by prefill and queueing.
     package var isDecodeDominated: Bool { figure != .ttftP50Ms }
 
+    /// Median |predicted / measured − 1| over the counted points (not a default's source), decode-dominated and TTFT
+    /// apart, with how many points each has.
+    package static func medianErrors(_ points: [PublishedPoint] = all)
+        -> (decode: Double?, decodeCount: Int, ttft: Double?, ttftCount: Int)
+    {
+        var decode: [Double] = [], ttft: [Double] = []
+        for point in points where !point.isSourceOfDefault {
+            let error = abs(point.predicted() / point.measured - 1)
+            if point.isDecodeDominated { decode.append(error) } else { ttft.append(error) }
+        }
+        return (Calibrator.median(decode), decode.count, Calibrator.median(ttft), ttft.count)
+    }
+
     /// The uncalibrated model's figure for this point.
     package func predicted() -> Double {
         let p = ReplicaSpec(model: model, gpu: gpu, tensorParallel: tensorParallel, link: link)
-        let outcomes = FleetSimulation(
-            parameters: p, replicas: 1,
-            requests: Array(repeating: .init(promptTokens: promptTokens, outputTokens: outputTokens), count: requests),
-            load: load
-        ).run()
+        var random = SplitMix64(seed: 1)
+        func length(_ mean: Int) -> Int {
+            guard lengthSpread > 0 else { return mean }
+            return max(1, Int((Double(mean) * (1 + lengthSpread * (2 * random.nextUnit() - 1))).rounded()))
+        }
+        let lengths = (0..<requests).map { _ in
+            FleetSimulation.Request(promptTokens: length(promptTokens), outputTokens: length(outputTokens))
+        }
+        let outcomes = FleetSimulation(parameters: p, replicas: 1, requests: lengths, load: load).run()
         switch figure {
         case .batchLatencyMs: return (outcomes.compactMap(\.tokenTimes.last).max() ?? 0) * 1000
         case .ttftP50Ms: return CalibrationFigures(outcomes: outcomes)["ttft_p50_ms"]!
         case .itlP50Ms: return CalibrationFigures(outcomes: outcomes)["itl_p50_ms"]!
+        case .requestsPerS: return CalibrationFigures(outcomes: outcomes)["requests_per_s"]!
         }
     }
 
@@ -49,6 +76,22 @@ package struct PublishedPoint: Sendable {
             name: "\(model.name) \(gpu.name) TP\(tp) batch 8, 32→128", source: vllmLatency + note, model: model,
             gpu: gpu, tensorParallel: tp, link: .nvlink4, requests: 8, promptTokens: 32, outputTokens: 128,
             load: .batch, figure: .batchLatencyMs, measured: measured)
+    }
+
+    static let gpustack = "GPUStack performance lab, Qwen3-8B latency on one H100 SXM (docs/performance-lab/qwen3-8b/"
+        + "h100-latency.md): vLLM v0.11.0 `vllm serve Qwen/Qwen3-8B`, `vllm bench serve` on 100 ShareGPT prompts "
+        + "(23260 prompt and 22061 output tokens) at --max-concurrency "
+
+    /// One of GPUStack's vLLM baseline runs of Qwen3-8B on an H100, simulated with the dataset's mean lengths
+    /// (232.6 prompt tokens plus 9 of Qwen3's chat template, 220.6 output tokens).
+    static func gpustackQwen3(concurrency: Int, _ figure: Figure, measured: Double, isSourceOfDefault: Bool = false)
+        -> PublishedPoint
+    {
+        PublishedPoint(
+            name: "qwen3-8b h100 TP1 ShareGPT, \(concurrency) in flight", source: gpustack + "\(concurrency)",
+            model: .qwen3_8b, gpu: .h100, tensorParallel: 1, link: .nvlink4, requests: 100, promptTokens: 242,
+            outputTokens: 221, load: .closed(concurrency: concurrency), figure: figure, measured: measured,
+            lengthSpread: 0.5, isSourceOfDefault: isSourceOfDefault)
     }
 
     package static let all: [PublishedPoint] = [
@@ -67,5 +110,15 @@ package struct PublishedPoint: Sendable {
                        model: .qwen3_30b_a3b, gpu: .h200, tensorParallel: 1, link: .nvlink4, requests: 300,
                        promptTokens: 1000, outputTokens: 500, load: .closed(concurrency: 100), figure: .ttftP50Ms,
                        measured: 450),
+        gpustackQwen3(concurrency: 1, .itlP50Ms, measured: 7.23),
+        gpustackQwen3(concurrency: 2, .itlP50Ms, measured: 7.28),
+        gpustackQwen3(concurrency: 4, .itlP50Ms, measured: 7.37),
+        gpustackQwen3(concurrency: 8, .itlP50Ms, measured: 7.63),
+        // One request at a time has no tail: 100 requests in 166.04 s.
+        gpustackQwen3(concurrency: 1, .requestsPerS, measured: 100 / 166.04),
+        gpustackQwen3(concurrency: 1, .ttftP50Ms, measured: 60.38, isSourceOfDefault: true),
+        gpustackQwen3(concurrency: 2, .ttftP50Ms, measured: 64.78),
+        gpustackQwen3(concurrency: 4, .ttftP50Ms, measured: 60.26),
+        gpustackQwen3(concurrency: 8, .ttftP50Ms, measured: 60.77),
     ]
 }

@@ -54,8 +54,10 @@ final class ReplicaScheduler: @unchecked Sendable {
     /// Requests not yet running: the simulator's queue, or in fixed mode those still before their first token.
     var waitingCount: Int {
         if config.fixedLatency != nil { return requests.values.reduce(0) { $0 + ($1.firstTokenNanos == nil ? 1 : 0) } }
-        return simulator.waitingCount
+        return simulator.waitingCount + arriving
     }
+    /// Requests still in their request overhead, on their way to the engine's queue.
+    private var arriving = 0
 
     /// Takes over answering a generation request. Returns the id to report a disconnect with.
     func submit(_ request: CompletionRequest, channel: Channel, raw: RawChunkWriter?, keepAlive: Bool) -> Int? {
@@ -123,10 +125,14 @@ final class ReplicaScheduler: @unchecked Sendable {
             fixedTimers.push(deadline: active.nextDeadline, id: id)
             armFixedTimer()
         } else if config.replicaSpec.requestOverhead > 0 {
-            // A calibrated preset's per-request cost (the real server's HTTP, tokenising and hand-off time), on top
-            // of the mock's own.
+            // The preset's per-request cost (the real server's HTTP, tokenising and hand-off time), on top of the
+            // mock's own.
             let delay = TimeAmount.nanoseconds(Int64(config.replicaSpec.requestOverhead * config.timeScale * 1e9))
-            eventLoop.scheduleTask(in: delay) { [self] in enqueue(id) }
+            arriving += 1
+            eventLoop.scheduleTask(in: delay) { [self] in
+                arriving -= 1
+                enqueue(id)
+            }
         } else {
             enqueue(id)
         }

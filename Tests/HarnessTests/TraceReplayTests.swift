@@ -21,6 +21,9 @@ struct TraceReplayTests {
         var configuration = MockConfiguration()
         configuration.prefixCaching = true
         configuration.timeScale = 0.02
+        // The test is about the client's sends and the trace's reuse, not the simulated API server's 50 ms per
+        // request, which would add a timer per request to the event loop sharing the client's two cores.
+        configuration.replicaSpec.requestOverhead = 0
         let mock = try await MockServer.start(configuration)
         let output: RunOutput
         do {
