@@ -235,14 +235,15 @@ package enum PlanSession {
     /// absolute error of decode-dominated figures and of TTFT.
     package static func publishedComparison() -> String {
         var table = MarkdownTable(["point", "figure", "measured", "predicted", "error"])
-        for point in PublishedPoint.all {
-            let predicted = point.predicted(), error = predicted / point.measured - 1
+        let predictions = PublishedPoint.all.map { (point: $0, predicted: $0.predicted()) }
+        for (point, predicted) in predictions {
+            let error = predicted / point.measured - 1
             let format = point.measured < 100 ? "%.2f" : "%.1f"
             table.add([point.name + (point.isSourceOfDefault ? " (source of a default, not counted)" : ""),
                        point.figure.rawValue, String(format: format, point.measured),
                        String(format: format, predicted), String(format: "%+.1f %%", error * 100)])
         }
-        let medians = PublishedPoint.medianErrors()
+        let medians = PublishedPoint.medianErrors(predictions)
         func percent(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "n/a" }
         return table.render() + "\n\nmedian |error|: decode-dominated \(percent(medians.decode)) (\(medians.decodeCount) "
             + "points), TTFT \(percent(medians.ttft)) (\(medians.ttftCount)); uncalibrated presets, sources in "

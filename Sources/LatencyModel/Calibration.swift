@@ -216,7 +216,7 @@ package struct Calibrator: Sendable {
     func startValues(requestOverhead: Double? = nil) -> [Double] {
         guard let first = runs.first else { return [] }
         return free.map { p in
-            let v = p == .requestOverhead ? requestOverhead ?? p.value(in: first.parameters) : p.value(in: first.parameters)
+            let v = (p == .requestOverhead ? requestOverhead : nil) ?? p.value(in: first.parameters)
             return v > 0 ? min(max(v, p.bounds.lowerBound), p.bounds.upperBound) : p.nominal
         }
     }

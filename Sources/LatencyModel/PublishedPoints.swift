@@ -34,13 +34,13 @@ package struct PublishedPoint: Sendable {
     package var isDecodeDominated: Bool { figure != .ttftP50Ms }
 
     /// Median |predicted / measured − 1| over the counted points (not a default's source), decode-dominated and TTFT
-    /// apart, with how many points each has.
-    package static func medianErrors(_ points: [PublishedPoint] = all)
+    /// apart, with how many points each has; `predictions` pairs each point with its `predicted()`.
+    package static func medianErrors(_ predictions: [(point: PublishedPoint, predicted: Double)])
         -> (decode: Double?, decodeCount: Int, ttft: Double?, ttftCount: Int)
     {
         var decode: [Double] = [], ttft: [Double] = []
-        for point in points where !point.isSourceOfDefault {
-            let error = abs(point.predicted() / point.measured - 1)
+        for (point, predicted) in predictions where !point.isSourceOfDefault {
+            let error = abs(predicted / point.measured - 1)
             if point.isDecodeDominated { decode.append(error) } else { ttft.append(error) }
         }
         return (Calibrator.median(decode), decode.count, Calibrator.median(ttft), ttft.count)
@@ -82,8 +82,8 @@ package struct PublishedPoint: Sendable {
         + "h100-latency.md): vLLM v0.11.0 `vllm serve Qwen/Qwen3-8B`, `vllm bench serve` on 100 ShareGPT prompts "
         + "(23260 prompt and 22061 output tokens) at --max-concurrency "
 
-    /// One of GPUStack's vLLM baseline runs of Qwen3-8B on an H100, simulated with the dataset's mean lengths
-    /// (232.6 prompt tokens plus 9 of Qwen3's chat template, 220.6 output tokens).
+    /// One of GPUStack's vLLM baseline runs of Qwen3-8B on an H100, simulated with lengths within ±50 % of the
+    /// dataset's means (232.6 prompt tokens plus 9 of Qwen3's chat template, 220.6 output tokens).
     static func gpustackQwen3(concurrency: Int, _ figure: Figure, measured: Double, isSourceOfDefault: Bool = false)
         -> PublishedPoint
     {

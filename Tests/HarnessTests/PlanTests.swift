@@ -72,13 +72,7 @@ struct PlanTests {
         spec.load.concurrency = nil
         spec.load.rate = 8
         spec.load.arrival = .constant
-        // The engine simulation is what is compared, so the mock gets no simulated request overhead and the plan gets
-        // the mock's own: ~1.5 ms to read a 6000-token request, what calibrate fits against the mock (CalibrateTests).
-        // Without it every arrival lands that much later against the mock's steps than the model's, and TPOT p50 came
-        // out 3.1 % off in two of three runs; with it, within 2.2 % in five (README).
-        var engine = ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200)
-        engine.requestOverhead = 0
-        var configuration = MockConfiguration(replicaSpec: engine)
+        var configuration = MockConfiguration(replicaSpec: ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200))
         configuration.seed = spec.seed
         let mock = try await MockServer.start(configuration)
         let live: RunSession.Outcome
@@ -95,9 +89,8 @@ struct PlanTests {
 
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var setup = PlanSession.Setup(model: .qwen3_30b_a3b, gpu: .h200, link: .nvlink4,
+        let setup = PlanSession.Setup(model: .qwen3_30b_a3b, gpu: .h200, link: .nvlink4,
                                       candidates: [.init(tensorParallel: 1, replicas: 1)], costPerGPUHour: 3.5)
-        setup.tune = { $0.requestOverhead = 0.0015 }  // the mock's own
         let plan = try PlanSession.run(workload: spec, setup: setup, directory: directory)
         let measured = try #require(live.result.summaries.first)
         let predicted = try #require(plan.runs.first?.summaries.first)

@@ -130,7 +130,7 @@ import Testing
         }
         // The point a default was read from is shown but not counted.
         #expect(PublishedPoint.all.filter(\.isSourceOfDefault).count == 1)
-        let medians = PublishedPoint.medianErrors()
+        let medians = PublishedPoint.medianErrors(PublishedPoint.all.map { ($0, $0.predicted()) })
         #expect(medians.decodeCount == 13 && medians.ttftCount == 4)
         #expect(abs((medians.decode ?? 0) - 0.072) < 0.002 && abs((medians.ttft ?? 0) - 0.053) < 0.002, "\(medians)")
         // Offline batch: all eight requests share every step, so they finish together.
