@@ -113,8 +113,13 @@ package enum PlanSession {
         return nil
     }
 
-    /// The workload's requests (seeded: prompt and output lengths drawn once, the same for every candidate) and
-    /// its load: a closed loop, or a constant-rate open loop (Poisson or uniform arrivals).
+    /// Most requests one candidate's simulation takes.
+    static let maxSimulatedRequests = 10_000_000
+
+    /// The workload's requests and load, drawn as the client draws them (`tpbench run` with the same seed sends
+    /// these): request i's prompt is pool prompt i modulo the pool's size, its `max_tokens` is seeded by i, and an
+    /// open loop's arrivals are the run's schedule (constant, Poisson or gamma, ramps and rate stages), with
+    /// `load.concurrency` as its ceiling. A closed loop is one phase of `load.concurrency`.
     package static func requests(of workload: WorkloadSpec) throws
         -> (requests: [FleetSimulation.Request], load: FleetSimulation.Load) {
         if workload.sessions != nil {
@@ -122,48 +127,64 @@ package enum PlanSession {
                             + "prefix cache changes their prefill); run them with tpbench run, or plan one turn's "
                             + "load without sessions:")
         }
-        if let trace = workload.trace {
-            // A trace is its own load: its arrival times and lengths, as the replay sends them.
-            let rows = trace.rows.prefix(workload.load.requests ?? .max)
-            return (rows.map { FleetSimulation.Request(promptTokens: $0.promptTokens, outputTokens: $0.outputTokens) },
-                    .open(arrivals: rows.map(\.timeS)))
+        if let dataset = workload.prompt.dataset {
+            throw PlanError("plan needs every prompt's token count, and a dataset (\(dataset)) gives text; run it "
+                            + "once with tpbench run and plan its requests.jsonl as a trace, or set prompt.tokens")
         }
         let plan = LoadPlan(workload)
-        guard plan.phases.count == 1, let phase = plan.phases.first else {
-            throw PlanError("plan simulates one closed loop (load.concurrency) or one constant-rate open loop "
-                            + "(load.rate); this workload has \(plan.phases.count) load phases")
-        }
-        var count = workload.load.requests
-        var rng = SplitMix64(seed: workload.seed)
+        let open = plan.phases.allSatisfy { if case .open = $0.kind { true } else { false } }
+        var count = plan.maxRequests
         var load: FleetSimulation.Load
-        switch phase.kind {
-        case .closed(let concurrency):
-            load = .closed(concurrency: concurrency)
-        case .open(let from, let to):
-            guard from == to, from > 0 else {
-                throw PlanError("plan simulates a constant rate; this workload ramps from \(from) to \(to) req/s")
+        if open {
+            guard count != nil || plan.durationS != nil else {
+                throw PlanError("plan needs a request count: set load.requests (or --requests) or load.duration")
             }
-            if count == nil, let seconds = workload.load.durationS { count = Int((from * seconds).rounded()) }
-            var time = 0.0
+            var generator = ArrivalGenerator(workload: workload, plan: plan)
             var arrivals: [Double] = []
-            guard workload.load.arrival != .gamma else {
-                throw PlanError("plan simulates constant or poisson arrivals, not gamma; set load.arrival")
+            while arrivals.count < (count ?? .max), let t = generator.next() {
+                arrivals.append(t)
+                guard arrivals.count <= maxSimulatedRequests else {
+                    throw PlanError("this workload's open loop sends more than \(maxSimulatedRequests) requests; "
+                                    + "set load.requests or a shorter load.duration")
+                }
             }
-            let poisson = workload.load.arrival == .poisson
-            for _ in 0..<(count ?? 0) {
-                arrivals.append(time)
-                time += poisson ? -log(max(1e-12, 1 - rng.nextUnit())) / from : 1 / from
-            }
-            load = .open(arrivals: arrivals)
+            count = arrivals.count
+            load = .open(arrivals: arrivals, ceiling: plan.concurrencyCeiling)
+        } else if plan.phases.count == 1, case .closed(let concurrency) = plan.phases[0].kind {
+            load = .closed(concurrency: concurrency)
+        } else {
+            throw PlanError("plan simulates one closed loop (load.concurrency) or an open loop (load.rate, "
+                            + "load.ramp_up or rate stages); this workload mixes \(plan.phases.count) closed and "
+                            + "open phases")
         }
         guard let total = count, total > 0 else {
             throw PlanError("plan needs a request count: set load.requests (or --requests)")
         }
-        let requests = (0..<total).map { _ in
-            FleetSimulation.Request(promptTokens: workload.prompt.tokens.sample(using: &rng),
-                                    outputTokens: workload.output.maxTokens.sample(using: &rng))
+        guard total <= maxSimulatedRequests else {
+            throw PlanError("plan simulates at most \(maxSimulatedRequests) requests; this workload has \(total)")
+        }
+        if let trace = workload.trace {
+            let rows = trace.rows.prefix(total)
+            return (rows.map { FleetSimulation.Request(promptTokens: $0.promptTokens, outputTokens: $0.outputTokens) },
+                    load)
+        }
+        let prompts = workload.promptTargets(count: workload.promptPoolSize(maxRequests: plan.maxRequests))
+        let requests = (0..<total).map {
+            FleetSimulation.Request(promptTokens: prompts[$0 % prompts.count],
+                                    outputTokens: workload.maxTokens(ofRequest: $0))
         }
         return (requests, load)
+    }
+
+    /// Why the run would leave request `o` out of its results, as `LoadRunner` decides: started in the warm-up
+    /// (the first `load.warmup` requests, or before `load.warmup` seconds) or in the cool-down (the last
+    /// `load.cooldown` seconds of `load.duration`); nil when measured.
+    static func exclusion(of o: FleetSimulation.Outcome, workload: WorkloadSpec, durationS: Double?) -> String? {
+        if o.index < workload.load.warmupRequests || o.arrival < workload.load.warmupS { return "warmup" }
+        if workload.load.cooldownS > 0, let duration = durationS, o.arrival > duration - workload.load.cooldownS {
+            return "cooldown"
+        }
+        return nil
     }
 
     /// Simulates every candidate and writes the prediction: a comparison report in `directory` and one run report per
@@ -171,6 +192,8 @@ package enum PlanSession {
     package static func run(workload: WorkloadSpec, setup: Setup, directory: URL,
                            commandLine: [String] = CommandLine.arguments) throws -> CompareSession.Outcome {
         let (requests, load) = try requests(of: workload)
+        let durationS = LoadPlan(workload).durationS
+        let isOpen = if case .open = load { true } else { false }
         let slo = SLO(ttftMs: workload.slo.ttftMs, itlMs: workload.slo.itlMs, tpotMs: workload.slo.tpotMs,
                       e2eMs: workload.slo.e2eMs)
         let environment = ClientEnvironment(host: "tpbench plan (simulated)", cores: 0, os: "-",
@@ -185,15 +208,19 @@ package enum PlanSession {
             setup.tune(&parameters)
             let outcomes = FleetSimulation(parameters: parameters, replicas: candidate.replicas, requests: requests,
                                            load: load).run()
-            let records = outcomes.map { o -> RequestRecord in
+            // A run stops sending at load.duration; the simulation's later sends are not the run's.
+            let sent = outcomes.filter { $0.arrival < durationS ?? .infinity }
+            let records = sent.map { o -> RequestRecord in
                 let request = requests[o.index]
                 let end = o.tokenTimes.last ?? o.arrival
                 var record = RequestRecord(
-                    id: o.index, target: candidate.name, replica: "replica-\(o.replica + 1)", startMs: o.arrival * 1000,
+                    id: o.index, target: candidate.name, replica: "replica-\(o.replica + 1)",
+                    intendedStartMs: isOpen ? o.intended * 1000 : nil, startMs: o.arrival * 1000,
                     e2eMs: (end - o.arrival) * 1000, tokenEventOffsetsMs: o.tokenTimes.map { ($0 - o.arrival) * 1000 },
                     tokensPerEvent: o.tokenTimes.map { _ in 1 }, promptTokens: request.promptTokens,
                     outputTokens: o.tokenTimes.count, requestedPromptTokens: request.promptTokens,
                     requestedMaxTokens: request.outputTokens, finishReason: o.dropped ? nil : "length")
+                record.excludedAs = exclusion(of: o, workload: workload, durationS: durationS)
                 if o.dropped {
                     record.httpStatus = 400
                     record.failure = .http4xx

@@ -16,8 +16,9 @@ package struct FleetSimulation: Sendable {
     package enum Load: Sendable, Equatable {
         /// Keep `concurrency` requests in flight; the next one is sent the moment one finishes.
         case closed(concurrency: Int)
-        /// Request i arrives at `arrivals[i]` seconds (sorted).
-        case open(arrivals: [Double])
+        /// Request i is due at `arrivals[i]` seconds (sorted) and sent then, or, with at most `ceiling` in flight, the
+        /// moment one of them finishes (the client's open loop with `load.concurrency` as a ceiling).
+        case open(arrivals: [Double], ceiling: Int? = nil)
         /// Every request is queued before the first step, as vLLM's offline `LLM.generate` does (the batch that
         /// `vllm bench latency` times).
         case batch
@@ -27,7 +28,10 @@ package struct FleetSimulation: Sendable {
     package struct Outcome: Sendable, Equatable {
         package var index: Int
         package var replica: Int
+        /// When it was sent.
         package var arrival: Double
+        /// When it was due: its open-loop arrival time (later sent if the ceiling was reached), else when sent.
+        package var intended: Double
         /// Times each token came out (one per step that generated it).
         package var tokenTimes: [Double]
         /// The engine refused it (a prompt that can never fit in the KV cache).
@@ -54,7 +58,9 @@ package struct FleetSimulation: Sendable {
         var outcomes: [Outcome?] = Array(repeating: nil, count: requests.count)
         var next = 0
         var arrivals: [Double] = []
-        if case .open(let times) = load { arrivals = times }
+        var ceiling = Int.max
+        if case .open(let times, let limit) = load { (arrivals, ceiling) = (times, max(1, limit ?? .max)) }
+        var sentAndUnfinished = 0
         let overhead = parameters.requestOverhead
         /// Sent requests still on their way to the engine (only with a request overhead), in sending order.
         var pending: [(at: Double, id: Int, replica: Int)] = []
@@ -79,8 +85,10 @@ package struct FleetSimulation: Sendable {
         func send(at time: Double, queueOnly: Bool = false) {
             guard next < requests.count else { return }
             let r = outstanding.indices.min { outstanding[$0] < outstanding[$1] } ?? 0
-            outcomes[next] = Outcome(index: next, replica: r, arrival: time, tokenTimes: [], dropped: false)
+            let due = next < arrivals.count ? arrivals[next] : time
+            outcomes[next] = Outcome(index: next, replica: r, arrival: time, intended: due, tokenTimes: [], dropped: false)
             outstanding[r] += 1
+            sentAndUnfinished += 1
             if queueOnly {
                 enqueue(next, to: r)
             } else if overhead > 0 {
@@ -105,7 +113,8 @@ package struct FleetSimulation: Sendable {
         }
         while true {
             let stepEnd = inFlight.indices.compactMap { r in inFlight[r].map { (r, $0.end) } }.min { $0.1 < $1.1 }
-            let arrival = next < arrivals.count ? arrivals[next] : nil
+            // An arrival with the ceiling reached waits for a request to finish.
+            let arrival = next < arrivals.count && sentAndUnfinished < ceiling ? arrivals[next] : nil
             // Every request is delayed by the same overhead, so the pending list stays in time order.
             if pendingHead < pending.count, (stepEnd == nil || pending[pendingHead].at < stepEnd!.1),
                arrival == nil || pending[pendingHead].at <= arrival! {
@@ -117,7 +126,7 @@ package struct FleetSimulation: Sendable {
                 continue
             }
             if let at = arrival, stepEnd == nil || at < stepEnd!.1 {
-                while next < arrivals.count, arrivals[next] == at { send(at: at) }
+                while next < arrivals.count, arrivals[next] == at, sentAndUnfinished < ceiling { send(at: at) }
                 kick(at: at)
                 continue
             }
@@ -133,10 +142,12 @@ package struct FleetSimulation: Sendable {
                 finished += 1
             }
             outstanding[r] -= finished
+            sentAndUnfinished -= finished
             // The engine goes straight on to its next step; a closed loop's next request reaches it a round trip
             // after the answer's end, so it waits for that step unless the engine had nothing left to do.
             kick(at: end)
             if case .closed = load { for _ in 0..<finished { send(at: end) } }
+            while next < arrivals.count, arrivals[next] < end, sentAndUnfinished < ceiling { send(at: end) }
             kick(at: end)
         }
         return outcomes.compactMap { $0 }

@@ -81,11 +81,7 @@ package enum Benchmark {
 
         let (model, serverModels) = try await resolveModel(workload.model, target: target, loop: loops[0],
                                                            settings: settings)
-        // A trace's requests each have their own prompt; synthetic ones cycle through at most maxPoolSize.
-        let poolSize = workload.trace != nil ? wholePlan.maxRequests ?? 1
-            : min(PromptBuilder.maxPoolSize, wholePlan.maxRequests
-                  ?? workload.sessions?.count.map { $0 * max(1, workload.sessions!.turns.upperBound) }
-                  ?? PromptBuilder.maxPoolSize)
+        let poolSize = workload.promptPoolSize(maxRequests: wholePlan.maxRequests)
         let pool = try await PromptBuilder.build(spec: workload, model: model, poolSize: poolSize,
                                                  base: target.baseURLs[0], loop: loops[0], settings: settings,
                                                  progress: onCalibration)
@@ -164,8 +160,7 @@ package enum Benchmark {
         }
         return { index in
             let slot = index % pool.count
-            var generator = SplitMix64(seed: workload.seed &+ 0x7_0000 &+ UInt64(index))
-            let maxTokens = pool.datasetMaxTokens[slot] ?? workload.output.maxTokens.sample(using: &generator)
+            let maxTokens = pool.datasetMaxTokens[slot] ?? workload.maxTokens(ofRequest: index)
             let body = RequestBodyBuilder.body(
                 api: workload.api, model: model, prompt: pool.prompts[slot], maxTokens: maxTokens,
                 output: workload.output, continuousUsage: continuousUsage, extra: workload.extraBody)

@@ -17,8 +17,6 @@ package struct CalibrationMissed: Error, Sendable, CustomStringConvertible {
 
 /// Builds the prompt pool for a workload.
 package enum PromptBuilder {
-    /// Most distinct prompts built for a run; request i uses prompt i modulo this.
-    package static let maxPoolSize = 2000
     /// Token-counting requests in flight at once while calibrating.
     static let calibrationConcurrency = 32
     /// Most token-counting requests for one prompt (a prompt still off after these is reported as a miss).
@@ -41,8 +39,7 @@ package enum PromptBuilder {
                               datasetMaxTokens: entries.map(\.maxTokens),
                               calibration: CalibrationSummary(mode: .dataset, prompts: prompts.count, dataset: dataset))
         }
-        var generator = SplitMix64(seed: spec.seed ^ 0x9E0_0D1E)
-        var targets = (0..<max(1, poolSize)).map { _ in spec.prompt.tokens.sample(using: &generator) }
+        var targets = spec.promptTargets(count: poolSize)
         var synthesizer = Synthesizer(seed: spec.seed, system: spec.prompt.system, prefixTokens: spec.prompt.prefixTokens,
                                       vocabulary: PromptSynthesizer.vocabulary)
         // A trace: one prompt per row, of the row's length, made of the row's prefix blocks.

@@ -22,6 +22,24 @@ struct PlanTests {
         return spec
     }
 
+    /// `spec` run through the client against a live mock of `replica` seeded like the workload.
+    static func runAgainstMock(_ spec: WorkloadSpec, _ replica: ReplicaSpec) async throws -> RunSession.Outcome {
+        var configuration = MockConfiguration(replicaSpec: replica)
+        configuration.seed = spec.seed
+        let mock = try await MockServer.start(configuration)
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-live-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let live = try await RunSession.run(workload: spec, deployment: DeploymentSpec(name: "mock", urls: mock.baseURLs),
+                                                directory: directory, options: RunSession.Options(commandLine: ["test"]))
+            try await mock.shutdown()
+            return live
+        } catch {
+            try await mock.shutdown()
+            throw error
+        }
+    }
+
     @Test func candidatesParseAndSplitTheBudget() throws {
         #expect(try PlanSession.Candidate.parse("tp1x4, TP2x2,tp4x1").map(\.name) == ["tp1x4", "tp2x2", "tp4x1"])
         #expect(PlanSession.Candidate.splits(of: 4).map(\.name) == ["tp1x4", "tp2x2", "tp4x1"])
@@ -67,25 +85,15 @@ struct PlanTests {
     @Test func planAgreesWithTheLiveMock() async throws {
         // An open loop at a constant rate: the client sends each request at its intended time, so model and client
         // see the same arrivals (a closed loop's waves would be sent all at once by the model and one after another
-        // by the client).
-        var spec = Self.workload(concurrency: 16, requests: 48, prompt: 6000, output: 40)
+        // by the client). The first 16 requests are a warm-up, left out on both sides: while the batch fills, each
+        // request's TPOT depends on how many came before it, and with them counted the p50 fell on that ramp's edge
+        // (33.6 against 35.2 ms for neighbouring requests), where one request more or less on the ramp moved it 3 %.
+        var spec = Self.workload(concurrency: 16, requests: 64, prompt: 6000, output: 40)
         spec.load.concurrency = nil
         spec.load.rate = 8
         spec.load.arrival = .constant
-        var configuration = MockConfiguration(replicaSpec: ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200))
-        configuration.seed = spec.seed
-        let mock = try await MockServer.start(configuration)
-        let live: RunSession.Outcome
-        let liveDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-live-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: liveDirectory) }
-        do {
-            live = try await RunSession.run(workload: spec, deployment: DeploymentSpec(name: "mock", urls: mock.baseURLs),
-                                            directory: liveDirectory, options: RunSession.Options(commandLine: ["test"]))
-        } catch {
-            try await mock.shutdown()
-            throw error
-        }
-        try await mock.shutdown()
+        spec.load.warmupRequests = 16
+        let live = try await Self.runAgainstMock(spec, ReplicaSpec(model: .qwen3_30b_a3b, gpu: .h200))
 
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -95,6 +103,7 @@ struct PlanTests {
         let measured = try #require(live.result.summaries.first)
         let predicted = try #require(plan.runs.first?.summaries.first)
         #expect(measured.failed == 0 && predicted.failed == 0)
+        #expect(measured.requests == 48 && predicted.requests == 48)
         for (name, m, p) in [("TTFT p50", measured.ttftMs?.p50, predicted.ttftMs?.p50),
                              ("TPOT p50", measured.tpotMs?.p50, predicted.tpotMs?.p50),
                              ("E2E p50", measured.e2eMs?.p50, predicted.e2eMs?.p50),
@@ -110,6 +119,46 @@ struct PlanTests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("tp1x1/report.md").path))
         let saved = try JSONDecoder().decode(Comparison.self, from: Data(contentsOf: directory.appendingPathComponent("compare.json")))
         #expect(saved.prediction == plan.comparison.prediction)
+    }
+
+    /// The plan simulates the requests a run sends: the same prompt and output lengths per request id, the same
+    /// open-loop schedule (Poisson here), the ceiling on requests in flight, and the same warm-up left out.
+    @Test func thePlanSimulatesTheRequestsTheRunSends() async throws {
+        var spec = WorkloadSpec()
+        spec.name = "plan-same-requests"
+        spec.seed = 7
+        spec.prompt.tokens = .uniform(20, 200)
+        spec.output.maxTokens = .uniform(2, 12)
+        spec.output.ignoreEOS = true
+        spec.load.rate = 400
+        spec.load.arrival = .poisson
+        spec.load.concurrency = 3
+        spec.load.requests = 40
+        spec.load.warmupRequests = 5
+        let (requests, load) = try PlanSession.requests(of: spec)
+        guard case .open(let arrivals, let ceiling) = load else { Issue.record("not an open loop: \(load)"); return }
+        #expect(ceiling == 3 && arrivals.count == 40)
+
+        let live = try await Self.runAgainstMock(spec, ReplicaSpec(model: .llama3_1_8b, gpu: .h100))
+        let records = live.records.sorted { $0.id < $1.id }
+        #expect(records.map(\.id) == Array(0..<40))
+        #expect(records.map(\.requestedPromptTokens) == requests.map(\.promptTokens))
+        #expect(records.map(\.requestedMaxTokens) == requests.map(\.outputTokens))
+        #expect(Set(requests.map(\.promptTokens)).count > 20 && Set(requests.map(\.outputTokens)).count > 5)
+        #expect(records.map { $0.excludedAs != nil } == (0..<40).map { $0 < 5 })
+        // The run's intended start times are the plan's arrivals, to the client's clock resolution.
+        for (record, arrival) in zip(records, arrivals) {
+            let intended = try #require(record.intendedStartMs)
+            #expect(abs(intended - arrival * 1000) < 0.01, "request \(record.id): \(intended) ms vs \(arrival * 1000)")
+        }
+        // At 400 req/s against 3 in flight most requests wait for a slot: the simulation holds them too.
+        let outcomes = FleetSimulation(parameters: ReplicaSpec(model: .llama3_1_8b, gpu: .h100), replicas: 1,
+                                       requests: requests, load: load).run()
+        #expect(outcomes.filter { $0.arrival > $0.intended + 1e-9 }.count > 20)
+        for o in outcomes {
+            let inFlight = outcomes.filter { $0.arrival <= o.arrival && ($0.tokenTimes.last ?? 0) > o.arrival }.count
+            #expect(inFlight <= 3, "request \(o.index) sent with \(inFlight) in flight")
+        }
     }
 
     /// The published question on paper: TP=4 over degraded PCIe vs 4 replicas of TP=1, 100 requests in flight.
