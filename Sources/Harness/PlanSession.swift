@@ -154,8 +154,8 @@ package enum PlanSession {
             load = .closed(concurrency: concurrency)
         } else {
             throw PlanError("plan simulates one closed loop (load.concurrency) or an open loop (load.rate, "
-                            + "load.ramp_up or rate stages); this workload mixes \(plan.phases.count) closed and "
-                            + "open phases")
+                            + "load.ramp_up or rate stages); this workload's \(plan.phases.count) load stages mix "
+                            + "the two: plan each stage as its own workload")
         }
         guard let total = count, total > 0 else {
             throw PlanError("plan needs a request count: set load.requests (or --requests)")

@@ -138,6 +138,11 @@ struct PlanTests {
         let (requests, load) = try PlanSession.requests(of: spec)
         guard case .open(let arrivals, let ceiling) = load else { Issue.record("not an open loop: \(load)"); return }
         #expect(ceiling == 3 && arrivals.count == 40)
+        // A workload whose stages mix an open and a closed loop is refused, not half simulated.
+        var mixed = spec
+        mixed.load.requests = nil
+        mixed.load.stages = [LoadSpec.Stage(rate: 5, durationS: 2), LoadSpec.Stage(concurrency: 4, durationS: 2)]
+        #expect(throws: PlanSession.PlanError.self) { _ = try PlanSession.requests(of: mixed) }
 
         let live = try await Self.runAgainstMock(spec, ReplicaSpec(model: .llama3_1_8b, gpu: .h100))
         let records = live.records.sorted { $0.id < $1.id }
