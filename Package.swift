@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSON", "JSONSchema"], resources: [.copy("Resources")]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Metrics", "JSON", "SeededRandom"]),
-        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "JSONSchema"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "JSONSchema", "LatencyModel"]),
         .testTarget(
             name: "HarnessTests",
             dependencies: [

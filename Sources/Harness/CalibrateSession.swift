@@ -3,6 +3,7 @@ import JSON
 import LatencyModel
 import Metrics
 import Report
+import Workload
 
 /// `tpbench calibrate`: turns saved runs into replays of the latency model (same requests, same way of sending them,
 /// same deployment), fits the model's free parameters to what the runs measured, and writes a preset.
@@ -40,18 +41,22 @@ package enum CalibrateSession {
         let target = saved.result.targets.first
         let modelName = deployment.model ?? base?.model ?? target?.serverModels?.first
         guard let modelName else {
-            throw CalibrateError("\(name): the run does not say which model it served; pass --model (one of "
-                                 + ModelSpec.presets.map(\.name).joined(separator: ", ") + ")")
+            throw CalibrateError("\(name): the run does not say which model it served; pass --model ("
+                                 + HardwareFiles.modelChoices + ")")
         }
-        guard let model = ModelSpec.preset(named: modelName) else {
+        let resolvedModel: ModelSpec?
+        do { resolvedModel = try HardwareFiles.model(modelName) } catch { throw CalibrateError("\(error)") }
+        guard let model = resolvedModel else {
             throw CalibrateError("\(name): model '\(modelName)' is not a tpbench preset; pass --model with one of "
-                                 + ModelSpec.presets.map(\.name).joined(separator: ", "))
+                                 + HardwareFiles.modelChoices)
         }
         let gpuName = deployment.gpu ?? base?.gpu ?? target?.gpu
-        guard let gpuName, let gpu = GPUSpec.preset(named: gpuName) else {
+        let resolvedGPU: GPUSpec?
+        do { resolvedGPU = try gpuName.flatMap(HardwareFiles.gpu) } catch { throw CalibrateError("\(error)") }
+        guard let gpuName, let gpu = resolvedGPU else {
             throw CalibrateError("\(name): " + (gpuName.map { "GPU '\($0)' is not a tpbench preset" }
                                                ?? "the run does not say which GPU it ran on")
-                                 + "; pass --gpu with one of " + GPUSpec.presets.map(\.name).joined(separator: ", "))
+                                 + "; pass --gpu with one of " + HardwareFiles.gpuChoices)
         }
         let tp = deployment.tensorParallel ?? target?.tensorParallel ?? 1
         let linkName = deployment.link ?? (tp > 1 ? target?.interconnect : nil) ?? base?.link ?? "nvlink4"

@@ -41,13 +41,18 @@ package enum PresetFileLoader {
                     return ""
                 }
                 guard let value = reader.string(node, key) else { return "" }
+                // A model or device file keeps its path's spelling; it is read when the preset is used.
+                if fileAllowed && FileManager.default.fileExists(atPath: value) { return value }
                 if !valid(value) {
-                    reader.fail(key, node, "'\(value)' is not a known preset; use one of \(known.joined(separator: ", "))")
+                    reader.fail(key, node, "'\(value)' is not a known preset\(fileAllowed ? " or a file" : ""); use one of "
+                                + known.joined(separator: ", "))
                 }
                 return value.lowercased()
             }
+            var fileAllowed = true
             preset.model = name("model", known: ModelSpec.presets.map(\.name)) { ModelSpec.preset(named: $0) != nil }
             preset.gpu = name("gpu", known: GPUSpec.presets.map(\.name)) { GPUSpec.preset(named: $0) != nil }
+            fileAllowed = false
             preset.link = name("link", known: LinkSpec.presets.map(\.name)) { LinkSpec.preset(named: $0) != nil }
             if let node = fields["parameters"],
                let values = reader.mapping(node, "parameters", allowed: FreeParameter.allCases.map(\.name)) {

@@ -23,8 +23,8 @@ struct CalibrateCommand: ParsableCommand {
     )
 
     @Argument(help: "Run directories or result.json files (with their requests.jsonl).") var runs: [String]
-    @Option(help: "Model preset the runs served (default: the runs' served model).") var model: String?
-    @Option(help: "GPU preset the runs ran on (default: the runs' deployment gpu).") var gpu: String?
+    @Option(help: "Model preset or Hugging Face config.json the runs served (default: the runs' served model).") var model: String?
+    @Option(help: "GPU preset or device YAML file the runs ran on (default: the runs' deployment gpu).") var gpu: String?
     @Option(help: "Interconnect preset of the TP runs (default: their deployment interconnect, else nvlink4).")
     var link: String?
     @Option(help: "Tensor-parallel size of every run (default: each run's deployment tensor_parallel, else 1).")
@@ -66,13 +66,18 @@ struct CalibrateCommand: ParsableCommand {
         if let v = maxNumBatchedTokens, !(1...16_777_216).contains(v) {
             throw ValidationError("--max-num-batched-tokens must be in 1...16777216, got \(v)")
         }
-        let presets: [(String, String?, Bool, [String])] = [
-            ("--model", model, model.map { ModelSpec.preset(named: $0) != nil } ?? true, ModelSpec.presets.map(\.name)),
-            ("--gpu", gpu, gpu.map { GPUSpec.preset(named: $0) != nil } ?? true, GPUSpec.presets.map(\.name)),
-            ("--link", link, link.map { LinkSpec.preset(named: $0) != nil } ?? true, LinkSpec.presets.map(\.name)),
+        // A model or GPU may also be a file (read, with its own errors, when the runs are replayed).
+        let exists = { (path: String) in FileManager.default.fileExists(atPath: path) }
+        let presets: [(String, String?, Bool, String)] = [
+            ("--model", model, model.map { ModelSpec.preset(named: $0) != nil || exists($0) } ?? true,
+             HardwareFiles.modelChoices),
+            ("--gpu", gpu, gpu.map { GPUSpec.preset(named: $0) != nil || exists($0) } ?? true, HardwareFiles.gpuChoices),
+            ("--link", link, link.map { LinkSpec.preset(named: $0) != nil } ?? true,
+             LinkSpec.presets.map(\.name).joined(separator: ", ")),
         ]
-        for (flag, name, known, names) in presets where !known {
-            throw ValidationError("\(flag) \(name ?? "") is not a known preset; use one of \(names.joined(separator: ", "))")
+        for (flag, name, known, choices) in presets where !known {
+            throw ValidationError("\(flag) \(name ?? "") is not a known preset\(flag == "--link" ? "" : " or a file"); "
+                                  + "use one of \(choices)")
         }
     }
 

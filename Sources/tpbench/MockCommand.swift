@@ -3,6 +3,7 @@ import Foundation
 import Dispatch
 import LatencyModel
 import MockServer
+import Workload
 
 #if canImport(Glibc)
     import Glibc
@@ -21,16 +22,16 @@ struct MockCommand: AsyncParsableCommand {
               tpbench mock --explain --tp 4 --link nvlink4
               tpbench mock --ttft-ms 300 --itl-ms 20 --port 0
 
-            Models: \(ModelSpec.presets.map(\.name).joined(separator: ", ")).
-            GPUs: \(GPUSpec.presets.map(\.name).joined(separator: ", ")).
+            Models: \(HardwareFiles.modelChoices).
+            GPUs: \(HardwareFiles.gpuChoices).
             Links: \(LinkSpec.presets.map(\.name).joined(separator: ", ")).
             Prompt tokens are billed by the mock's tokenizer (about one token per short word; POST /tokenize);
             a chat prompt costs 3 + Σ(5 + tokens(content)) over its messages.
             """
     )
 
-    @Option(help: "Model preset (default: the --preset file's, else qwen3-30b-a3b).") var model: String?
-    @Option(help: "GPU preset (default: the --preset file's, else h200).") var gpu: String?
+    @Option(help: "Model preset or Hugging Face config.json (default: the --preset file's, else qwen3-30b-a3b).") var model: String?
+    @Option(help: "GPU preset or device YAML file (default: the --preset file's, else h200).") var gpu: String?
     @Option(help: "Tensor-parallel size (GPUs per replica).") var tp = 1
     @Option(help: "Interconnect between the TP GPUs (default: the --preset file's, else nvlink4).") var link: String?
     @Option(help: ArgumentHelp("A calibrated latency-model preset (`tpbench calibrate` writes one); flags below override it.",

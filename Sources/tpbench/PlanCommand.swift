@@ -18,9 +18,9 @@ struct PlanCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model preset: \(ModelSpec.presets.map(\.name).joined(separator: ", ")) (default: the --preset file's, else qwen3-30b-a3b).")
+    @Option(help: "Model: \(HardwareFiles.modelChoices) (default: the --preset file's, else qwen3-30b-a3b).")
     var model: String?
-    @Option(help: "GPU preset: \(GPUSpec.presets.map(\.name).joined(separator: ", ")) (default: the --preset file's, else h200).")
+    @Option(help: "GPU: \(HardwareFiles.gpuChoices) (default: the --preset file's, else h200).")
     var gpu: String?
     @Option(help: "GPUs to split between the candidates (the budget).") var gpus = 4
     @Option(help: "Interconnect between a replica's GPUs: \(LinkSpec.presets.map(\.name).joined(separator: ", ")) (default: the --preset file's, else nvlink4).")

@@ -20,13 +20,16 @@ struct HardwareSelection {
         let modelName = model ?? preset?.model ?? "qwen3-30b-a3b"
         let gpuName = gpu ?? preset?.gpu ?? "h200"
         let linkName = link ?? preset?.link ?? "nvlink4"
-        guard let m = ModelSpec.preset(named: modelName) else {
-            throw ValidationError("--model \(modelName) is not a known preset; use one of "
-                                  + ModelSpec.presets.map(\.name).joined(separator: ", "))
+        let (model, gpu): (ModelSpec?, GPUSpec?)
+        do { (model, gpu) = (try HardwareFiles.model(modelName), try HardwareFiles.gpu(gpuName)) } catch {
+            throw ValidationError("\(error)")
         }
-        guard let g = GPUSpec.preset(named: gpuName) else {
-            throw ValidationError("--gpu \(gpuName) is not a known preset; use one of "
-                                  + GPUSpec.presets.map(\.name).joined(separator: ", "))
+        guard let m = model else {
+            throw ValidationError("--model \(modelName) is not a known preset or a file; use one of "
+                                  + HardwareFiles.modelChoices)
+        }
+        guard let g = gpu else {
+            throw ValidationError("--gpu \(gpuName) is not a known preset or a file; use one of " + HardwareFiles.gpuChoices)
         }
         guard let l = LinkSpec.preset(named: linkName) else {
             throw ValidationError("--link \(linkName) is not a known preset; use one of "
