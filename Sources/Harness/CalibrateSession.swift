@@ -47,14 +47,14 @@ package enum CalibrateSession {
         let resolvedModel: ModelSpec?
         do { resolvedModel = try HardwareFiles.model(modelName) } catch { throw CalibrateError("\(error)") }
         guard let model = resolvedModel else {
-            throw CalibrateError("\(name): model '\(modelName)' is not a tpbench preset; pass --model with one of "
-                                 + HardwareFiles.modelChoices)
+            throw CalibrateError("\(name): model '\(modelName)' is not a tpbench preset or a file; pass --model with "
+                                 + "one of " + HardwareFiles.modelChoices)
         }
         let gpuName = deployment.gpu ?? base?.gpu ?? target?.gpu
         let resolvedGPU: GPUSpec?
         do { resolvedGPU = try gpuName.flatMap(HardwareFiles.gpu) } catch { throw CalibrateError("\(error)") }
-        guard let gpuName, let gpu = resolvedGPU else {
-            throw CalibrateError("\(name): " + (gpuName.map { "GPU '\($0)' is not a tpbench preset" }
+        guard let gpu = resolvedGPU else {
+            throw CalibrateError("\(name): " + (gpuName.map { "GPU '\($0)' is not a tpbench preset or a file" }
                                                ?? "the run does not say which GPU it ran on")
                                  + "; pass --gpu with one of " + HardwareFiles.gpuChoices)
         }
