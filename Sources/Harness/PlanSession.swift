@@ -259,7 +259,7 @@ package enum PlanSession {
     }
 
     /// `plan --published`: every published point, the model's uncalibrated figure and its error, and the median
-    /// absolute error of decode-dominated figures and of TTFT.
+    /// absolute error of decode-dominated figures, of TTFT and of saturating bursts.
     package static func publishedComparison() -> String {
         var table = MarkdownTable(["point", "figure", "measured", "predicted", "error"])
         let predictions = PublishedPoint.all.map { (point: $0, predicted: $0.predicted()) }
@@ -273,7 +273,8 @@ package enum PlanSession {
         let medians = PublishedPoint.medianErrors(predictions)
         func percent(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "n/a" }
         return table.render() + "\n\nmedian |error|: decode-dominated \(percent(medians.decode)) (\(medians.decodeCount) "
-            + "points), TTFT \(percent(medians.ttft)) (\(medians.ttftCount)); uncalibrated presets, sources in "
+            + "points), TTFT \(percent(medians.ttft)) (\(medians.ttftCount)), saturating bursts "
+            + "\(percent(medians.saturated)) (\(medians.saturatedCount)); uncalibrated presets, sources in "
             + "docs/LATENCY-MODEL.md\n"
     }
 }

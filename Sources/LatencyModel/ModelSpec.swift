@@ -108,6 +108,10 @@ extension ModelSpec {
     package static let qwen3_32b = ModelSpec(
         name: "qwen3-32b", servedName: "Qwen/Qwen3-32B", layers: 64, hidden: 5120, attentionHeads: 64, kvHeads: 8,
         headDim: 128, intermediate: 25_600, vocab: 151_936, maxModelLength: 40_960)
+    /// From Qwen/Qwen3-14B's config.json.
+    package static let qwen3_14b = ModelSpec(
+        name: "qwen3-14b", servedName: "Qwen/Qwen3-14B", layers: 40, hidden: 5120, attentionHeads: 40, kvHeads: 8,
+        headDim: 128, intermediate: 17_408, vocab: 151_936, maxModelLength: 40_960)
     /// From Qwen/Qwen3-8B's config.json.
     package static let qwen3_8b = ModelSpec(
         name: "qwen3-8b", servedName: "Qwen/Qwen3-8B", layers: 36, hidden: 4096, attentionHeads: 32, kvHeads: 8,
@@ -127,7 +131,9 @@ extension ModelSpec {
         attentionHeads: 32, kvHeads: 8, headDim: 128, intermediate: 14_336, experts: 8, expertsPerToken: 2,
         moeIntermediate: 14_336, vocab: 32_000, maxModelLength: 32_768)
 
-    package static let presets: [ModelSpec] = [qwen3_30b_a3b, qwen3_32b, qwen3_8b, llama3_1_8b, llama3_1_70b, mixtral_8x7b]
+    package static let presets: [ModelSpec] = [
+        qwen3_30b_a3b, qwen3_32b, qwen3_14b, qwen3_8b, llama3_1_8b, llama3_1_70b, mixtral_8x7b,
+    ]
 
     package static func preset(named name: String) -> ModelSpec? {
         let key = name.lowercased()

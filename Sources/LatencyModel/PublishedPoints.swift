@@ -8,6 +8,7 @@ package struct PublishedPoint: Sendable {
         case batchLatencyMs = "batch latency (ms)"
         case ttftP50Ms = "TTFT p50 (ms)"
         case itlP50Ms = "ITL p50 (ms)"
+        case tpotP50Ms = "TPOT p50 (ms)"
         case requestsPerS = "req/s"
     }
 
@@ -29,21 +30,41 @@ package struct PublishedPoint: Sendable {
     /// The point a preset default was read from (`ReplicaSpec.requestOverhead`): shown, but not counted in the error
     /// medians, since the model matches it by construction.
     package var isSourceOfDefault = false
+    /// A burst of far more requests than the KV cache holds, every figure set by how fast the server drains a queue
+    /// (prefill-bound, or bound by the API server): its own group, apart from the decode-dominated and TTFT medians
+    /// the goals are stated for.
+    package var isSaturated = false
 
-    /// Batch latency and ITL are set by decode steps; TTFT by prefill and queueing.
-    package var isDecodeDominated: Bool { figure != .ttftP50Ms }
+    /// Batch latency, ITL, TPOT and req/s are set by decode steps; TTFT by prefill and queueing.
+    package var isDecodeDominated: Bool { figure != .ttftP50Ms && !isSaturated }
 
-    /// Median |predicted / measured − 1| over the counted points (not a default's source), decode-dominated and TTFT
-    /// apart, with how many points each has; `predictions` pairs each point with its `predicted()`.
-    package static func medianErrors(_ predictions: [(point: PublishedPoint, predicted: Double)])
-        -> (decode: Double?, decodeCount: Int, ttft: Double?, ttftCount: Int)
-    {
-        var decode: [Double] = [], ttft: [Double] = []
+    package struct Medians: Sendable {
+        package var decode: Double?
+        package var decodeCount: Int
+        package var ttft: Double?
+        package var ttftCount: Int
+        package var saturated: Double?
+        package var saturatedCount: Int
+    }
+
+    /// Median |predicted / measured − 1| over the counted points (not a default's source), decode-dominated, TTFT
+    /// and saturated bursts apart, with how many points each has; `predictions` pairs each point with its
+    /// `predicted()`.
+    package static func medianErrors(_ predictions: [(point: PublishedPoint, predicted: Double)]) -> Medians {
+        var decode: [Double] = [], ttft: [Double] = [], saturated: [Double] = []
         for (point, predicted) in predictions where !point.isSourceOfDefault {
             let error = abs(predicted / point.measured - 1)
-            if point.isDecodeDominated { decode.append(error) } else { ttft.append(error) }
+            if point.isSaturated {
+                saturated.append(error)
+            } else if point.isDecodeDominated {
+                decode.append(error)
+            } else {
+                ttft.append(error)
+            }
         }
-        return (Calibrator.median(decode), decode.count, Calibrator.median(ttft), ttft.count)
+        return Medians(decode: Calibrator.median(decode), decodeCount: decode.count, ttft: Calibrator.median(ttft),
+                       ttftCount: ttft.count, saturated: Calibrator.median(saturated),
+                       saturatedCount: saturated.count)
     }
 
     /// The uncalibrated model's figure for this point.
@@ -62,6 +83,7 @@ package struct PublishedPoint: Sendable {
         case .batchLatencyMs: return (outcomes.compactMap(\.tokenTimes.last).max() ?? 0) * 1000
         case .ttftP50Ms: return CalibrationFigures(outcomes: outcomes)["ttft_p50_ms"]!
         case .itlP50Ms: return CalibrationFigures(outcomes: outcomes)["itl_p50_ms"]!
+        case .tpotP50Ms: return CalibrationFigures(outcomes: outcomes)["tpot_p50_ms"]!
         case .requestsPerS: return CalibrationFigures(outcomes: outcomes)["requests_per_s"]!
         }
     }
@@ -94,6 +116,22 @@ package struct PublishedPoint: Sendable {
             lengthSpread: 0.5, isSourceOfDefault: isSourceOfDefault)
     }
 
+    static let gpustackBurst = "GPUStack performance lab, Qwen3-14B throughput on one H100 SXM (docs/performance-lab/"
+        + "qwen3-14b/h100.md, \"Other Benchmark Cases\", baseline): vLLM v0.11.0 `vllm serve Qwen/Qwen3-14B`, "
+        + "`vllm bench serve --backend openai-chat --dataset-name random` with every request sent at once: "
+
+    /// One of GPUStack's saturating bursts: `requests` random prompts of `prompt` tokens (plus 9 of the chat template)
+    /// and `output` tokens each, all sent at time 0 (`--request-rate inf`).
+    static func gpustackBurst(requests: Int, prompt: Int, output: Int, _ figure: Figure, measured: Double)
+        -> PublishedPoint
+    {
+        PublishedPoint(
+            name: "qwen3-14b h100 TP1 burst of \(requests), \(prompt)→\(output)",
+            source: gpustackBurst + "\(requests) × \(prompt) → \(output)", model: .qwen3_14b, gpu: .h100,
+            tensorParallel: 1, link: .nvlink4, requests: requests, promptTokens: prompt + 9, outputTokens: output,
+            load: .closed(concurrency: requests), figure: figure, measured: measured, isSaturated: true)
+    }
+
     package static let all: [PublishedPoint] = [
         latency(.llama3_1_8b, .h100, tp: 1, measured: 997.542, note: " (H100 dashboard page)"),
         latency(.llama3_1_8b, .h200, tp: 1, measured: 833.421, note: " (H200, build 9515, quoted in vLLM PR #9768)"),
@@ -120,5 +158,23 @@ package struct PublishedPoint: Sendable {
         gpustackQwen3(concurrency: 2, .ttftP50Ms, measured: 64.78),
         gpustackQwen3(concurrency: 4, .ttftP50Ms, measured: 60.26),
         gpustackQwen3(concurrency: 8, .ttftP50Ms, measured: 60.77),
-    ]
+    ] + gpustackBursts
+
+    /// GPUStack's three bursts, four figures each: req/s (requests over the run's duration), TPOT, ITL and TTFT p50.
+    static let gpustackBursts: [PublishedPoint] = {
+        let runs: [(requests: Int, prompt: Int, output: Int, measured: [Double])] = [
+            (500, 2000, 100, [500 / 98.91, 231.62, 46.01, 49_138.28]),
+            (500, 4000, 200, [500 / 227.57, 139.68, 43.93, 110_734.54]),
+            (1000, 128, 4, [1000 / 22.72, 597.29, 581.28, 18_061.13]),
+        ]
+        let figures: [Figure] = [.requestsPerS, .tpotP50Ms, .itlP50Ms, .ttftP50Ms]
+        var points: [PublishedPoint] = []
+        for run in runs {
+            for (figure, measured) in zip(figures, run.measured) {
+                points.append(gpustackBurst(requests: run.requests, prompt: run.prompt, output: run.output, figure,
+                                            measured: measured))
+            }
+        }
+        return points
+    }()
 }

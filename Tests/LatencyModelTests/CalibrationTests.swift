@@ -122,7 +122,8 @@ import Testing
     /// a model change shows here (and in README/docs/LATENCY-MODEL.md, which quote `tpbench plan --published`).
     @Test func publishedPointsArePinned() {
         let pinned: [Double] = [915.3, 699.0, 1391.4, 2206.2, 1707.8, 2361.9, 1753.9, 20.4, 394.6,
-                                7.17, 7.19, 7.23, 7.30, 0.620, 58.50, 58.63, 59.62, 60.71]
+                                7.17, 7.19, 7.23, 7.30, 0.620, 58.50, 58.63, 59.62, 60.71,
+                                7.45, 151.2, 26.94, 32_984, 3.11, 90.9, 26.91, 79_149, 131.25, 440.9, 440.9, 4029]
         #expect(PublishedPoint.all.count == pinned.count)
         for (point, value) in zip(PublishedPoint.all, pinned) {
             let predicted = point.predicted()
@@ -131,8 +132,9 @@ import Testing
         // The point a default was read from is shown but not counted.
         #expect(PublishedPoint.all.filter(\.isSourceOfDefault).count == 1)
         let medians = PublishedPoint.medianErrors(PublishedPoint.all.map { ($0, $0.predicted()) })
-        #expect(medians.decodeCount == 13 && medians.ttftCount == 4)
+        #expect(medians.decodeCount == 13 && medians.ttftCount == 4 && medians.saturatedCount == 12)
         #expect(abs((medians.decode ?? 0) - 0.072) < 0.002 && abs((medians.ttft ?? 0) - 0.053) < 0.002, "\(medians)")
+        #expect(abs((medians.saturated ?? 0) - 0.368) < 0.005, "\(medians)")
         // Offline batch: all eight requests share every step, so they finish together.
         let batch = FleetSimulation(parameters: ReplicaSpec(model: .llama3_1_8b, gpu: .h100), replicas: 1,
                                     requests: Array(repeating: .init(promptTokens: 32, outputTokens: 128), count: 8),
