@@ -187,10 +187,32 @@ package enum PlanSession {
         return nil
     }
 
-    /// Simulates every candidate and writes the prediction: a comparison report in `directory` and one run report per
-    /// candidate beneath it.
+    /// The candidates the model can run, and a sentence for each it cannot (its weights leave no room for the KV
+    /// cache, its attention heads do not split over the TP size); throws when none can.
+    package static func runnable(_ setup: Setup) throws -> (candidates: [Candidate], leftOut: [String]) {
+        var candidates: [Candidate] = [], leftOut: [String] = []
+        for candidate in setup.candidates {
+            var parameters = ReplicaSpec(model: setup.model, gpu: setup.gpu, tensorParallel: candidate.tensorParallel,
+                                         link: setup.link)
+            setup.tune(&parameters)
+            if let problem = parameters.validationProblem() {
+                leftOut.append("\(candidate.name) left out: \(problem)")
+            } else {
+                candidates.append(candidate)
+            }
+        }
+        guard !candidates.isEmpty else {
+            throw PlanError("no candidate can run. " + leftOut.joined(separator: ". ")
+                            + ". Choose a larger GPU, more GPUs (--gpus) or other --candidates")
+        }
+        return (candidates, leftOut)
+    }
+
+    /// Simulates every candidate the model can run and writes the prediction: a comparison report in `directory`
+    /// and one run report per candidate beneath it; the candidates left out are named in every report's notes.
     package static func run(workload: WorkloadSpec, setup: Setup, directory: URL,
                            commandLine: [String] = CommandLine.arguments) throws -> CompareSession.Outcome {
+        let (candidates, leftOut) = try runnable(setup)
         let (requests, load) = try requests(of: workload)
         let durationS = LoadPlan(workload).durationS
         let isOpen = if case .open = load { true } else { false }
@@ -202,7 +224,7 @@ package enum PlanSession {
         var runs: [DeploymentRuns] = []
         var links: [String: String] = [:]
         let banner = label(setup)
-        for candidate in setup.candidates {
+        for candidate in candidates {
             var parameters = ReplicaSpec(model: setup.model, gpu: setup.gpu,
                                               tensorParallel: candidate.tensorParallel, link: setup.link)
             setup.tune(&parameters)
@@ -237,7 +259,7 @@ package enum PlanSession {
             let result = RunResult.build(
                 runID: "plan-\(candidate.name)", startedAt: startedAt, wallSeconds: wall, workloadName: workload.name,
                 workload: workload.json, targets: [description], environment: environment, records: records,
-                slo: slo.isEmpty ? nil : slo, clientHealth: nil, notes: [banner])
+                slo: slo.isEmpty ? nil : slo, clientHealth: nil, notes: [banner] + leftOut)
             let runDirectory = directory.appendingPathComponent(candidate.name, isDirectory: true)
             try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
             try ReportWriter.write(result: result, records: records, to: runDirectory)
@@ -245,7 +267,7 @@ package enum PlanSession {
             links[candidate.name] = "\(candidate.name)/\(ReportWriter.markdownFile)"
         }
         var comparison = Comparison.build(workloadName: workload.name, runs: runs)
-        comparison.prediction = banner
+        comparison.prediction = ([banner] + leftOut.map { $0 + "." }).joined(separator: " ")
         if let bands = setup.calibration?.bands, !bands.isEmpty {
             for d in comparison.deployments.indices {
                 for key in comparison.deployments[d].cells.keys {

@@ -98,7 +98,7 @@ package struct ReplicaSpec: Sendable, Equatable, Codable {
         if kvBlocks * blockSize < model.maxModelLength / 64 {
             let gb = (model.weightBytes / Double(tensorParallel) / 1e9 * 10).rounded() / 10
             return "\(model.name) needs \(gb) GB of weights per GPU at TP=\(tensorParallel); "
-                + "\(gpu.displayName) leaves too little for the KV cache: raise --tp or choose a larger GPU"
+                + "\(gpu.displayName) leaves too little for the KV cache: use a larger TP or a larger GPU"
         }
         return nil
     }

@@ -68,14 +68,22 @@ package enum HardwareFiles {
         guard let f = reader.mapping(node, "", allowed: keys) else {
             throw WorkloadError(file: file, issues: reader.issues, kind: "model config")
         }
+        // Bounds far beyond any model, so that FLOP and byte counts cannot overflow.
+        let bounds: [String: ClosedRange<Int>] = [
+            "num_hidden_layers": 1...10_000, "hidden_size": 1...1_000_000, "num_attention_heads": 1...100_000,
+            "num_key_value_heads": 1...100_000, "head_dim": 1...100_000, "intermediate_size": 1...10_000_000,
+            "moe_intermediate_size": 1...10_000_000, "num_experts": 0...1_000_000, "num_local_experts": 0...1_000_000,
+            "n_routed_experts": 0...1_000_000, "num_experts_per_tok": 1...1_000_000, "vocab_size": 1...100_000_000,
+            "max_position_embeddings": 1...1_000_000_000,
+        ]
         func required(_ key: String) -> Int {
             guard let value = f[key] else {
                 reader.fail(key, node, "is missing; tpbench needs it to count the model's FLOPs and bytes")
                 return 1
             }
-            return reader.int(value, key, min: 1) ?? 1
+            return reader.int(value, key, in: bounds[key]) ?? 1
         }
-        func optional(_ key: String, min: Int = 1) -> Int? { reader.int(f[key], key, min: min) }
+        func optional(_ key: String) -> Int? { reader.int(f[key], key, in: bounds[key]) }
         if f["kv_lora_rank"] != nil {
             reader.fail("kv_lora_rank", f["kv_lora_rank"], "multi-head latent attention (DeepSeek) is not modelled; "
                         + "tpbench models grouped-query attention only")
@@ -86,10 +94,17 @@ package enum HardwareFiles {
         let vocab = required("vocab_size")
         let kvHeads = optional("num_key_value_heads") ?? heads
         let headDim = optional("head_dim") ?? max(1, hidden / heads)
-        let experts = optional("num_experts", min: 0) ?? optional("num_local_experts", min: 0)
-            ?? optional("n_routed_experts", min: 0) ?? 0
+        let experts = optional("num_experts") ?? optional("num_local_experts") ?? optional("n_routed_experts") ?? 0
         let intermediate = experts > 0 ? optional("intermediate_size") ?? 0 : required("intermediate_size")
         let expertsPerToken = experts > 0 ? required("num_experts_per_tok") : 0
+        if experts > 0 && expertsPerToken > experts {
+            reader.fail("num_experts_per_tok", f["num_experts_per_tok"], "is \(expertsPerToken), more than the "
+                        + "\(experts) experts")
+        }
+        if kvHeads > heads || heads % kvHeads != 0 {
+            reader.fail("num_key_value_heads", f["num_key_value_heads"], "must divide num_attention_heads (\(heads)), "
+                        + "got \(kvHeads)")
+        }
         let moeIntermediate = experts > 0 ? optional("moe_intermediate_size") ?? intermediate : 0
         if experts > 0 && moeIntermediate == 0 {
             reader.fail("moe_intermediate_size", node, "is missing (and so is intermediate_size): an expert's width")

@@ -77,6 +77,9 @@ struct PlanCommand: ParsableCommand {
         let directory = outputDirectory(out, workloadName: "plan-" + spec.name)
         let outcome: CompareSession.Outcome
         do {
+            for note in try PlanSession.runnable(setup).leftOut {
+                FileHandle.standardError.write(Data("note: \(note)\n".utf8))
+            }
             outcome = try PlanSession.run(workload: spec, setup: setup, directory: directory)
         } catch let error as PlanSession.PlanError {
             printError("\(error)")

@@ -180,4 +180,29 @@ struct PlanTests {
         #expect((rps["tp1x4"] ?? 0) > 2 * (rps["tp4x1"] ?? 0), "\(rps)")
         #expect(plan.comparison.verdict.contains { $0.hasPrefix("tp2x2 vs tp1x4") || $0.hasPrefix("tp4x1 vs tp1x4") })
     }
+
+    /// A candidate whose weights leave no room for the KV cache is left out by name, not reported as 100 % failures;
+    /// when none fits, plan says so.
+    @Test func candidatesThatDoNotFitAreLeftOut() throws {
+        let spec = Self.workload(concurrency: 8, requests: 16, prompt: 500, output: 20)
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Llama-3.1-70B's 141 GB of bf16 weights: not on one 80 GB H100, and 70.6 GB a GPU at TP=2 leaves too little
+        // of 0.9 x 80 GB for the KV cache; over 4 it fits.
+        let setup = PlanSession.Setup(model: .llama3_1_70b, gpu: .h100, link: .nvlink4,
+                                      candidates: PlanSession.Candidate.splits(of: 4), costPerGPUHour: nil)
+        let plan = try PlanSession.run(workload: spec, setup: setup, directory: directory)
+        #expect(plan.comparison.deployments.map(\.name) == ["tp4x1"])
+        #expect(plan.comparison.deployments.allSatisfy { ($0.cells["requests_per_s"]?.value ?? 0) > 0 })
+        let report = try String(contentsOf: directory.appendingPathComponent("compare.md"), encoding: .utf8)
+        #expect(report.contains("tp1x4 left out: llama-3.1-70b needs 141.1 GB of weights per GPU at TP=1"))
+        #expect(report.contains("tp2x2 left out: llama-3.1-70b needs 70.6 GB of weights per GPU at TP=2"))
+        var small = setup
+        small.gpu = .a10g
+        let error = try #require(throws: PlanSession.PlanError.self) {
+            try PlanSession.run(workload: spec, setup: small, directory: directory)
+        }
+        #expect("\(error)".hasPrefix("no candidate can run. tp1x4 left out: llama-3.1-70b needs 141.1 GB"))
+        #expect("\(error)".contains("tp4x1 left out: llama-3.1-70b needs 35.3 GB of weights per GPU at TP=4"))
+    }
 }

@@ -92,6 +92,19 @@ struct HardwareFilesTests {
                          "max_position_embeddings: is missing"] {
             #expect(message.contains(expected), "\(expected) not in: \(message)")
         }
+        // Numbers that would overflow the FLOP and byte counts, and shapes that cannot be, are errors too.
+        let absurd = try #require(throws: WorkloadError.self) {
+            try HardwareFiles.parseModelConfig("""
+                {"hidden_size": 9223372036854775807, "intermediate_size": 4, "max_position_embeddings": 8,
+                 "num_attention_heads": 8, "num_key_value_heads": 3, "num_hidden_layers": 2, "vocab_size": 1e40,
+                 "num_experts": 4, "num_experts_per_tok": 5}
+                """, file: "x.json", name: "x")
+        }
+        for expected in ["hidden_size: must be in 1...1000000, got 9223372036854775807", "vocab_size: must be a whole",
+                         "num_key_value_heads: must divide num_attention_heads (8), got 3",
+                         "num_experts_per_tok: is 5, more than the 4 experts"] {
+            #expect("\(absurd)".contains(expected), "\(expected) not in: \(absurd)")
+        }
         #expect(throws: WorkloadError.self) { try HardwareFiles.parseModelConfig("[1, 2]", file: "a.json", name: "a") }
         #expect(throws: WorkloadError.self) { try HardwareFiles.parseModelConfig("{\"a\": ", file: "a.json", name: "a") }
     }
