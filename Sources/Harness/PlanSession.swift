@@ -187,10 +187,13 @@ package enum PlanSession {
         return nil
     }
 
-    /// The candidates the model can run, and a sentence for each it cannot (its weights leave no room for the KV
-    /// cache, its attention heads do not split over the TP size); throws when none can.
-    package static func runnable(_ setup: Setup) throws -> (candidates: [Candidate], leftOut: [String]) {
-        var candidates: [Candidate] = [], leftOut: [String] = []
+    /// The candidates the model can run, each with its engine parameters (presets, then the preset file's tuning),
+    /// and a sentence for each it cannot (its weights leave no room for the KV cache, its attention heads do not
+    /// split over the TP size); throws when none can.
+    package static func runnable(_ setup: Setup) throws
+        -> (candidates: [(candidate: Candidate, parameters: ReplicaSpec)], leftOut: [String])
+    {
+        var candidates: [(candidate: Candidate, parameters: ReplicaSpec)] = [], leftOut: [String] = []
         for candidate in setup.candidates {
             var parameters = ReplicaSpec(model: setup.model, gpu: setup.gpu, tensorParallel: candidate.tensorParallel,
                                          link: setup.link)
@@ -198,7 +201,7 @@ package enum PlanSession {
             if let problem = parameters.validationProblem() {
                 leftOut.append("\(candidate.name) left out: \(problem)")
             } else {
-                candidates.append(candidate)
+                candidates.append((candidate, parameters))
             }
         }
         guard !candidates.isEmpty else {
@@ -224,10 +227,7 @@ package enum PlanSession {
         var runs: [DeploymentRuns] = []
         var links: [String: String] = [:]
         let banner = label(setup)
-        for candidate in candidates {
-            var parameters = ReplicaSpec(model: setup.model, gpu: setup.gpu,
-                                              tensorParallel: candidate.tensorParallel, link: setup.link)
-            setup.tune(&parameters)
+        for (candidate, parameters) in candidates {
             let outcomes = FleetSimulation(parameters: parameters, replicas: candidate.replicas, requests: requests,
                                            load: load).run()
             // A run stops sending at load.duration; the simulation's later sends are not the run's.

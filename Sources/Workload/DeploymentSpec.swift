@@ -96,10 +96,7 @@ package enum DeploymentLoader {
     static let launchKeys = ["command", "env", "cwd", "port", "ready", "warmup", "stop"]
 
     package static func load(path: String) throws -> [DeploymentSpec] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw WorkloadError(file: path, issues: [WorkloadIssue(path: "", line: nil,
-                                                                   message: "cannot read the file; check the path")])
-        }
+        let text = try YAMLDocument.read(path, kind: "workload", hint: "check the path")
         return try parse(text, file: path)
     }
 

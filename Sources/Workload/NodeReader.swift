@@ -12,8 +12,8 @@ struct NodeReader {
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    /// A mapping's entries by key; unknown keys are reported with a did-you-mean.
-    mutating func mapping(_ node: Node, _ path: String, allowed: [String]) -> [String: Node]? {
+    /// A mapping's entries by key; keys not in `allowed` are reported with a did-you-mean (nil: any key is fine).
+    mutating func mapping(_ node: Node, _ path: String, allowed: [String]?) -> [String: Node]? {
         guard case .mapping(let mapping) = node else {
             fail(path, node, "must be a mapping (key: value pairs), got \(describe(node))")
             return nil
@@ -26,7 +26,7 @@ struct NodeReader {
             }
             let keyPath = NodeReader.join(path, key)
             if result[key] != nil { fail(keyPath, keyNode, "appears twice") }
-            if !allowed.contains(key) {
+            if let allowed, !allowed.contains(key) {
                 var message = "unknown key '\(key)'"
                 if let guess = suggestion(for: key, among: allowed) { message += "; did you mean '\(guess)'?" }
                 message += " (allowed: \(allowed.joined(separator: ", ")))"

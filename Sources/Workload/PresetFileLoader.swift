@@ -8,24 +8,13 @@ package enum PresetFileLoader {
                           "leave_one_out_median_error", "runs"]
 
     package static func load(path: String) throws -> PresetFile {
-        let text: String
-        do {
-            text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
-        } catch {
-            throw WorkloadError(file: path, issues: [WorkloadIssue(
-                path: "", line: nil, message: "cannot read the file (\(error.localizedDescription)); check the path "
-                    + "(`tpbench calibrate RUN... --out FILE` writes one)")], kind: "preset")
-        }
+        let text = try YAMLDocument.read(path, kind: "preset",
+                                         hint: "check the path (`tpbench calibrate RUN... --out FILE` writes one)")
         return try parse(text, file: path)
     }
 
     package static func parse(_ text: String, file: String = "<inline>") throws -> PresetFile {
-        func failure(_ message: String) -> WorkloadError {
-            WorkloadError(file: file, issues: [WorkloadIssue(path: "", line: nil, message: message)], kind: "preset")
-        }
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch { throw failure("not valid YAML: \(error)") }
-        guard let root else { throw failure("the file is empty") }
+        let root = try YAMLDocument.root(text, file: file, kind: "preset")
         var reader = NodeReader()
         var preset = PresetFile(model: "", gpu: "", link: "", values: [:], fitted: [])
         if let fields = reader.mapping(root, "", allowed: topKeys) {
@@ -35,13 +24,14 @@ package enum PresetFileLoader {
             } else if let kind, kind != PresetFile.kind {
                 reader.fail("kind", fields["kind"], "must be \(PresetFile.kind), got '\(kind)'")
             }
-            func name(_ key: String, known: [String], valid: (String) -> Bool) -> String {
+            // A model or GPU may be a file (a model's config.json, a device file), read when the preset is used.
+            func name(_ key: String, known: [String], fileAllowed: Bool, valid: (String) -> Bool) -> String {
                 guard let node = fields[key] else {
                     reader.fail(key, root, "is missing (one of \(known.joined(separator: ", ")))")
                     return ""
                 }
                 guard let value = reader.string(node, key) else { return "" }
-                // A model or device file keeps its path's spelling; it is read when the preset is used.
+                // A path keeps its spelling.
                 if fileAllowed && FileManager.default.fileExists(atPath: value) { return value }
                 if !valid(value) {
                     reader.fail(key, node, "'\(value)' is not a known preset\(fileAllowed ? " or a file" : ""); use one of "
@@ -49,11 +39,15 @@ package enum PresetFileLoader {
                 }
                 return value.lowercased()
             }
-            var fileAllowed = true
-            preset.model = name("model", known: ModelSpec.presets.map(\.name)) { ModelSpec.preset(named: $0) != nil }
-            preset.gpu = name("gpu", known: GPUSpec.presets.map(\.name)) { GPUSpec.preset(named: $0) != nil }
-            fileAllowed = false
-            preset.link = name("link", known: LinkSpec.presets.map(\.name)) { LinkSpec.preset(named: $0) != nil }
+            preset.model = name("model", known: ModelSpec.presets.map(\.name), fileAllowed: true) {
+                ModelSpec.preset(named: $0) != nil
+            }
+            preset.gpu = name("gpu", known: GPUSpec.presets.map(\.name), fileAllowed: true) {
+                GPUSpec.preset(named: $0) != nil
+            }
+            preset.link = name("link", known: LinkSpec.presets.map(\.name), fileAllowed: false) {
+                LinkSpec.preset(named: $0) != nil
+            }
             if let node = fields["parameters"],
                let values = reader.mapping(node, "parameters", allowed: FreeParameter.allCases.map(\.name)) {
                 for p in FreeParameter.allCases {

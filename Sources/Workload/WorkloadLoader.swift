@@ -11,30 +11,12 @@ package enum WorkloadLoader {
 
     package static func load(path: String) throws -> WorkloadSpec {
         let url = URL(fileURLWithPath: path)
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw WorkloadError(file: path, issues: [WorkloadIssue(
-                path: "", line: nil, message: "cannot read the file (\(error.localizedDescription)); check the path")])
-        }
+        let text = try YAMLDocument.read(path, kind: "workload", hint: "check the path")
         return try parse(text, file: path, baseDirectory: url.deletingLastPathComponent())
     }
 
     package static func parse(_ text: String, file: String = "<inline>", baseDirectory: URL) throws -> WorkloadSpec {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw WorkloadError(file: file, issues: [WorkloadIssue(path: "", line: nil,
-                                                                   message: "not valid YAML: \(error)")])
-        } catch {
-            throw WorkloadError(file: file, issues: [WorkloadIssue(path: "", line: nil,
-                                                                   message: "not valid YAML: \(error)")])
-        }
-        guard let root else {
-            throw WorkloadError(file: file, issues: [WorkloadIssue(path: "", line: nil, message: "the file is empty")])
-        }
+        let root = try YAMLDocument.root(text, file: file, kind: "workload")
         var reader = NodeReader()
         var spec = WorkloadSpec()
         if let fields = reader.mapping(root, "", allowed: topKeys) {

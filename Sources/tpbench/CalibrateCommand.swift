@@ -68,16 +68,16 @@ struct CalibrateCommand: ParsableCommand {
         }
         // A model or GPU may also be a file (read, with its own errors, when the runs are replayed).
         let exists = { (path: String) in FileManager.default.fileExists(atPath: path) }
-        let presets: [(String, String?, Bool, String)] = [
+        let checks: [(flag: String, value: String?, known: Bool, problem: String)] = [
             ("--model", model, model.map { ModelSpec.preset(named: $0) != nil || exists($0) } ?? true,
-             HardwareFiles.modelChoices),
-            ("--gpu", gpu, gpu.map { GPUSpec.preset(named: $0) != nil || exists($0) } ?? true, HardwareFiles.gpuChoices),
+             "is not a known preset or a file; use one of " + HardwareFiles.modelChoices),
+            ("--gpu", gpu, gpu.map { GPUSpec.preset(named: $0) != nil || exists($0) } ?? true,
+             "is not a known preset or a file; use one of " + HardwareFiles.gpuChoices),
             ("--link", link, link.map { LinkSpec.preset(named: $0) != nil } ?? true,
-             LinkSpec.presets.map(\.name).joined(separator: ", ")),
+             "is not a known preset; use one of " + LinkSpec.presets.map(\.name).joined(separator: ", ")),
         ]
-        for (flag, name, known, choices) in presets where !known {
-            throw ValidationError("\(flag) \(name ?? "") is not a known preset\(flag == "--link" ? "" : " or a file"); "
-                                  + "use one of \(choices)")
+        for check in checks where !check.known {
+            throw ValidationError("\(check.flag) \(check.value ?? "") \(check.problem)")
         }
     }
 

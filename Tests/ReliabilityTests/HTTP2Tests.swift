@@ -80,7 +80,9 @@ struct HTTP2Tests {
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        // SIGKILL, not terminate(): a child spawned from a Swift-concurrency thread inherits its blocked signals, and
+        // nghttpd does not unblock SIGTERM, so every run left one nghttpd listening on loopback.
+        defer { kill(server.processIdentifier, SIGKILL) }
         try await Task.sleep(for: .milliseconds(500))
         let run = try await FaultRun.run(url: "https://127.0.0.1:\(port)", requests: 200, concurrency: 50,
                                          timeouts: TimeoutSpec(connectS: 2, firstTokenS: 5, idleS: 5, totalS: 10),
