@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "MockServerTests",
             dependencies: [
-                "MockServer", "LatencyModel", "JSON", "JSONSchema", "TestSupport", "ServerMetrics",
+                "MockServer", "LatencyModel", "JSON", "JSONSchema", "TestSupport", "ServerMetrics", "ThreadPriority",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
