@@ -88,6 +88,7 @@ let package = Package(
             name: "HarnessTests",
             dependencies: [
                 "Harness", "Curl", "LoadGen", "Metrics", "MockServer", "LatencyModel", "Report", "ServerMetrics", "Workload",
+                "ThreadPriority",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

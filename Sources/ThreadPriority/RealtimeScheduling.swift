@@ -17,11 +17,12 @@ package enum RealtimeScheduling {
     /// beside the thread it was meant to make way for.
     static let resetOnFork: Int32 = 0x4000_0000
 
-    /// Puts the calling thread under SCHED_FIFO priority 1 (not inherited by the threads it creates). Returns nil on
-    /// success, else why not (the thread keeps its normal priority). Needs root or CAP_SYS_NICE.
-    package static func enterForCurrentThread() -> String? {
+    /// Puts the calling thread under SCHED_FIFO at `priority` (1, the lowest, for tpbench's own threads; not
+    /// inherited by the threads it creates). Returns nil on success, else why not (the thread keeps its normal
+    /// priority). Needs root or CAP_SYS_NICE.
+    package static func enterForCurrentThread(priority: Int32 = 1) -> String? {
         var parameters = sched_param()
-        parameters.sched_priority = 1
+        parameters.sched_priority = priority
         let error = pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO) | resetOnFork, &parameters)
         guard error != 0 else { return nil }
         return String(cString: strerror(error))

@@ -24,6 +24,39 @@ struct JSONParserTests {
         #expect(try JSONValue.parse(bytes: Array(text.utf8)) == expected)
     }
 
+    /// Strings are written with exactly the escapes JSON needs (quote, backslash, control characters) and every
+    /// other byte as it is, whatever sits around them; the text parses back to the same string.
+    @Test(arguments: [
+        ("", #""""#),
+        ("plain", #""plain""#),
+        ("a\"b\\c", #""a\"b\\c""#),
+        ("\n\r\t\u{1}\u{1F}\u{7F}", "\"\\n\\r\\t\\u0001\\u001f\u{7F}\""),
+        ("\"lead and trail\\", #""\"lead and trail\\""#),
+        ("héllo \"💩\"\n", #""héllo \"💩\"\n""#),
+        ("/ stays", #""/ stays""#),
+    ])
+    func writesStrings(value: String, expected: String) throws {
+        var out = ""
+        JSONValue.writeString(value, into: &out)
+        #expect(out == expected)
+        #expect(try JSONValue.parse(out) == .string(value))
+    }
+
+    @Test func writesALongPromptWithEveryEscapeInPlace() throws {
+        // A prompt-sized string with an escape every few hundred bytes: runs copied whole must lose nothing.
+        let piece = "Qwen3 thinks “carefully” about tensor parallelism\tand \"quotes\" \\ paths\n"
+        let text = String(repeating: piece, count: 400)
+        var out = ""
+        JSONValue.writeString(text, into: &out)
+        // Each quote, backslash, newline and tab gains one backslash; nothing else changes.
+        let escapes = text.unicodeScalars.filter { "\"\\\n\t".unicodeScalars.contains($0) }.count
+        #expect(out.unicodeScalars.count == text.unicodeScalars.count + escapes + 2)
+        #expect(out.replacingOccurrences(of: "\\n", with: "").replacingOccurrences(of: "\\t", with: "")
+            .replacingOccurrences(of: "\\\"", with: "").replacingOccurrences(of: "\\\\", with: "")
+            == "\"" + String(repeating: "Qwen3 thinks “carefully” about tensor parallelismand quotes  paths", count: 400) + "\"")
+        #expect(try JSONValue.parse(out) == .string(text))
+    }
+
     @Test func keepsObjectKeyOrder() throws {
         guard case .object(let object) = try JSONValue.parse(#"{"z": 1, "a": 2, "m": {"y": null}}"#) else {
             Issue.record("not an object")
