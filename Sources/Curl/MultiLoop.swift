@@ -234,6 +234,14 @@ package final class MultiLoop: @unchecked Sendable {
                     if event.events & tp_epoll_err() != 0 { mask |= CURL_CSELECT_ERR }
                     let wakeStampedBefore = stamp.pointee.wakeStamped
                     curl_multi_socket_action(multi, socket, mask, &stillRunning)
+                    // Submissions that came meanwhile start now, and libcurl acts on them at once (sends on a kept
+                    // connection, or connects) rather than at the timer check after the batch: a start stamped here
+                    // goes out here. The eventfd's own event, later in this batch or at the next wait, then finds
+                    // the inbox empty.
+                    if inboxPending.load(ordering: .acquiring) {
+                        drainInbox()
+                        if running { curl_multi_socket_action(multi, tp_socket_timeout(), 0, &stillRunning) }
+                    }
                     tp_receipts_forget_drained()
                     let late = stamp.pointee.wakeStamped &- wakeStampedBefore
                     if late > 0 {
@@ -247,12 +255,7 @@ package final class MultiLoop: @unchecked Sendable {
                         pending.recordStamps(uncertaintyNanoseconds: uncertainty, count: late)
                     }
                     pending.socketEvents += 1
-                    // Submissions that came meanwhile start now; the eventfd's own event, later in this batch or
-                    // at the next wait, then finds the inbox empty.
-                    if inboxPending.load(ordering: .acquiring) {
-                        drainInbox()
-                        if !running { break }
-                    }
+                    if !running { break }
                 }
             }
             let afterWait = tp_monotonic_ns()
