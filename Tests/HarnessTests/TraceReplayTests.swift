@@ -61,15 +61,14 @@ struct TraceReplayTests {
         if output.realtimeProblem == nil, witness.realtimeProblem == nil {
             let epoch = output.epochNs
             func ns(_ ms: Double) -> UInt64 { epoch &+ UInt64(max(0, ms) * 1e6) }
-            var lags: [Double] = []
+            var lags = SampleSet()
             for r in output.records {
                 guard let intended = r.intendedStartMs, let lag = r.sendLagMs else { continue }
                 let (from, to) = (ns(intended), ns(r.startMs))
-                if stalls.contains(where: { $0.fromNs < to && $0.toNs > from }) { excused += 1 } else { lags.append(lag) }
+                if stalls.contains(where: { $0.fromNs < to && $0.toNs > from }) { excused += 1 } else { lags.add(lag) }
             }
-            lags.sort()
             #expect(excused * 20 <= rows.count, "\(excused) of \(rows.count) sends waited through machine stalls")
-            let p99 = lags.isEmpty ? 0 : lags[min(lags.count - 1, Int((Double(lags.count) * 0.99).rounded(.up)) - 1)]
+            let p99 = lags.distribution?.p99 ?? 0
             // The late sends, so a failure says whether one stall of the machine delayed neighbouring rows or the
             // lateness is spread over the run.
             let late = output.records.compactMap { r in r.sendLagMs.flatMap { $0 >= 1 ? (r.id, $0, r.intendedStartMs ?? -1) : nil } }
