@@ -58,6 +58,8 @@ package final class LoadRunner: @unchecked Sendable {
         var followUps: [FollowUp] = []
         var sessionCounts = SessionCounts()
         var realtimeProblem: String?
+        /// The run's time origin (records' `startMs` count from it).
+        var epochNs: UInt64 = 0
     }
 
     /// With `settings.realtime`: why the scheduler thread could not run real-time.
@@ -106,7 +108,10 @@ package final class LoadRunner: @unchecked Sendable {
     /// Runs the plan to its end and returns every request's record, failures and excluded ones included (none
     /// when the runner was made with `keepRecords: false`: then `onRecord` is the only place they go).
     package func run(epochNs: UInt64 = MonotonicClock.now()) async -> [RequestRecord] {
-        state.withLockedValue { $0.outstandingPerReplica = Array(repeating: 0, count: target.baseURLs.count) }
+        state.withLockedValue {
+            $0.outstandingPerReplica = Array(repeating: 0, count: target.baseURLs.count)
+            $0.epochNs = epochNs
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[RequestRecord], Never>) in
                 let thread = Thread { [self] in
@@ -484,7 +489,10 @@ package final class LoadRunner: @unchecked Sendable {
         open.answers.append(SessionAnswer(text: record.outputText ?? "", tokens: record.outputTokens))
         state.openSessions[session] = open
         let think = driver.thinkS(session, turn + 1)
-        let due = MonotonicClock.now() &+ UInt64(think * 1e9)
+        // The user starts thinking when the answer's last event arrived (as stamped), not when this completion is
+        // handled: the loop thread may reach it a wake-up later, and that wait is the client's, not the user's.
+        let answeredNs = state.epochNs &+ UInt64(max(0, (record.startMs + record.e2eMs) * 1e6).rounded())
+        let due = min(answeredNs, MonotonicClock.now()) &+ UInt64(think * 1e9)
         // Latest first: binary search for the place that keeps the array descending by due time.
         var low = 0
         var high = state.followUps.count

@@ -82,7 +82,7 @@ struct SessionTests {
         }
         #expect(wrongGrowth == 0, "\(wrongGrowth) turns' prompts did not grow by the history")
         #expect(wrongCache.isEmpty, "\(wrongCache.prefix(5))")
-        #expect(worstThink < 2, "a next turn's intended start is off the answer + think time by \(worstThink) ms")
+        #expect(worstThink < 0.01, "a next turn's intended start is off the answer + think time by \(worstThink) ms")
         // The per-turn summary: 12 of each turn, prompts growing, cache share growing.
         let perTurn = try #require(s.turns)
         #expect(perTurn.map(\.turn) == [1, 2, 3, 4] && perTurn.allSatisfy { $0.requests == 12 })

@@ -57,3 +57,35 @@ final class StallWitness: @unchecked Sendable {
         }
     }
 }
+
+extension [StallWitness.Stall] {
+    /// Milliseconds of these stalls inside [fromNs, toNs].
+    func overlapMs(fromNs: UInt64, toNs: UInt64) -> Double {
+        reduce(0) { sum, stall in
+            let from = Swift.max(stall.fromNs, fromNs)
+            let to = Swift.min(stall.toNs, toNs)
+            return to > from ? sum + Double(to - from) / 1e6 : sum
+        }
+    }
+
+    /// Whether the machine's stalls account for a measured time's lateness past `boundMs` against the server's
+    /// known schedule (`nominalMs` after a start at `startNs`). Lateness builds up in two places only: on the way
+    /// out (from the start stamp to the server's clock starting: the first `late` ms) and when the event is due
+    /// (from its nominal time to its arrival); a stall anywhere else is idle time that delays nothing. Early is
+    /// never excused: no stall makes a measurement early.
+    func explain(measuredMs: Double, nominalMs: Double, boundMs: Double, startNs: UInt64) -> Bool {
+        let late = measuredMs - nominalMs
+        guard late >= boundMs else { return false }
+        func ns(_ ms: Double) -> UInt64 { startNs &+ UInt64(Swift.max(0, ms) * 1e6) }
+        let slack = 0.5
+        let onTheWayOut = overlapMs(fromNs: startNs, toNs: ns(late + slack))
+        let whenDue = overlapMs(fromNs: ns(Swift.max(late + slack, nominalMs - slack)), toNs: ns(measuredMs))
+        return onTheWayOut + whenDue >= late - boundMs
+    }
+
+    /// "at 512.3 ms for 2.41 ms, ..." from the run's time origin, for failure messages.
+    func describe(since epochNs: UInt64) -> String {
+        map { "at \(String(format: "%.1f", Double(Int64(bitPattern: $0.fromNs &- epochNs)) / 1e6)) ms for "
+            + "\(String(format: "%.2f", Double($0.toNs &- $0.fromNs) / 1e6)) ms" }.joined(separator: ", ")
+    }
+}

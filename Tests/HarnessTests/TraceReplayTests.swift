@@ -73,9 +73,7 @@ struct TraceReplayTests {
             // lateness is spread over the run.
             let late = output.records.compactMap { r in r.sendLagMs.flatMap { $0 >= 1 ? (r.id, $0, r.intendedStartMs ?? -1) : nil } }
                 .sorted { $0.2 < $1.2 }.map { "row \($0.0) at \(Int($0.2)) ms: \(String(format: "%.2f", $0.1)) ms late" }
-            let stallText = stalls.map { "\(String(format: "%.1f", Double(Int64(bitPattern: $0.fromNs &- epoch)) / 1e6))+"
-                + "\(String(format: "%.2f", Double($0.toNs &- $0.fromNs) / 1e6)) ms" }
-            let detail = "\(late.joined(separator: ", ")); stalls: \(stallText.joined(separator: ", "))"
+            let detail = "\(late.joined(separator: ", ")); stalls: \(stalls.describe(since: epoch))"
             #expect(p99 < 1, "send lag p99 \(p99) ms outside machine stalls (p50 \(lag.p50) ms); \(detail)")
         }
         print("trace replay send lag: p50 \(lag.p50) ms, p99 \(lag.p99) ms, max \(lag.max) ms, "
