@@ -97,7 +97,11 @@ package enum CompareSession {
                     throw error
                 }
                 try await finish(live)
-                if let died = (ownLaunch ?? running[deployment.name])?.exited {
+                // Refused or cut-off requests say the server may have gone: then give its exit a moment to show.
+                let lostServer = outcome.result.summaries.contains {
+                    ($0.failures[FailureClass.connect.rawValue] ?? 0) + ($0.failures[FailureClass.truncated.rawValue] ?? 0) > 0
+                }
+                if let died = await (ownLaunch ?? running[deployment.name])?.exited(within: lostServer ? 2 : 0) {
                     launches[deployment.name]?.failure = "replica \(died.replica + 1) exited with status \(died.status) "
                         + "during the run (its requests are recorded as failures)"
                     announce("\(deployment.name): \(launches[deployment.name]?.failure ?? "")")

@@ -27,6 +27,17 @@ package final class LaunchedDeployment: @unchecked Sendable {
         return nil
     }
 
+    /// A replica that has exited or exits within `seconds`. A run against a server that died ends as soon as its
+    /// last requests are refused, which can be before the server's process (and its supervisor) is gone.
+    package func exited(within seconds: Double) async -> (replica: Int, status: Int)? {
+        let deadline = MonotonicClock.now() &+ UInt64(max(0, seconds) * 1e9)
+        while true {
+            if let died = exited { return died }
+            if MonotonicClock.now() >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Stops every replica (signal, grace, then SIGKILL of its process group) and waits for them.
     package func stop() { DeploymentLauncher.stop(processes) }
 
