@@ -75,9 +75,20 @@ struct CalibrateTests {
         #expect(outcome.runs.map(\.parameters.tensorParallel) == [1, 1, 2, 4])
         #expect(outcome.runs.allSatisfy { $0.parameters.model.name == "llama-3.1-8b" && $0.parameters.gpu.name == "h100" })
         #expect(outcome.runs[1].load == .closed(concurrency: 32))
+        var recovered = true
         for (parameter, truth) in Self.hidden {
             let value = try #require(outcome.fit.value(of: parameter))
             #expect(abs(value / truth - 1) < 0.05, "\(parameter.name): fitted \(value), hidden \(truth)")
+            if abs(value / truth - 1) >= 0.05 { recovered = false }
+        }
+        if !recovered {
+            // In one fresh-clone CI run (2026-12-07) the tp4-c4 run measured TTFT p50 630 ms where every other
+            // run measured 563 and no parameters fit it: each request's send and TTFT, to see which schedule it was.
+            for path in directories {
+                let records = try SavedRun.load(path: URL(fileURLWithPath: path)).records.sorted { $0.startMs < $1.startMs }
+                print("\(URL(fileURLWithPath: path).lastPathComponent): " + records.map {
+                    String(format: "%.1f+%.1f", $0.startMs, $0.ttftMs ?? -1) }.joined(separator: " "))
+            }
         }
         // No request overhead was hidden, so what the fit finds is the mock's and the client's real per-request time
         // (HTTP, and reading a 3000-token prompt, which costs the mock 0.25-0.4 µs a token): 1.5-1.8 ms in serial
