@@ -129,10 +129,15 @@ package enum CalibrateSession {
         let loo = leaveOneOut ? calibrator.leaveOneOut() : []
         var values: [FreeParameter: Double] = [:]
         let linkRun = runs.first { $0.parameters.tensorParallel > 1 } ?? first
-        for p in FreeParameter.allCases { values[p] = fit.value(of: p) ?? p.value(in: linkRun.parameters) }
+        // A parameter the runs left undetermined keeps its preset value: the fit's is only where the weak pull left
+        // it (for a free API-server cost that no run queued for, a nominal 5 ms would become a ceiling in every plan).
+        let determined = fit.free.enumerated().filter { fit.relativeStandardErrors[$0.offset] != nil }.map(\.element)
+        for p in FreeParameter.allCases {
+            values[p] = (determined.contains(p) ? fit.value(of: p) : nil) ?? p.value(in: linkRun.parameters)
+        }
         let preset = PresetFile(
             model: first.parameters.model.name, gpu: first.parameters.gpu.name, link: linkRun.parameters.link.name,
-            values: values, fitted: fit.free, maxNumSeqs: deployment.maxNumSeqs,
+            values: values, fitted: determined, maxNumSeqs: deployment.maxNumSeqs,
             maxNumBatchedTokens: deployment.maxNumBatchedTokens,
             bands: Calibrator.bands(loo.isEmpty ? fit.residuals : loo), runs: paths,
             leaveOneOutMedianError: Calibrator.median(loo.map { abs($0.relativeError) }))
@@ -172,7 +177,8 @@ package enum CalibrateSession {
             + "(\(outcome.fit.iterations) iterations, rms log error \(String(format: "%.4f", outcome.fit.rms)))\n\n"
         out += "| parameter | value | ± 1σ |\n|---|---:|---:|\n"
         for (k, p) in outcome.fit.free.enumerated() {
-            let se = outcome.fit.relativeStandardErrors[k].map { String(format: "%.1f %%", $0 * 100) } ?? "undetermined"
+            let se = outcome.fit.relativeStandardErrors[k].map { String(format: "%.1f %%", $0 * 100) }
+                ?? "undetermined: the preset keeps \(String(format: "%.4g", outcome.preset.values[p] ?? .nan))"
             out += "| \(p.name) | \(String(format: "%.4g", outcome.fit.values[k])) | \(se) |\n"
         }
         out += "\n| run | figure | measured | fitted | error |\n|---|---|---:|---:|---:|\n"

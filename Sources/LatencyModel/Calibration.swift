@@ -16,9 +16,11 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
     case allReduceLatency = "all_reduce_latency_us"
     case busBandwidth = "bus_bandwidth_gbps"
     case requestOverhead = "request_overhead_ms"
+    case apiServerCost = "api_server_ms"
 
     /// What `calibrate` fits unless told otherwise: the per-sequence cost is left out because only runs at very
-    /// different batch sizes and equal step counts tell it from the per-step cost.
+    /// different batch sizes and equal step counts tell it from the per-step cost, and the API server's because only
+    /// runs that queue for it (more requests a second than it serves) show it.
     package static let standard: [FreeParameter] = [
         .mfu, .mbu, .stepOverhead, .tpSyncOverhead, .allReduceLatency, .busBandwidth, .requestOverhead,
     ]
@@ -32,7 +34,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
     package var bounds: ClosedRange<Double> {
         switch self {
         case .mfu, .mbu: return 0.01...1
-        case .stepOverhead, .tpSyncOverhead, .requestOverhead: return 0.001...100
+        case .stepOverhead, .tpSyncOverhead, .requestOverhead, .apiServerCost: return 0.001...100
         case .perSequenceOverhead: return 0.01...10_000
         case .allReduceLatency: return 0.1...100_000
         case .busBandwidth: return 0.01...10_000
@@ -58,6 +60,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
         case .allReduceLatency: return 30
         case .busBandwidth: return 20
         case .requestOverhead: return 1
+        case .apiServerCost: return 5
         }
     }
 
@@ -71,6 +74,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
         case .allReduceLatency: return p.link.allReduceLatencyAtTP4 * 1e6
         case .busBandwidth: return p.link.busBandwidth / 1e9
         case .requestOverhead: return p.requestOverhead * 1e3
+        case .apiServerCost: return p.apiServerCost * 1e3
         }
     }
 
@@ -84,6 +88,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
         case .allReduceLatency: p.link.allReduceLatencyAtTP4 = value / 1e6
         case .busBandwidth: p.link.busBandwidth = value * 1e9
         case .requestOverhead: p.requestOverhead = value / 1e3
+        case .apiServerCost: p.apiServerCost = value / 1e3
         }
     }
 }
@@ -183,7 +188,8 @@ package struct Calibrator: Sendable {
         /// Fitted values in the parameters' units, in the order of `free`.
         package var free: [FreeParameter]
         package var values: [Double]
-        /// One standard error of each value, relative (0.02 = ±2 %); nil when the runs do not determine it.
+        /// One standard error of each value, relative (0.02 = ±2 %); nil when the runs do not determine it (±100 % or
+        /// more).
         package var relativeStandardErrors: [Double?]
         package var residuals: [Residual]
         package var iterations: Int
@@ -269,11 +275,41 @@ package struct Calibrator: Sendable {
     /// it at its nominal 1 ms. The preset's 50 ms suits a real vLLM; a server that adds 2 ms (the mock) is a long way
     /// down in log space, and on the way a closed loop's schedule jumps between shapes, which can hold the solver in
     /// a valley with the per-step costs taking the difference.
+    ///
+    /// A free API-server cost also starts at the most a request can have cost it (`apiServerCeiling`): below the
+    /// engine's step time a burst's requests reach the engine while it is busy and wait for the step's end anyway,
+    /// so no figure moves with a small cost and a fit from one cannot climb. Of fits that agree, the first is kept,
+    /// so a run the API server did not limit keeps the smaller start.
     package func fit() -> Fit {
-        let fromPreset = fit(from: startValues())
-        guard free.contains(.requestOverhead) else { return fromPreset }
-        let fromNominal = fit(from: startValues(requestOverhead: FreeParameter.requestOverhead.nominal))
-        return fromNominal.rms < fromPreset.rms ? fromNominal : fromPreset
+        var starts = [startValues()]
+        if free.contains(.requestOverhead) {
+            starts.append(startValues(requestOverhead: FreeParameter.requestOverhead.nominal))
+        }
+        if let i = free.firstIndex(of: .apiServerCost), let ceiling = apiServerCeiling {
+            for var start in starts {
+                start[i] = min(max(ceiling, FreeParameter.apiServerCost.bounds.lowerBound),
+                               FreeParameter.apiServerCost.bounds.upperBound)
+                starts.append(start)
+            }
+        }
+        var best = fit(from: starts[0])
+        for start in starts.dropFirst() {
+            let candidate = fit(from: start)
+            if candidate.rms < best.rms { best = candidate }
+        }
+        return best
+    }
+
+    /// The largest API-server cost the runs allow, in ms: each replica's one server took every request it finished,
+    /// so it spent at most replicas / (req/s) on each (nil when no run measured a rate).
+    var apiServerCeiling: Double? {
+        guard let index = CalibrationFigures.names.firstIndex(of: "requests_per_s") else { return nil }
+        let bounds = runs.compactMap { run -> Double? in
+            guard index < run.measured.values.count else { return nil }
+            let rate = run.measured.values[index]
+            return rate.isFinite && rate > 0 ? Double(run.replicas) / rate * 1e3 : nil
+        }
+        return bounds.min()
     }
 
     func fit(from startValues: [Double]) -> Fit {
@@ -338,7 +374,9 @@ package struct Calibrator: Sendable {
             if let inverse = Self.invert(Self.normalMatrix(jacobian)) {
                 for k in 0..<n where inverse[k][k] > 0 {
                     let se = (variance * inverse[k][k]).squareRoot()
-                    errors[k] = se.isFinite && se < 10 ? se : nil
+                    // ±100 % or more: the value could as well be half or twice as large, and what holds it is
+                    // the weak pull toward the start, not the runs.
+                    errors[k] = se.isFinite && se < 1 ? se : nil
                 }
             }
         }

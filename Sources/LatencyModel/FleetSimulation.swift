@@ -1,7 +1,9 @@
 /// A deployment of `replicas` identical replicas, each a `ReplicaSimulator`, driven by a load in simulated time: what
 /// `tpbench plan` predicts with. Requests go to the replica with the fewest outstanding (tpbench's balancer); each
 /// replica runs its step loop as the mock does (a step starts when the previous ends or when work arrives at an idle
-/// engine, and its tokens come out at its end). A request reaches its engine `requestOverhead` after it is sent.
+/// engine, and its tokens come out at its end). A request reaches its engine `requestOverhead` after its replica's API
+/// server takes it, which is when it is sent unless that server is still busy with earlier ones: it handles one request
+/// at a time, for `apiServerCost` each (`ReplicaSpec.serialAPIServerCost`).
 /// Pure and deterministic: no clocks, no I/O.
 package struct FleetSimulation: Sendable {
     package struct Request: Sendable, Equatable {
@@ -62,9 +64,22 @@ package struct FleetSimulation: Sendable {
         if case .open(let times, let limit) = load { (arrivals, ceiling) = (times, max(1, limit ?? .max)) }
         var sentAndUnfinished = 0
         let overhead = parameters.requestOverhead
-        /// Sent requests still on their way to the engine (only with a request overhead), in sending order.
+        let serial = parameters.serialAPIServerCost
+        /// When each replica's API server is free to take the next request.
+        var apiServerFree = [Double](repeating: 0, count: replicas)
+        /// Sent requests still on their way to the engine (only with a request overhead), in the order they reach it.
         var pending: [(at: Double, id: Int, replica: Int)] = []
         var pendingHead = 0
+        /// Files a request on its way in time order (after any due at the same time: sending order breaks ties).
+        /// Requests to one replica stay in sending order; only one replica's queue can put a later send behind another's.
+        func addPending(_ entry: (at: Double, id: Int, replica: Int)) {
+            var low = pendingHead, high = pending.count
+            while low < high {
+                let mid = (low + high) / 2
+                if pending[mid].at <= entry.at { low = mid + 1 } else { high = mid }
+            }
+            pending.insert(entry, at: low)
+        }
 
         func startStep(_ r: Int, at time: Double) {
             guard inFlight[r] == nil, let step = simulators[r].step() else { return }
@@ -92,7 +107,9 @@ package struct FleetSimulation: Sendable {
             if queueOnly {
                 enqueue(next, to: r)
             } else if overhead > 0 {
-                pending.append((time + overhead, next, r))
+                let taken = max(time, apiServerFree[r])
+                apiServerFree[r] = taken + serial
+                addPending((taken + overhead, next, r))
             } else {
                 admit(next, to: r, at: time)
             }
@@ -115,7 +132,6 @@ package struct FleetSimulation: Sendable {
             let stepEnd = inFlight.indices.compactMap { r in inFlight[r].map { (r, $0.end) } }.min { $0.1 < $1.1 }
             // An arrival with the ceiling reached waits for a request to finish.
             let arrival = next < arrivals.count && sentAndUnfinished < ceiling ? arrivals[next] : nil
-            // Every request is delayed by the same overhead, so the pending list stays in time order.
             if pendingHead < pending.count, (stepEnd == nil || pending[pendingHead].at < stepEnd!.1),
                arrival == nil || pending[pendingHead].at <= arrival! {
                 let at = pending[pendingHead].at

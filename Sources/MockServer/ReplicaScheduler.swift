@@ -58,6 +58,8 @@ final class ReplicaScheduler: @unchecked Sendable {
     }
     /// Requests still in their request overhead, on their way to the engine's queue.
     private var arriving = 0
+    /// When the simulated API server (one process, one request at a time) can take the next request.
+    private var apiServerFreeNanos: UInt64 = 0
 
     /// Takes over answering a generation request. Returns the id to report a disconnect with.
     func submit(_ request: CompletionRequest, channel: Channel, raw: RawChunkWriter?, keepAlive: Bool) -> Int? {
@@ -126,8 +128,12 @@ final class ReplicaScheduler: @unchecked Sendable {
             armFixedTimer()
         } else if config.replicaSpec.requestOverhead > 0 {
             // The preset's per-request cost (the real server's HTTP, tokenising and hand-off time), on top of the
-            // mock's own.
-            let delay = TimeAmount.nanoseconds(Int64(config.replicaSpec.requestOverhead * config.timeScale * 1e9))
+            // mock's own; it starts when the simulated API server, busy `serialAPIServerCost` a request, takes it.
+            let spec = config.replicaSpec
+            let now = Self.now()
+            let taken = max(now, apiServerFreeNanos)
+            apiServerFreeNanos = taken + UInt64(spec.serialAPIServerCost * config.timeScale * 1e9)
+            let delay = TimeAmount.nanoseconds(Int64(taken - now) + Int64(spec.requestOverhead * config.timeScale * 1e9))
             arriving += 1
             eventLoop.scheduleTask(in: delay) { [self] in
                 arriving -= 1

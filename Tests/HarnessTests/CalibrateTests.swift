@@ -162,6 +162,72 @@ struct CalibrateTests {
         #expect(abs(ttft[1] - ttft[0] - 20) < 2, "TTFT p50 \(ttft[0]) ms without, \(ttft[1]) ms with 20 ms overhead")
     }
 
+    /// The mock's API server takes one request at a time: a burst's first tokens come out spaced by its cost, and
+    /// `calibrate --fit request_overhead_ms,api_server_ms` reads that cost back from the run.
+    @Test func theMocksAPIServerTakesOneRequestAtATimeAndCalibrateFindsItsCost() async throws {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-api-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var engine = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
+        engine.requestOverhead = 0.03
+        engine.apiServerCost = 0.02
+        let mock = try await MockServer.start(MockConfiguration(replicaSpec: engine))
+        // Real-time mock and client, as in ReasoningTests: under two CPU hogs a first token came out 7 ms late.
+        _ = await mock.enableRealtimeScheduling()
+        var settings = RequestSettings()
+        settings.realtime = true
+        // First one request at a time, so the API server never has a queue (and the fresh mock's first-use costs,
+        // up to 3 ms on its first emissions, fall here); then one wave of 8 sent at once: request k is taken 20·k ms
+        // after the first, and its two steps (~15 ms) end before the next one reaches the engine.
+        let serial = root.appendingPathComponent("serial")
+        let directory = root.appendingPathComponent("burst")
+        do {
+            let deployment = DeploymentSpec(name: "mock", urls: mock.baseURLs, gpu: "h100")
+            for (spec, directory) in [(Self.workload(concurrency: 1, requests: 4, prompt: 64, output: 2), serial),
+                                      (Self.workload(concurrency: 8, requests: 8, prompt: 64, output: 2), directory)] {
+                _ = try await RunSession.run(workload: spec, deployment: deployment, directory: directory,
+                                             options: RunSession.Options(settings: settings, commandLine: ["test"]))
+            }
+        } catch {
+            try await mock.shutdown()
+            throw error
+        }
+        try await mock.shutdown()
+        let records = try SavedRun.load(path: directory).records
+        let firstTokens = records.compactMap { r in r.ttftMs.map { r.startMs + $0 } }.sorted()
+        #expect(firstTokens.count == 8)
+        // The least-squares line through the first tokens rises 20 ms a request, and the typical one is on it. (Each
+        // is within 2 ms of it when the machine is quiet; under two CPU hogs one in eight runs had one token 6 ms
+        // late even at real-time priority, which moves the slope by at most 0.5 ms.)
+        let ks = firstTokens.indices.map(Double.init)
+        let meanK = ks.reduce(0, +) / 8, meanT = firstTokens.reduce(0, +) / 8
+        let slope = zip(ks, firstTokens).reduce(0) { $0 + ($1.0 - meanK) * ($1.1 - meanT) }
+            / ks.reduce(0) { $0 + ($1 - meanK) * ($1 - meanK) }
+        let offsets = zip(ks, firstTokens).map { abs($0.1 - meanT - slope * ($0.0 - meanK)) }.sorted()
+        let spacing = firstTokens.map { $0 - firstTokens[0] }
+        #expect(abs(slope - 20) < 0.5, "first tokens at +\(spacing) ms: \(slope) ms a request")
+        #expect(offsets[3] < 1, "first tokens at +\(spacing) ms: median distance from the line \(offsets[3]) ms")
+        let outcome = try CalibrateSession.calibrate(paths: [directory.path], deployment: .init(),
+                                                     free: [.requestOverhead, .apiServerCost], leaveOneOut: false)
+        let cost = try #require(outcome.fit.value(of: .apiServerCost))
+        #expect(abs(cost / 20 - 1) < 0.05, "API server cost: fitted \(cost) ms, hidden 20")
+        // The request overhead fitted is the hidden 30 ms (within 5 %) plus the mock's and the client's own (0-2 ms;
+        // 29.8-30.7 ms in runs here: the fit also takes up the model's ITL, 0.6 % shorter than the mock's).
+        let overhead = try #require(outcome.fit.value(of: .requestOverhead))
+        #expect(overhead > 28.5 && overhead < 33.5, "request overhead: fitted \(overhead) ms, hidden 30")
+        print("API server: first tokens \(String(format: "%.3f", slope)) ms apart (median \(String(format: "%.3f", offsets[3])) ms "
+              + "off the line); fitted cost \(cost) ms, request overhead \(overhead) ms")
+        #expect(outcome.preset.fitted.contains(.apiServerCost) && outcome.preset.values[.apiServerCost] == cost)
+
+        // Runs that never queued for it say nothing of the cost: the preset keeps its 0 instead of the fit's start,
+        // which `plan` would take for a ceiling.
+        let unqueued = try CalibrateSession.calibrate(paths: [serial.path], deployment: .init(),
+                                                      free: [.requestOverhead, .apiServerCost], leaveOneOut: false)
+        #expect(unqueued.fit.relativeStandardErrors[1] == nil, "\(unqueued.fit.relativeStandardErrors)")
+        #expect(!unqueued.preset.fitted.contains(.apiServerCost) && unqueued.preset.values[.apiServerCost] == 0)
+        #expect(CalibrateSession.render(unqueued).contains("| api_server_ms | 5 | undetermined: the preset keeps 0 |"),
+                "\(CalibrateSession.render(unqueued))")
+    }
+
     @Test func aPresetFileRoundTripsAndBadOnesSayWhereAndWhy() throws {
         let preset = PresetFile(model: "llama-3.1-8b", gpu: "h100", link: "pcie4-p2p",
                                 values: [.mfu: 0.42, .mbu: 0.68, .stepOverhead: 2.4, .busBandwidth: 15.123456789],

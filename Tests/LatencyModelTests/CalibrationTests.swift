@@ -62,6 +62,45 @@ import Testing
         #expect(abs((closed.last!.tokenTimes.last! - closed0.last!.tokenTimes.last!) - 3 * 0.004) < 1e-12)
     }
 
+    /// A replica's API server takes one request at a time for its serial cost: a burst reaches the engine spaced by
+    /// that cost, each replica has its own, and without a request overhead nothing queues.
+    @Test func theAPIServerServesRequestsOneAtATime() {
+        var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
+        p.requestOverhead = 0.03
+        p.apiServerCost = 0.02
+        let count = 12
+        let requests = Array(repeating: FleetSimulation.Request(promptTokens: 32, outputTokens: 2), count: count)
+        let burst = FleetSimulation(parameters: p, replicas: 1, requests: requests,
+                                    load: .open(arrivals: Array(repeating: 0, count: count))).run()
+        // Request i is taken at 20·i ms and reaches the idle engine 30 ms later (its two steps take ~15 ms), so its
+        // first token is one prefill step after that.
+        let prefill = burst[0].tokenTimes[0] - 0.03
+        #expect(prefill > 0.005 && prefill < 0.012, "prefill step \(prefill)")
+        for outcome in burst {
+            let expected = 0.02 * Double(outcome.index) + 0.03 + prefill
+            #expect(abs(outcome.tokenTimes[0] - expected) < 1e-9, "request \(outcome.index): \(outcome.tokenTimes[0]) vs \(expected)")
+        }
+        // Two replicas, two API servers: the balancer alternates, and each server's queue is half as long.
+        let pair = FleetSimulation(parameters: p, replicas: 2, requests: requests,
+                                   load: .open(arrivals: Array(repeating: 0, count: count))).run()
+        for outcome in pair {
+            #expect(outcome.replica == outcome.index % 2)
+            let expected = 0.02 * Double(outcome.index / 2) + 0.03 + prefill
+            #expect(abs(outcome.tokenTimes[0] - expected) < 1e-9, "request \(outcome.index): \(outcome.tokenTimes[0]) vs \(expected)")
+        }
+        // Requests spaced wider than the cost do not queue; the serial part is capped by the overhead it is part of.
+        let spaced = FleetSimulation(parameters: p, replicas: 1, requests: requests,
+                                     load: .open(arrivals: (0..<count).map { Double($0) * 0.5 })).run()
+        #expect(spaced.allSatisfy { abs($0.tokenTimes[0] - $0.arrival - 0.03 - prefill) < 1e-9 })
+        p.apiServerCost = 0.05
+        #expect(p.serialAPIServerCost == 0.03)
+        p.requestOverhead = 0
+        #expect(p.serialAPIServerCost == 0)
+        let free = FleetSimulation(parameters: p, replicas: 1, requests: requests,
+                                   load: .open(arrivals: Array(repeating: 0, count: count))).run()
+        #expect(free.allSatisfy { $0.tokenTimes[0] < 0.03 }, "\(free.map { $0.tokenTimes[0] })")
+    }
+
     static let hidden: [FreeParameter: Double] = [
         .mfu: 0.42, .mbu: 0.68, .stepOverhead: 2.4, .tpSyncOverhead: 0.6, .allReduceLatency: 45, .busBandwidth: 15,
         .requestOverhead: 3,
