@@ -16,11 +16,13 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
     case allReduceLatency = "all_reduce_latency_us"
     case busBandwidth = "bus_bandwidth_gbps"
     case requestOverhead = "request_overhead_ms"
+    case promptTokenOverhead = "prompt_token_overhead_us"
     case apiServerCost = "api_server_ms"
 
     /// What `calibrate` fits unless told otherwise: the per-sequence cost is left out because only runs at very
-    /// different batch sizes and equal step counts tell it from the per-step cost, and the API server's because only
-    /// runs that queue for it (more requests a second than it serves) show it.
+    /// different batch sizes and equal step counts tell it from the per-step cost, the per-prompt-token one because
+    /// only runs at different prompt lengths tell it from the fixed request overhead, and the API server's because
+    /// only runs that queue for it (more requests a second than it serves) show it.
     package static let standard: [FreeParameter] = [
         .mfu, .mbu, .stepOverhead, .tpSyncOverhead, .allReduceLatency, .busBandwidth, .requestOverhead,
     ]
@@ -36,6 +38,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
         case .mfu, .mbu: return 0.01...1
         case .stepOverhead, .tpSyncOverhead, .requestOverhead, .apiServerCost: return 0.001...100
         case .perSequenceOverhead: return 0.01...10_000
+        case .promptTokenOverhead: return 0.0001...1000
         case .allReduceLatency: return 0.1...100_000
         case .busBandwidth: return 0.01...10_000
         }
@@ -60,6 +63,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
         case .allReduceLatency: return 30
         case .busBandwidth: return 20
         case .requestOverhead: return 1
+        case .promptTokenOverhead: return 0.5
         case .apiServerCost: return 5
         }
     }
@@ -74,6 +78,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
         case .allReduceLatency: return p.link.allReduceLatencyAtTP4 * 1e6
         case .busBandwidth: return p.link.busBandwidth / 1e9
         case .requestOverhead: return p.requestOverhead * 1e3
+        case .promptTokenOverhead: return p.promptTokenOverhead * 1e6
         case .apiServerCost: return p.apiServerCost * 1e3
         }
     }
@@ -88,6 +93,7 @@ package enum FreeParameter: String, CaseIterable, Sendable, Codable {
         case .allReduceLatency: p.link.allReduceLatencyAtTP4 = value / 1e6
         case .busBandwidth: p.link.busBandwidth = value * 1e9
         case .requestOverhead: p.requestOverhead = value / 1e3
+        case .promptTokenOverhead: p.promptTokenOverhead = value / 1e6
         case .apiServerCost: p.apiServerCost = value / 1e3
         }
     }

@@ -1,9 +1,9 @@
 /// A deployment of `replicas` identical replicas, each a `ReplicaSimulator`, driven by a load in simulated time: what
 /// `tpbench plan` predicts with. Requests go to the replica with the fewest outstanding (tpbench's balancer); each
 /// replica runs its step loop as the mock does (a step starts when the previous ends or when work arrives at an idle
-/// engine, and its tokens come out at its end). A request reaches its engine `requestOverhead` after its replica's API
-/// server takes it, which is when it is sent unless that server is still busy with earlier ones: it handles one request
-/// at a time, for `apiServerCost` each (`ReplicaSpec.serialAPIServerCost`).
+/// engine, and its tokens come out at its end). A request reaches its engine its request overhead (fixed and per prompt
+/// token) after its replica's API server takes it, which is when it is sent unless that server is still busy with
+/// earlier ones: it handles one request at a time, for `apiServerCost` each (`ReplicaSpec.serialAPIServerCost`).
 /// Pure and deterministic: no clocks, no I/O.
 package struct FleetSimulation: Sendable {
     package struct Request: Sendable, Equatable {
@@ -63,8 +63,6 @@ package struct FleetSimulation: Sendable {
         var ceiling = Int.max
         if case .open(let times, let limit) = load { (arrivals, ceiling) = (times, max(1, limit ?? .max)) }
         var sentAndUnfinished = 0
-        let overhead = parameters.requestOverhead
-        let serial = parameters.serialAPIServerCost
         /// When each replica's API server is free to take the next request.
         var apiServerFree = [Double](repeating: 0, count: replicas)
         /// Sent requests still on their way to the engine (only with a request overhead), in the order they reach it.
@@ -104,11 +102,13 @@ package struct FleetSimulation: Sendable {
             outcomes[next] = Outcome(index: next, replica: r, arrival: time, intended: due, tokenTimes: [], dropped: false)
             outstanding[r] += 1
             sentAndUnfinished += 1
+            let prompt = requests[next].promptTokens
+            let overhead = parameters.requestOverhead(promptTokens: prompt)
             if queueOnly {
                 enqueue(next, to: r)
             } else if overhead > 0 {
                 let taken = max(time, apiServerFree[r])
-                apiServerFree[r] = taken + serial
+                apiServerFree[r] = taken + parameters.serialAPIServerCost(promptTokens: prompt)
                 addPending((taken + overhead, next, r))
             } else {
                 admit(next, to: r, at: time)

@@ -20,14 +20,24 @@ package struct ReplicaSpec: Sendable, Equatable, Codable {
     /// 50 ms: GPUStack's vLLM v0.11.0 runs of Qwen3-8B on one H100 answer a lone 242-token chat prompt in 60.4 ms
     /// (TTFT p50) while its prefill step takes 8.5 ms (docs/LATENCY-MODEL.md).
     package var requestOverhead: Double = 0.05
+    /// What the request overhead grows by per prompt token (tokenising, copying and hashing the prompt), in seconds:
+    /// 0 unless calibrated, since no published measurement isolates it (the mock's own is 0.25-0.4 µs a token).
+    package var promptTokenOverhead: Double = 0
     /// The part of `requestOverhead` the replica's one API-server process spends on a request alone (parsing, chat
     /// template, tokenising, detokenising its stream), in seconds: it serves one request at a time, so past
     /// 1/apiServerCost requests a second they queue for it. 0 unless calibrated or set: the published ceilings
     /// (13.1 ms a request in vLLM PR #17546, 22.7 ms in GPUStack's 1000-request burst) differ by workload and version,
     /// and none says how much of the work comes at arrival, where the model puts it (docs/LATENCY-MODEL.md).
     package var apiServerCost: Double = 0
-    /// What queues: `apiServerCost`, at most the whole request overhead it is part of (0 when that is 0).
-    package var serialAPIServerCost: Double { min(apiServerCost, requestOverhead) }
+    /// A request's whole overhead: the fixed part and its prompt's.
+    package func requestOverhead(promptTokens: Int) -> Double {
+        requestOverhead + Double(max(0, promptTokens)) * promptTokenOverhead
+    }
+    /// What queues for the API server: `apiServerCost`, at most the whole request overhead it is part of (0 when
+    /// that is 0).
+    package func serialAPIServerCost(promptTokens: Int) -> Double {
+        min(apiServerCost, requestOverhead(promptTokens: promptTokens))
+    }
     /// Largest batch (in tokens) vLLM captures a CUDA graph for; smaller batches run padded to the next captured
     /// size. nil = vLLM's default, min(2 · max_num_seqs, 512); 0 = eager mode, no padding.
     package var cudaGraphMaxTokens: Int? = nil
@@ -98,6 +108,9 @@ package struct ReplicaSpec: Sendable, Equatable, Codable {
         }
         if !(requestOverhead >= 0 && requestOverhead <= 10) {
             return "the per-request overhead must be in 0...10000 ms"
+        }
+        if !(promptTokenOverhead >= 0 && promptTokenOverhead <= 1e-3) {
+            return "the request overhead per prompt token must be in 0...1000 µs"
         }
         if !(apiServerCost >= 0 && apiServerCost <= 10) {
             return "the API server's cost per request must be in 0...10000 ms"

@@ -121,19 +121,20 @@ final class ReplicaScheduler: @unchecked Sendable {
             active.writeStreamHead()
             active.channel.flush()
         }
+        let overhead = config.replicaSpec.requestOverhead(promptTokens: active.request.promptTokens)
         if let fixed = config.fixedLatency {
             let ttft = max(0, fixed.timeToFirstTokenMs + fixed.timeToFirstTokenStdMs * rng.nextGaussian())
             active.nextDeadline = Self.now() + UInt64(ttft * config.timeScale * 1e6)
             fixedTimers.push(deadline: active.nextDeadline, id: id)
             armFixedTimer()
-        } else if config.replicaSpec.requestOverhead > 0 {
+        } else if overhead > 0 {
             // The preset's per-request cost (the real server's HTTP, tokenising and hand-off time), on top of the
             // mock's own; it starts when the simulated API server, busy `serialAPIServerCost` a request, takes it.
-            let spec = config.replicaSpec
+            let serial = config.replicaSpec.serialAPIServerCost(promptTokens: active.request.promptTokens)
             let now = Self.now()
             let taken = max(now, apiServerFreeNanos)
-            apiServerFreeNanos = taken + UInt64(spec.serialAPIServerCost * config.timeScale * 1e9)
-            let delay = TimeAmount.nanoseconds(Int64(taken - now) + Int64(spec.requestOverhead * config.timeScale * 1e9))
+            apiServerFreeNanos = taken + UInt64(serial * config.timeScale * 1e9)
+            let delay = TimeAmount.nanoseconds(Int64(taken - now) + Int64(overhead * config.timeScale * 1e9))
             arriving += 1
             eventLoop.scheduleTask(in: delay) { [self] in
                 arriving -= 1

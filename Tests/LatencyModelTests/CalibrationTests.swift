@@ -62,6 +62,21 @@ import Testing
         #expect(abs((closed.last!.tokenTimes.last! - closed0.last!.tokenTimes.last!) - 3 * 0.004) < 1e-12)
     }
 
+    /// The per-prompt-token part of the request overhead delays a request's first token by its prompt's share.
+    @Test func aPromptTokenOverheadGrowsTheDelayWithThePrompt() {
+        var p = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
+        p.requestOverhead = 0.004
+        let requests = [500, 3000].map { FleetSimulation.Request(promptTokens: $0, outputTokens: 4) }
+        let base = FleetSimulation(parameters: p, replicas: 1, requests: requests, load: .open(arrivals: [0, 1])).run()
+        p.promptTokenOverhead = 2e-6
+        #expect(abs(p.requestOverhead(promptTokens: 3000) - 0.010) < 1e-12)
+        let slow = FleetSimulation(parameters: p, replicas: 1, requests: requests, load: .open(arrivals: [0, 1])).run()
+        for (b, s) in zip(base, slow) {
+            let extra = 2e-6 * Double(requests[b.index].promptTokens)
+            #expect(zip(s.tokenTimes, b.tokenTimes).allSatisfy { abs($0 - $1 - extra) < 1e-12 }, "\(s.tokenTimes) vs \(b.tokenTimes)")
+        }
+    }
+
     /// A replica's API server takes one request at a time for its serial cost: a burst reaches the engine spaced by
     /// that cost, each replica has its own, and without a request overhead nothing queues.
     @Test func theAPIServerServesRequestsOneAtATime() {
@@ -93,9 +108,9 @@ import Testing
                                      load: .open(arrivals: (0..<count).map { Double($0) * 0.5 })).run()
         #expect(spaced.allSatisfy { abs($0.tokenTimes[0] - $0.arrival - 0.03 - prefill) < 1e-9 })
         p.apiServerCost = 0.05
-        #expect(p.serialAPIServerCost == 0.03)
+        #expect(p.serialAPIServerCost(promptTokens: 32) == 0.03)
         p.requestOverhead = 0
-        #expect(p.serialAPIServerCost == 0)
+        #expect(p.serialAPIServerCost(promptTokens: 32) == 0)
         let free = FleetSimulation(parameters: p, replicas: 1, requests: requests,
                                    load: .open(arrivals: Array(repeating: 0, count: count))).run()
         #expect(free.allSatisfy { $0.tokenTimes[0] < 0.03 }, "\(free.map { $0.tokenTimes[0] })")
