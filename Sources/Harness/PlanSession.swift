@@ -104,6 +104,20 @@ package enum PlanSession {
             + "Measure with `tpbench compare` before buying."
     }
 
+    /// The front-end ceiling a preset's serial API-server cost sets, per candidate (each replica has its own API
+    /// server, so replicas multiply it and tensor parallelism does not); nil when no candidate has one.
+    static func apiServerCeilings(_ candidates: [(Candidate, ReplicaSpec)], requests: [FleetSimulation.Request]) -> String? {
+        let prompt = requests.isEmpty ? 0 : requests.reduce(0) { $0 + $1.promptTokens } / requests.count
+        let costs = candidates.map { ($0.0, $0.1.serialAPIServerCost(promptTokens: prompt)) }
+        guard let first = costs.first, first.1 > 0 else { return nil }
+        let each = costs.map { candidate, cost in
+            "\(candidate.name) \(String(format: "%.1f", Double(candidate.replicas) / cost)) req/s"
+        }
+        return "Each replica's API server takes one request at a time for \(String(format: "%.3g", first.1 * 1000)) ms "
+            + "(the preset's api_server_ms), so it takes at most \(String(format: "%.1f", 1 / first.1)) req/s a replica: "
+            + each.joined(separator: ", ") + "."
+    }
+
     /// The band family of a comparison metric (nil: no band, e.g. failures or cost).
     static func bandFamily(_ key: String) -> String? {
         if key.hasPrefix("ttft") { return "ttft" }
@@ -227,6 +241,7 @@ package enum PlanSession {
         var runs: [DeploymentRuns] = []
         var links: [String: String] = [:]
         let banner = label(setup)
+        let ceilings = apiServerCeilings(candidates, requests: requests)
         for (candidate, parameters) in candidates {
             let outcomes = FleetSimulation(parameters: parameters, replicas: candidate.replicas, requests: requests,
                                            load: load).run()
@@ -259,7 +274,7 @@ package enum PlanSession {
             let result = RunResult.build(
                 runID: "plan-\(candidate.name)", startedAt: startedAt, wallSeconds: wall, workloadName: workload.name,
                 workload: workload.json, targets: [description], environment: environment, records: records,
-                slo: slo.isEmpty ? nil : slo, clientHealth: nil, notes: [banner] + leftOut)
+                slo: slo.isEmpty ? nil : slo, clientHealth: nil, notes: [banner] + leftOut + (ceilings.map { [$0] } ?? []))
             let runDirectory = directory.appendingPathComponent(candidate.name, isDirectory: true)
             try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
             try ReportWriter.write(result: result, records: records, to: runDirectory)
@@ -267,7 +282,7 @@ package enum PlanSession {
             links[candidate.name] = "\(candidate.name)/\(ReportWriter.markdownFile)"
         }
         var comparison = Comparison.build(workloadName: workload.name, runs: runs)
-        comparison.prediction = ([banner] + leftOut.map { $0 + "." }).joined(separator: " ")
+        comparison.prediction = ([banner] + leftOut.map { $0 + "." } + (ceilings.map { [$0] } ?? [])).joined(separator: " ")
         if let bands = setup.calibration?.bands, !bands.isEmpty {
             for d in comparison.deployments.indices {
                 for key in comparison.deployments[d].cells.keys {

@@ -182,6 +182,37 @@ struct PlanTests {
     }
 
     /// A candidate whose weights leave no room for the KV cache is left out by name, not reported as 100 % failures;
+    /// A preset with a serial API-server cost gives each replica a front-end ceiling: four replicas take four times
+    /// the requests one TP=4 engine does, and the report says where the ceiling is.
+    @Test func anAPIServerCostCapsEachReplicaAndThePlanSaysSo() throws {
+        var spec = Self.workload(concurrency: 1, requests: 600, prompt: 128, output: 4)
+        spec.load.concurrency = nil
+        spec.load.rate = 200
+        spec.load.arrival = .constant
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tpbench-plan-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var setup = PlanSession.Setup(model: .llama3_1_8b, gpu: .h100, link: .nvlink4,
+                                      candidates: [.init(tensorParallel: 1, replicas: 4), .init(tensorParallel: 4, replicas: 1)],
+                                      costPerGPUHour: nil)
+        setup.tune = { $0.apiServerCost = 0.0131 }  // vLLM PR #17546's one API server: 76.5 req/s
+        let plan = try PlanSession.run(workload: spec, setup: setup, directory: directory)
+        let rates = plan.comparison.deployments.map { $0.cells["requests_per_s"]?.value ?? 0 }
+        print("API-server ceiling: tp1x4 \(rates[0]) req/s, tp4x1 \(rates[1]) req/s offered 200")
+        // One server: 76.3 req/s at most (the run's last requests finish after the sending ends, so a little less).
+        #expect(rates[1] > 70 && rates[1] <= 76.4, "tp4x1: \(rates[1]) req/s")
+        // Four servers, 305 req/s between them: the offered 200 get through.
+        #expect(rates[0] > 190, "tp1x4: \(rates[0]) req/s")
+        let expected = "Each replica's API server takes one request at a time for 13.1 ms (the preset's api_server_ms), "
+            + "so it takes at most 76.3 req/s a replica: tp1x4 305.3 req/s, tp4x1 76.3 req/s."
+        #expect(plan.comparison.prediction?.contains(expected) == true, "\(plan.comparison.prediction ?? "")")
+        let report = try String(contentsOf: directory.appendingPathComponent("compare.md"), encoding: .utf8)
+        #expect(report.contains(expected))
+        // Without the cost, no ceiling is claimed.
+        setup.tune = { _ in }
+        let free = try PlanSession.run(workload: spec, setup: setup, directory: directory)
+        #expect(free.comparison.prediction?.contains("API server") == false)
+    }
+
     /// when none fits, plan says so.
     @Test func candidatesThatDoNotFitAreLeftOut() throws {
         let spec = Self.workload(concurrency: 8, requests: 16, prompt: 500, output: 20)
