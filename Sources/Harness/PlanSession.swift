@@ -107,14 +107,14 @@ package enum PlanSession {
     /// The front-end ceiling a preset's serial API-server cost sets, per candidate (each replica has its own API
     /// server, so replicas multiply it and tensor parallelism does not); nil when no candidate has one.
     static func apiServerCeilings(_ candidates: [(Candidate, ReplicaSpec)], requests: [FleetSimulation.Request]) -> String? {
+        // Every candidate's engine is tuned alike, so their API servers cost the same.
         let prompt = requests.isEmpty ? 0 : requests.reduce(0) { $0 + $1.promptTokens } / requests.count
-        let costs = candidates.map { ($0.0, $0.1.serialAPIServerCost(promptTokens: prompt)) }
-        guard let first = costs.first, first.1 > 0 else { return nil }
-        let each = costs.map { candidate, cost in
+        guard let cost = candidates.first?.1.serialAPIServerCost(promptTokens: prompt), cost > 0 else { return nil }
+        let each = candidates.map { candidate, _ in
             "\(candidate.name) \(String(format: "%.1f", Double(candidate.replicas) / cost)) req/s"
         }
-        return "Each replica's API server takes one request at a time for \(String(format: "%.3g", first.1 * 1000)) ms "
-            + "(the preset's api_server_ms), so it takes at most \(String(format: "%.1f", 1 / first.1)) req/s a replica: "
+        return "Each replica's API server takes one request at a time for \(String(format: "%.3g", cost * 1000)) ms "
+            + "(the preset's api_server_ms), so it takes at most \(String(format: "%.1f", 1 / cost)) req/s a replica: "
             + each.joined(separator: ", ") + "."
     }
 

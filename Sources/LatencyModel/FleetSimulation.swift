@@ -63,8 +63,7 @@ package struct FleetSimulation: Sendable {
         var ceiling = Int.max
         if case .open(let times, let limit) = load { (arrivals, ceiling) = (times, max(1, limit ?? .max)) }
         var sentAndUnfinished = 0
-        /// When each replica's API server is free to take the next request.
-        var apiServerFree = [Double](repeating: 0, count: replicas)
+        var apiServers = [APIServerQueue](repeating: APIServerQueue(), count: replicas)
         /// Sent requests still on their way to the engine (only with a request overhead), in the order they reach it.
         var pending: [(at: Double, id: Int, replica: Int)] = []
         var pendingHead = 0
@@ -107,9 +106,9 @@ package struct FleetSimulation: Sendable {
             if queueOnly {
                 enqueue(next, to: r)
             } else if overhead > 0 {
-                let taken = max(time, apiServerFree[r])
-                apiServerFree[r] = taken + parameters.serialAPIServerCost(promptTokens: prompt)
-                addPending((taken + overhead, next, r))
+                let reach = apiServers[r].handOff(at: time, overhead: overhead,
+                                                  serial: parameters.serialAPIServerCost(promptTokens: prompt))
+                addPending((reach, next, r))
             } else {
                 admit(next, to: r, at: time)
             }

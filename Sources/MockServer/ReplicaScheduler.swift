@@ -58,8 +58,8 @@ final class ReplicaScheduler: @unchecked Sendable {
     }
     /// Requests still in their request overhead, on their way to the engine's queue.
     private var arriving = 0
-    /// When the simulated API server (one process, one request at a time) can take the next request.
-    private var apiServerFreeNanos: UInt64 = 0
+    /// The simulated API server (one process, one request at a time), in seconds of the uptime clock.
+    private var apiServer = APIServerQueue()
 
     /// Takes over answering a generation request. Returns the id to report a disconnect with.
     func submit(_ request: CompletionRequest, channel: Channel, raw: RawChunkWriter?, keepAlive: Bool) -> Int? {
@@ -131,10 +131,9 @@ final class ReplicaScheduler: @unchecked Sendable {
             // The preset's per-request cost (the real server's HTTP, tokenising and hand-off time), on top of the
             // mock's own; it starts when the simulated API server, busy `serialAPIServerCost` a request, takes it.
             let serial = config.replicaSpec.serialAPIServerCost(promptTokens: active.request.promptTokens)
-            let now = Self.now()
-            let taken = max(now, apiServerFreeNanos)
-            apiServerFreeNanos = taken + UInt64(serial * config.timeScale * 1e9)
-            let delay = TimeAmount.nanoseconds(Int64(taken - now) + Int64(overhead * config.timeScale * 1e9))
+            let now = Double(Self.now()) / 1e9
+            let reach = apiServer.handOff(at: now, overhead: overhead * config.timeScale, serial: serial * config.timeScale)
+            let delay = TimeAmount.nanoseconds(Int64(((reach - now) * 1e9).rounded()))
             arriving += 1
             eventLoop.scheduleTask(in: delay) { [self] in
                 arriving -= 1

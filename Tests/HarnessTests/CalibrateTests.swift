@@ -39,27 +39,34 @@ struct CalibrateTests {
     /// Runs `spec` through the client against a mock with the hidden parameters; the run directory is left for
     /// calibrate to read, with the deployment metadata a user would give (`--gpu`, `--tp`, `--interconnect`).
     static func measure(_ spec: WorkloadSpec, tp: Int, in root: URL, name: String) async throws -> URL {
-        var configuration = MockConfiguration(replicaSpec: hiddenEngine(tp: tp))
-        configuration.seed = spec.seed
+        let directory = root.appendingPathComponent(name, isDirectory: true)
+        try await measure([(spec, directory)], engine: hiddenEngine(tp: tp), tp: tp)
+        return directory
+    }
+
+    /// Runs each workload in turn through the client against one live mock of `engine` (seeded like the first),
+    /// into its directory. Mock and client run at real-time priority (as in ReasoningTests), so that no other thread
+    /// on the 2 cores moves a request past a step boundary and the run into another schedule than the replay's.
+    static func measure(_ runs: [(spec: WorkloadSpec, directory: URL)], engine: ReplicaSpec, tp: Int = 1) async throws {
+        var configuration = MockConfiguration(replicaSpec: engine)
+        configuration.seed = runs.first?.spec.seed ?? configuration.seed
         let mock = try await MockServer.start(configuration)
-        // Real-time mock and client (as in ReasoningTests), so that no other thread on the 2 cores moves a closed
-        // loop's next request past a step boundary and the run into another schedule than the replay's.
         _ = await mock.enableRealtimeScheduling()
         var settings = RequestSettings()
         settings.realtime = true
-        let directory = root.appendingPathComponent(name, isDirectory: true)
         do {
-            let deployment = DeploymentSpec(name: name, urls: mock.baseURLs, tensorParallel: tp, gpu: "h100",
-                                            interconnect: tp > 1 ? "pcie4-p2p" : nil)
-            let outcome = try await RunSession.run(workload: spec, deployment: deployment, directory: directory,
-                                                   options: RunSession.Options(settings: settings, commandLine: ["test"]))
-            #expect(outcome.result.summaries.first?.failed == 0)
+            for (spec, directory) in runs {
+                let deployment = DeploymentSpec(name: directory.lastPathComponent, urls: mock.baseURLs, tensorParallel: tp,
+                                                gpu: "h100", interconnect: tp > 1 ? "pcie4-p2p" : nil)
+                let outcome = try await RunSession.run(workload: spec, deployment: deployment, directory: directory,
+                                                       options: RunSession.Options(settings: settings, commandLine: ["test"]))
+                #expect(outcome.result.summaries.first?.failed == 0)
+            }
         } catch {
             try await mock.shutdown()
             throw error
         }
         try await mock.shutdown()
-        return directory
     }
 
     /// The runs that separate what the step-time formula confounds (the same design as the exact-data test in
@@ -175,28 +182,15 @@ struct CalibrateTests {
         var engine = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
         engine.requestOverhead = 0.03
         engine.apiServerCost = 0.02
-        let mock = try await MockServer.start(MockConfiguration(replicaSpec: engine))
-        // Real-time mock and client, as in ReasoningTests: under two CPU hogs a first token came out 7 ms late.
-        _ = await mock.enableRealtimeScheduling()
-        var settings = RequestSettings()
-        settings.realtime = true
         // First one request at a time, so the API server never has a queue (and the fresh mock's first-use costs,
         // up to 3 ms on its first emissions, fall here); then one wave of 8 sent at once: request k is taken 20·k ms
-        // after the first, and its two steps (~15 ms) end before the next one reaches the engine.
+        // after the first, and its two steps (~15 ms) end before the next one reaches the engine. (At normal
+        // priority, under two CPU hogs, a first token came out 7 ms late.)
         let serial = root.appendingPathComponent("serial")
         let directory = root.appendingPathComponent("burst")
-        do {
-            let deployment = DeploymentSpec(name: "mock", urls: mock.baseURLs, gpu: "h100")
-            for (spec, directory) in [(Self.workload(concurrency: 1, requests: 4, prompt: 64, output: 2), serial),
-                                      (Self.workload(concurrency: 8, requests: 8, prompt: 64, output: 2), directory)] {
-                _ = try await RunSession.run(workload: spec, deployment: deployment, directory: directory,
-                                             options: RunSession.Options(settings: settings, commandLine: ["test"]))
-            }
-        } catch {
-            try await mock.shutdown()
-            throw error
-        }
-        try await mock.shutdown()
+        try await Self.measure([(Self.workload(concurrency: 1, requests: 4, prompt: 64, output: 2), serial),
+                                (Self.workload(concurrency: 8, requests: 8, prompt: 64, output: 2), directory)],
+                               engine: engine)
         let records = try SavedRun.load(path: directory).records
         let firstTokens = records.compactMap { r in r.ttftMs.map { r.startMs + $0 } }.sorted()
         #expect(firstTokens.count == 8)
@@ -242,26 +236,12 @@ struct CalibrateTests {
         var engine = ReplicaSpec(model: .llama3_1_8b, gpu: .h100)
         engine.requestOverhead = 0.005
         engine.promptTokenOverhead = 10e-6
-        let mock = try await MockServer.start(MockConfiguration(replicaSpec: engine))
-        // Real-time mock and client: under two CPU hogs at normal priority the held-out prediction was 2-3 % off.
-        _ = await mock.enableRealtimeScheduling()
-        var settings = RequestSettings()
-        settings.realtime = true
-        var directories: [URL] = []
-        do {
-            let deployment = DeploymentSpec(name: "mock", urls: mock.baseURLs, gpu: "h100")
-            for prompt in [500, 3000, 1500] {
-                let directory = root.appendingPathComponent("prompt-\(prompt)")
-                _ = try await RunSession.run(workload: Self.workload(concurrency: 1, requests: 6, prompt: prompt, output: 8),
-                                             deployment: deployment, directory: directory,
-                                             options: RunSession.Options(settings: settings, commandLine: ["test"]))
-                directories.append(directory)
-            }
-        } catch {
-            try await mock.shutdown()
-            throw error
-        }
-        try await mock.shutdown()
+        // (At normal priority, under two CPU hogs, the held-out prediction was 2-3 % off.)
+        let prompts = [500, 3000, 1500]
+        let directories = prompts.map { root.appendingPathComponent("prompt-\($0)") }
+        try await Self.measure(zip(prompts, directories).map {
+            (Self.workload(concurrency: 1, requests: 6, prompt: $0, output: 8), $1)
+        }, engine: engine)
         let fitted = Array(directories.prefix(2).map(\.path))
         let split = try CalibrateSession.calibrate(paths: fitted, deployment: .init(),
                                                    free: [.requestOverhead, .promptTokenOverhead], leaveOneOut: false)

@@ -181,7 +181,6 @@ struct PlanTests {
         #expect(plan.comparison.verdict.contains { $0.hasPrefix("tp2x2 vs tp1x4") || $0.hasPrefix("tp4x1 vs tp1x4") })
     }
 
-    /// A candidate whose weights leave no room for the KV cache is left out by name, not reported as 100 % failures;
     /// A preset with a serial API-server cost gives each replica a front-end ceiling: four replicas take four times
     /// the requests one TP=4 engine does, and the report says where the ceiling is.
     @Test func anAPIServerCostCapsEachReplicaAndThePlanSaysSo() throws {
@@ -213,6 +212,7 @@ struct PlanTests {
         #expect(free.comparison.prediction?.contains("API server") == false)
     }
 
+    /// A candidate whose weights leave no room for the KV cache is left out by name, not reported as 100 % failures;
     /// when none fits, plan says so.
     @Test func candidatesThatDoNotFitAreLeftOut() throws {
         let spec = Self.workload(concurrency: 8, requests: 16, prompt: 500, output: 20)
